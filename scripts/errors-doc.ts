@@ -1,0 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { renderErrorsDoc } from '../core/errors-doc.js';
+
+writeFileSync(new URL('../ERRORS.md', import.meta.url), renderErrorsDoc());
+console.log('ERRORS.md written');
