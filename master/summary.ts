@@ -1,0 +1,96 @@
+/**
+ * The end of a fan-out: one row per host, the table people read, the JSON scripts read, and the exit status.
+ */
+
+export type HostState =
+  | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out' | 'lost'
+  /** Master-side outcomes: never submitted, or the agent could not be reached. */
+  | 'skipped' | 'unreachable' | 'error';
+
+export const TERMINAL_STATES: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'lost']);
+
+export interface HostResult {
+  host: string;
+  /** The candidate agent that ran the job (absent when none was reached). */
+  agent: string | null;
+  jobId: string | null;
+  state: HostState;
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number | null;
+  /** Why the master could not get a result: an error code and message. */
+  error: { code: string; message: string } | null;
+  /** Bytes of output received. */
+  outputBytes: number;
+}
+
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.round(s - m * 60)).padStart(2, '0')}s`;
+}
+
+const STATE_COLOR: Record<string, number> = { succeeded: 32, failed: 31, timed_out: 31, lost: 31, unreachable: 31, error: 31, cancelled: 33, skipped: 33 };
+
+export function renderSummary(rows: readonly HostResult[], color: boolean): string {
+  const header = ['HOST', 'STATE', 'EXIT', 'DURATION', 'JOB', 'NOTE'];
+  const body = rows.map((r) => [
+    r.host,
+    r.state,
+    r.exitCode !== null ? String(r.exitCode) : r.signal ?? '-',
+    formatDuration(r.durationMs),
+    r.jobId ?? '-',
+    r.error ? `${r.error.code}: ${r.error.message}` : '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[], paintState: boolean): string =>
+    cells
+      .map((c, i) => {
+        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0);
+        const code = STATE_COLOR[c];
+        return paintState && i === 1 && color && code ? `\u001b[${code}m${padded}\u001b[0m` : padded;
+      })
+      .join('  ')
+      .trimEnd();
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
+  const tally = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
+  return [line(header, false), ...body.map((b) => line(b, true)), `${rows.length} host${rows.length === 1 ? '' : 's'}: ${tally}`].join('\n') + '\n';
+}
+
+/**
+ * Exit status of `outpost job run`:
+ *  - 0 when every host succeeded;
+ *  - with one host, that job's own exit code when it failed with one (as `ssh host cmd` does), 124 when it
+ *    timed out (as `timeout(1)` does);
+ *  - 130 when the operator interrupted the run (Ctrl-C), as shells report SIGINT;
+ *  - 1 otherwise when any host failed, timed out, was cancelled, lost, skipped or unreachable.
+ */
+export function exitStatus(rows: readonly HostResult[], interrupted: boolean): number {
+  if (interrupted) return 130;
+  if (rows.length > 0 && rows.every((r) => r.state === 'succeeded')) return 0;
+  if (rows.length === 1) {
+    const only = rows[0] as HostResult;
+    if (only.state === 'failed' && only.exitCode !== null && only.exitCode > 0 && only.exitCode < 256) return only.exitCode;
+    if (only.state === 'timed_out') return 124;
+  }
+  return 1;
+}
+
+/** The `--json` document: stable keys for scripts. */
+export function summaryJson(rows: readonly HostResult[], interrupted: boolean): Record<string, unknown> {
+  return {
+    ok: exitStatus(rows, interrupted) === 0,
+    exitStatus: exitStatus(rows, interrupted),
+    interrupted,
+    hosts: rows.map((r) => ({ ...r })),
+  };
+}
+
+/** A progress bar is for a person at a terminal watching many hosts; never when piped or with --json. */
+export function shouldShowProgress(o: { isTTY: boolean; hosts: number; json: boolean; disabled: boolean }): boolean {
+  return o.isTTY && !o.json && !o.disabled && o.hosts >= 3;
+}

@@ -1,0 +1,63 @@
+import t from 'tap';
+import { schedule } from '../../master/scheduler.js';
+
+t.test('never runs more than the concurrency level at once, and keeps result order', async (t) => {
+  let running = 0;
+  let peak = 0;
+  const release: Array<() => void> = [];
+  const items = [0, 1, 2, 3, 4, 5, 6];
+  const done = schedule(items, { concurrency: 3 }, async (n) => {
+    running++;
+    peak = Math.max(peak, running);
+    await new Promise<void>((r) => release.push(r));
+    running--;
+    return n * 10;
+  });
+  // Release tasks one at a time, from the outside, so the test does not depend on timing.
+  while (release.length > 0 || running > 0) {
+    await new Promise((r) => setImmediate(r));
+    t.ok(running <= 3, `running ${running} <= 3`);
+    release.shift()?.();
+  }
+  const results = await done;
+  t.equal(peak, 3);
+  t.same(results.map((r) => (r.status === 'done' ? r.value : null)), [0, 10, 20, 30, 40, 50, 60]);
+});
+
+t.test('a failing task does not stop the others', async (t) => {
+  const results = await schedule([1, 2, 3], { concurrency: 2 }, async (n) => {
+    if (n === 2) throw new Error('boom');
+    return n;
+  });
+  t.same(results.map((r) => r.status), ['done', 'failed', 'done']);
+});
+
+t.test('cancelling stops new starts', async (t) => {
+  const ac = new AbortController();
+  const started: number[] = [];
+  const results = await schedule([1, 2, 3, 4], { concurrency: 1, signal: ac.signal }, async (n) => {
+    started.push(n);
+    if (n === 2) ac.abort();
+    return n;
+  });
+  t.same(started, [1, 2]);
+  t.same(results.map((r) => r.status), ['done', 'done', 'skipped', 'skipped']);
+  t.match(results[2], { reason: 'cancelled' });
+});
+
+t.test('time span: starts are spread, and a task that cannot start inside the window is skipped', async (t) => {
+  let clock = 0;
+  const sleeps: number[] = [];
+  const now = (): number => clock;
+  const sleep = async (ms: number): Promise<void> => {
+    sleeps.push(ms);
+    if (ms > 0) clock += ms;
+  };
+  const results = await schedule(['a', 'b', 'c', 'd'], { concurrency: 1, timeSpanMs: 400, now, sleep }, async (x) => {
+    if (x === 'b') clock += 500; // b runs past the end of the window
+    return x;
+  });
+  t.same(sleeps.slice(0, 2), [0, 100], 'a starts at once, b 100 ms later');
+  t.same(results.map((r) => r.status), ['done', 'done', 'skipped', 'skipped']);
+  t.match(results[2], { reason: 'time-span' });
+});
