@@ -29,8 +29,8 @@ t.test('summary table', async (t) => {
   t.match(lines[3], /^x\s+unreachable\s+-\s+-\s+-\s+MASTER_AGENT_UNREACHABLE: refused$/);
   t.equal(lines[4], '3 hosts: 1 succeeded, 1 failed, 1 unreachable');
   t.equal(lines[1]?.indexOf('succeeded'), lines[0]?.indexOf('STATE'), 'columns line up');
-  t.notMatch(text, /\u001b/, 'no colour when disabled');
-  t.match(renderSummary([row('a', 'failed', 1)], true), /\u001b\[31mfailed/);
+  t.notOk(text.includes('\u001b'), 'no colour when disabled');
+  t.ok(renderSummary([row('a', 'failed', 1)], true).includes('\u001b[31mfailed'), 'state coloured');
 });
 
 t.test('json shape', async (t) => {
