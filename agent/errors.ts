@@ -7,6 +7,162 @@ export const agentError = defineErrors('agent', {
     meaning: 'An unexpected failure inside the agent; the log has the details.',
     action: 'Check the agent log for the stack trace and report it with the request that caused it.',
   },
+  // Agent core: listening, API, jobs, run-as, credentials (agent/*).
+  AGENT_LISTEN_NOT_LOOPBACK: {
+    status: 500,
+    meaning: 'listen.host in agent.yaml is not a loopback address; the agent only ever listens on loopback.',
+    action: 'Use listen.socket (preferred) or listen.host 127.0.0.1 / ::1 and put the gateway in front for remote access.',
+  },
+  AGENT_LISTEN_FAILED: {
+    status: 500,
+    meaning: 'The agent could not open its socket or port (in use, missing directory, or no permission).',
+    action: 'Check that no other agent uses the socket/port, that the socket directory exists and is writable, and that listen.group exists.',
+  },
+  AGENT_SECRET_UNREADABLE: {
+    status: 500,
+    meaning: 'listen.secretFile is missing, empty, or readable by other users.',
+    action: 'Create the file with at least 32 random bytes (e.g. `openssl rand -hex 32`), owned by the agent user, mode 0640 or stricter, group of the gateway user.',
+  },
+  AGENT_DATA_DIR_LOCKED: {
+    status: 500,
+    meaning: 'Another agent process is already using this dataDir.',
+    action: 'Stop the other agent (its pid is in the message) or give this one a different dataDir.',
+  },
+  AGENT_LAUNCHER_UNAVAILABLE: {
+    status: 503,
+    meaning: 'The job launcher (a small Perl process) is not running, so no local job can start.',
+    action: 'Make sure /usr/bin/perl exists (package perl-base); the agent log says why the launcher stopped. Restart the agent.',
+  },
+  AGENT_UNAUTHENTICATED: {
+    status: 401,
+    meaning: 'A TCP request without the right x-outpost-secret header: only the gateway may talk to the agent.',
+    action: 'Send requests through the gateway; check that the gateway\'s upstream.secretFile is the agent\'s listen.secretFile.',
+  },
+  AGENT_BAD_JSON: {
+    status: 400,
+    meaning: 'The request body is not valid JSON.',
+    action: 'Send a JSON object with Content-Type: application/json.',
+  },
+  AGENT_BAD_REQUEST: {
+    status: 400,
+    meaning: 'The request failed validation (unknown field, wrong type, missing or conflicting field, bad query parameter).',
+    action: 'Fix the fields named in the message; unknown fields are rejected, not ignored.',
+  },
+  AGENT_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    meaning: 'A request body was sent with a Content-Type other than application/json.',
+    action: 'Send Content-Type: application/json.',
+  },
+  AGENT_BODY_TOO_LARGE: {
+    status: 413,
+    meaning: 'The request body exceeds the agent\'s limit (1 MiB).',
+    action: 'Put large scripts in a file on the host and run it, or shorten the request.',
+  },
+  AGENT_INVALID_JOB_ID: {
+    status: 400,
+    meaning: 'A job id in the path is not of the form the agent issues (lowercase letters, digits, hyphens).',
+    action: 'Use the id returned by POST /v1/jobs.',
+  },
+  AGENT_JOB_NOT_FOUND: {
+    status: 404,
+    meaning: 'No job with this id exists (never created, or removed by the retention policy).',
+    action: 'List jobs with GET /v1/jobs; raise retention.maxAgeDays / retention.maxJobs to keep jobs longer.',
+  },
+  AGENT_NOT_FOUND: {
+    status: 404,
+    meaning: 'No such endpoint.',
+    action: 'See the agent API in the documentation (POST /v1/jobs, GET /v1/jobs/{id}, …).',
+  },
+  AGENT_METHOD_NOT_ALLOWED: {
+    status: 405,
+    meaning: 'The endpoint exists but not with this HTTP method.',
+    action: 'Use the method shown in the Allow header.',
+  },
+  AGENT_JOB_FINISHED: {
+    status: 409,
+    meaning: 'Cancel or abort of a job that has already ended.',
+    action: 'Nothing to do; GET the job to see how it ended.',
+  },
+  AGENT_QUEUE_FULL: {
+    status: 503,
+    meaning: 'maxConcurrentJobs are running and the queue holds queueLimit jobs; the job was not accepted.',
+    action: 'Retry after the Retry-After seconds, or raise maxConcurrentJobs / queueLimit in agent.yaml.',
+  },
+  AGENT_SHUTTING_DOWN: {
+    status: 503,
+    meaning: 'The agent is stopping and accepts no new jobs.',
+    action: 'Retry once the agent is back; running jobs continue and are re-attached.',
+  },
+  AGENT_INTERPRETER_NOT_ALLOWED: {
+    status: 403,
+    meaning: 'The requested interpreter is not in interpreterWhitelist (after localInterpreter mapping).',
+    action: 'Use a whitelisted interpreter or ask the agent\'s administrator to add it to interpreterWhitelist.',
+  },
+  AGENT_RUNAS_NOT_ALLOWED: {
+    status: 403,
+    meaning: 'runAs names a user that is not in runAs.allowedUsers (or run-as is not configured).',
+    action: 'Use a user from runAs.allowedUsers, or ask the administrator to add it.',
+  },
+  AGENT_RUNAS_REFUSED: {
+    status: 403,
+    meaning: 'The user is allowed by agent.yaml but sudo (or su) refused to switch to it without a password.',
+    action: 'Add a sudoers rule such as `outpost ALL=(batch) NOPASSWD: ALL` (see docs/agent.md) and check it with `sudo -n -l -u batch` as the agent user.',
+  },
+  AGENT_CWD_INVALID: {
+    status: 400,
+    meaning: 'cwd is not an absolute path.',
+    action: 'Give cwd as an absolute path such as /srv/app.',
+  },
+  AGENT_PROCESS_SERVER_UNKNOWN: {
+    status: 400,
+    meaning: 'processServer names no entry of processServers in agent.yaml.',
+    action: 'Use a name from GET /v1/status (processServers) or add the server to agent.yaml.',
+  },
+  AGENT_PROCESS_SERVER_UNAVAILABLE: {
+    status: 503,
+    meaning: 'The process server is configured but its SSH executor could not be set up at start.',
+    action: 'Read the agent log at startup for the reason, fix the processServers entry, and restart the agent.',
+  },
+  AGENT_JOB_START_FAILED: {
+    status: 500,
+    meaning: 'The executor could not launch the job; it is recorded as failed with the reason.',
+    action: 'GET the job for the message; check the agent log.',
+  },
+  AGENT_STORE_FAILED: {
+    status: 500,
+    meaning: 'The job record could not be written durably to dataDir, so the job was not accepted.',
+    action: 'Check free space and permissions of dataDir.',
+  },
+  AGENT_CREDENTIAL_UNKNOWN: {
+    status: 400,
+    meaning: 'credentialKey names no entry in the agent\'s credential store (JS7 WINDOWS-1168).',
+    action: 'Check the spelling; add it with `outpost agent credentials add KEY --config agent.yaml --user U --password-file F`, run as the agent user.',
+  },
+  AGENT_CREDENTIAL_BAD_USER: {
+    status: 400,
+    meaning: 'The credential\'s user name has unsupported characters; `DOMAIN\\user` is not supported (JS7 COM-80020009).',
+    action: 'Give domain users as user@DOMAIN (user principal name); plain names use letters, digits, . _ - and @.',
+  },
+  AGENT_CREDENTIAL_BAD_KEY: {
+    status: 400,
+    meaning: 'A credential key has unsupported characters.',
+    action: 'Use 1–64 letters, digits, dots, underscores and hyphens.',
+  },
+  AGENT_CREDENTIAL_EXISTS: {
+    status: 409,
+    meaning: 'A credential with this key already exists.',
+    action: 'Remove it first (`outpost agent credentials remove KEY`) or pass --replace.',
+  },
+  AGENT_CREDENTIAL_STORE_INSECURE: {
+    status: 500,
+    meaning: 'The credential store is readable or writable by users other than its owner, or is not valid.',
+    action: 'chmod 600 the file named in the message (owner: the agent user); restore it from backup if it is corrupt.',
+  },
+  AGENT_CREDENTIAL_SECRET_MISSING: {
+    status: 400,
+    meaning: 'credentials add needs exactly one of --password-file or --private-key.',
+    action: 'Pass --password-file FILE (first line is the password) or --private-key FILE (PEM/OpenSSH key).',
+  },
   // Agentless SSH process servers (agent/executors/ssh).
   AGENT_SSH_CONFIG_INVALID: {
     status: 500,
