@@ -1,0 +1,219 @@
+/**
+ * The master's HTTPS client for one agent (through its gateway): undici with mutual TLS and a keep-alive
+ * connection pool per agent, so a fan-out reuses one handshake per connection instead of one per request.
+ * Every failure becomes a MASTER_* error that says what to check; the agent's own error code is kept.
+ */
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { masterError } from './errors.js';
+import type { TlsCredentials } from './credentials.js';
+import type { JobRequest } from './job-request.js';
+import { validateJobId } from './job-request.js';
+
+export interface ClientOptions {
+  /** Connections kept per agent (default 4). */
+  connections?: number;
+  /** Time to wait for response headers (default 30 s). */
+  requestTimeoutMs?: number;
+}
+
+export interface JobRecord {
+  id: string;
+  state: string;
+  exitCode?: number | null;
+  signal?: string | null;
+  createdAt?: string;
+  startedAt?: string | null;
+  endedAt?: string | null;
+  [key: string]: unknown;
+}
+
+export interface OutputResponse {
+  /** Byte offset of the first byte of `body`, as the agent states it (or as requested). */
+  start: number;
+  body: AsyncIterable<Uint8Array>;
+  /** Releases the connection without reading the rest. */
+  discard(): void;
+}
+
+const TLS_CODES = /CERT|SSL|TLS|ALTNAME|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HANDSHAKE/i;
+
+/** Maps a transport failure to the error an operator can act on. */
+export function transportError(err: unknown, url: string): Error {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.code ?? '';
+  const causeCode = e.cause?.code ?? '';
+  const message = e.message ?? String(err);
+  if (['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT'].includes(code) ||
+      ['ECONNREFUSED', 'EHOSTUNREACH'].includes(causeCode)) {
+    return masterError('MASTER_AGENT_UNREACHABLE', `${url}: ${code || causeCode} (${message})`, { cause: err });
+  }
+  if (TLS_CODES.test(code) || TLS_CODES.test(message) || TLS_CODES.test(causeCode)) {
+    return masterError('MASTER_TLS_FAILED', `${url}: TLS handshake failed: ${code ? `${code} ` : ''}${message}`, { cause: err });
+  }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+    return masterError('MASTER_REQUEST_TIMEOUT', `${url}: no answer in time (${code})`, { cause: err });
+  }
+  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') {
+    // A gateway that rejects our certificate with TLS 1.3 resets after the handshake; say both.
+    return masterError('MASTER_AGENT_UNREACHABLE', `${url}: connection closed by the gateway (${code}); if this repeats, the gateway may have refused our client certificate`, { cause: err });
+  }
+  return masterError('MASTER_AGENT_ERROR', `${url}: ${message}`, { cause: err });
+}
+
+interface WireError {
+  error?: { code?: string; message?: string };
+}
+
+/** Turns a non-2xx answer into the matching MASTER_* error, keeping the agent's or gateway's code. */
+export function httpError(status: number, body: string, url: string, retryAfter?: string): Error {
+  let upstream: { code?: string; message?: string } = {};
+  try {
+    upstream = (JSON.parse(body) as WireError).error ?? {};
+  } catch {
+    upstream = { message: body.slice(0, 200).trim() };
+  }
+  const code = upstream.code ?? `HTTP_${status}`;
+  const text = `${url}: ${code}: ${upstream.message ?? `HTTP ${status}`}`;
+  const details = { status, upstreamCode: code };
+  if (status === 404 && /NOT_FOUND/.test(code)) return masterError('MASTER_JOB_NOT_FOUND', text, { details });
+  if (status === 401 || status === 403 || status === 405 || code.startsWith('GATEWAY_')) {
+    if (status < 500) return masterError('MASTER_ACCESS_DENIED', text, { details });
+  }
+  if (status === 503 && retryAfter) return masterError('MASTER_AGENT_BUSY', `${text} (retry after ${retryAfter} s)`, { details: { ...details, retryAfter } });
+  if (status >= 400 && status < 500) return masterError('MASTER_REQUEST_REFUSED', text, { details });
+  return masterError('MASTER_AGENT_ERROR', text, { details });
+}
+
+export class AgentClient {
+  readonly url: string;
+  readonly #pool: Pool;
+  readonly #base: string;
+  readonly #timeout: number;
+
+  constructor(url: string, creds: TlsCredentials, options: ClientOptions = {}) {
+    this.url = url;
+    const u = new URL(url);
+    this.#base = u.pathname.replace(/\/+$/, '');
+    this.#timeout = options.requestTimeoutMs ?? 30_000;
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const isIp = /^[\d.]+$/.test(host) || host.includes(':');
+    this.#pool = new Pool(u.origin, {
+      connections: options.connections ?? 4,
+      keepAliveTimeout: 30_000,
+      connect: {
+        ...(creds.pfx ? { pfx: creds.pfx } : { cert: creds.cert, key: creds.key }),
+        ...(creds.passphrase !== undefined ? { passphrase: creds.passphrase } : {}),
+        ...(creds.ca ? { ca: creds.ca } : {}),
+        // SNI carries host names only (RFC 6066 section 3); IP URLs are checked against IP SANs.
+        ...(isIp ? {} : { servername: host }),
+        rejectUnauthorized: true,
+        minVersion: 'TLSv1.2',
+      },
+    });
+  }
+
+  async #send(method: 'GET' | 'POST', path: string, opts: { body?: unknown; signal?: AbortSignal; stream?: boolean } = {}): Promise<Dispatcher.ResponseData> {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#pool.request({
+        method,
+        path: `${this.#base}${path}`,
+        headers: { accept: 'application/json', ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : method === 'POST' ? { body: '' } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        headersTimeout: this.#timeout,
+        // A followed output stream may be quiet for long; the follower reconnects from its offset.
+        bodyTimeout: opts.stream ? 60_000 : this.#timeout,
+      });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      throw transportError(err, this.url);
+    }
+    if (res.statusCode >= 400) {
+      const text = await res.body.text().catch(() => '');
+      const ra = res.headers['retry-after'];
+      throw httpError(res.statusCode, text, this.url, Array.isArray(ra) ? ra[0] : ra);
+    }
+    return res;
+  }
+
+  async #json<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const res = await this.#send(method, path, { body, ...(signal ? { signal } : {}) });
+    const text = await res.body.text().catch((err: unknown) => {
+      throw transportError(err, this.url);
+    });
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw masterError('MASTER_AGENT_ERROR', `${this.url}${path}: answer is not JSON (${text.slice(0, 80)})`, { cause: err });
+    }
+  }
+
+  submit(body: JobRequest, signal?: AbortSignal): Promise<{ id: string; state: string }> {
+    return this.#json('POST', '/v1/jobs', body, signal);
+  }
+
+  async job(id: string, signal?: AbortSignal): Promise<JobRecord> {
+    return this.#json('GET', `/v1/jobs/${validateJobId(id)}`, undefined, signal);
+  }
+
+  list(query: { state?: string; limit?: number } = {}): Promise<unknown> {
+    const qs = new URLSearchParams();
+    if (query.state) qs.set('state', query.state);
+    if (query.limit) qs.set('limit', String(query.limit));
+    const s = qs.toString();
+    return this.#json('GET', `/v1/jobs${s ? `?${s}` : ''}`);
+  }
+
+  async cancel(id: string): Promise<JobRecord> {
+    return this.#json('POST', `/v1/jobs/${validateJobId(id)}/cancel`);
+  }
+
+  async abort(id: string): Promise<JobRecord> {
+    return this.#json('POST', `/v1/jobs/${validateJobId(id)}/abort`);
+  }
+
+  status(signal?: AbortSignal): Promise<Record<string, unknown>> {
+    return this.#json('GET', '/v1/status', undefined, signal);
+  }
+
+  async output(id: string, offset: number, follow: boolean, signal?: AbortSignal): Promise<OutputResponse> {
+    const res = await this.#send('GET', `/v1/jobs/${validateJobId(id)}/output?offset=${offset}${follow ? '&follow=1' : ''}`, {
+      stream: follow,
+      ...(signal ? { signal } : {}),
+    });
+    const stated = res.headers['x-outpost-offset'] ?? res.headers['x-outpost-output-offset'];
+    const start = Number(Array.isArray(stated) ? stated[0] : stated ?? offset);
+    return {
+      start: Number.isFinite(start) ? start : offset,
+      body: res.body,
+      discard: () => res.body.destroy(),
+    };
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close().catch(() => undefined);
+  }
+}
+
+/** One client (and so one keep-alive pool) per agent URL. */
+export class ClientPool {
+  readonly #clients = new Map<string, AgentClient>();
+
+  constructor(private readonly creds: TlsCredentials, private readonly options: ClientOptions = {}) {}
+
+  get(url: string): AgentClient {
+    let c = this.#clients.get(url);
+    if (!c) {
+      c = new AgentClient(url, this.creds, this.options);
+      this.#clients.set(url, c);
+    }
+    return c;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#clients.values()].map((c) => c.close()));
+    this.#clients.clear();
+  }
+}
