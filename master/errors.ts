@@ -87,6 +87,11 @@ export const masterError = defineErrors('master', {
     meaning: 'Following a job\'s output failed repeatedly; the job itself may still be running.',
     action: 'Run `outpost job output ID --agent URL --offset N` to fetch the rest, and `outpost job status` for its state.',
   },
+  MASTER_NOT_STARTED: {
+    status: 503,
+    meaning: 'A target\'s job was never submitted: the run was interrupted (Ctrl-C) or --time-span ended before its turn.',
+    action: 'Run the job again on the targets marked skipped, or widen --time-span / raise --concurrency.',
+  },
   MASTER_INVALID_JOB_ID: {
     status: 400,
     meaning: 'A job id contains characters other than lowercase letters, digits and hyphens.',

@@ -1,0 +1,169 @@
+/**
+ * One job on many targets: for each target pick a candidate agent, submit, follow the output to the end,
+ * and report one result row. Runs under the scheduler's concurrency level and time span. `cancelAll` and
+ * `abortAll` reach every job already submitted (Ctrl-C and a second Ctrl-C) and stop new submissions.
+ */
+import type { ClientPool, JobRecord } from './client.js';
+import { chooseCandidate, type Choice, type Strategy } from './candidates.js';
+import { followOutput } from './follow.js';
+import { commandSummary, renderDescription, type JobRequest } from './job-request.js';
+import { schedule } from './scheduler.js';
+import type { HostResult, HostState } from './summary.js';
+import type { Target } from './targets.js';
+
+export interface FanOutEvents {
+  choice?(host: string, choice: Choice): void;
+  submitted?(host: string, agent: string, jobId: string): void;
+  output?(host: string, data: Buffer): void;
+  resumed?(host: string, offset: number, reason: string): void;
+  done?(result: HostResult): void;
+}
+
+export interface FanOutOptions {
+  targets: readonly Target[];
+  request: JobRequest;
+  pool: ClientPool;
+  concurrency: number;
+  timeSpanMs?: number | undefined;
+  strategy?: Strategy;
+  events?: FanOutEvents;
+}
+
+const UNREACHABLE = new Set(['MASTER_AGENT_UNREACHABLE', 'MASTER_NO_CANDIDATE', 'MASTER_TLS_FAILED', 'MASTER_REQUEST_TIMEOUT']);
+
+interface Submitted {
+  host: string;
+  agent: string;
+  jobId: string;
+  ended: boolean;
+}
+
+export class FanOut {
+  readonly #o: FanOutOptions;
+  readonly #stop = new AbortController();
+  readonly #submitted: Submitted[] = [];
+  #mode: 'run' | 'cancel' | 'abort' = 'run';
+
+  constructor(options: FanOutOptions) {
+    this.#o = options;
+  }
+
+  get interrupted(): boolean {
+    return this.#mode !== 'run';
+  }
+
+  async run(): Promise<HostResult[]> {
+    const { targets } = this.#o;
+    const slots = await schedule(
+      targets,
+      { concurrency: this.#o.concurrency, timeSpanMs: this.#o.timeSpanMs, signal: this.#stop.signal },
+      (target) => this.#runOne(target),
+    );
+    return slots.map((slot, i) => {
+      const host = (targets[i] as Target).name;
+      if (slot.status === 'done') return slot.value;
+      const row = blank(host, 'skipped');
+      if (slot.status === 'failed') Object.assign(row, failure(slot.error));
+      else row.error = { code: 'MASTER_NOT_STARTED', message: slot.reason === 'cancelled' ? 'not started: the run was interrupted' : 'not started within --time-span' };
+      this.#o.events?.done?.(row);
+      return row;
+    });
+  }
+
+  /** SIGTERM every submitted job still running (the agent escalates to SIGKILL after its grace period). */
+  cancelAll(): Promise<void> {
+    return this.#signalAll('cancel');
+  }
+
+  /** SIGKILL every submitted job's whole process group at once. */
+  abortAll(): Promise<void> {
+    return this.#signalAll('abort');
+  }
+
+  async #signalAll(mode: 'cancel' | 'abort'): Promise<void> {
+    this.#mode = mode;
+    this.#stop.abort();
+    await Promise.all(this.#submitted.filter((s) => !s.ended).map((s) => this.#signal(s, mode)));
+  }
+
+  async #signal(s: Submitted, mode: 'cancel' | 'abort'): Promise<void> {
+    const client = this.#o.pool.get(s.agent);
+    await (mode === 'cancel' ? client.cancel(s.jobId) : client.abort(s.jobId)).catch(() => undefined);
+  }
+
+  async #runOne(target: Target): Promise<HostResult> {
+    const { pool, request, events } = this.#o;
+    const row = blank(target.name, 'queued');
+    const began = Date.now();
+    let choice: Choice;
+    try {
+      choice = await chooseCandidate(target.candidates, (url) => pool.get(url).status(), this.#o.strategy ?? 'first', request.processServer);
+    } catch (err) {
+      Object.assign(row, failure(err));
+      events?.done?.(row);
+      return row;
+    }
+    events?.choice?.(target.name, choice);
+    row.agent = choice.url;
+    const client = pool.get(choice.url);
+    const body: JobRequest = { ...request };
+    if (request.description !== undefined) {
+      body.description = renderDescription(request.description, { host: target.name, command: commandSummary(request) });
+    }
+    let submitted: Submitted;
+    try {
+      const created = await client.submit(body);
+      submitted = { host: target.name, agent: choice.url, jobId: created.id, ended: false };
+      this.#submitted.push(submitted);
+      row.jobId = created.id;
+      row.state = created.state as HostState;
+      events?.submitted?.(target.name, choice.url, created.id);
+    } catch (err) {
+      Object.assign(row, failure(err));
+      row.durationMs = Date.now() - began;
+      events?.done?.(row);
+      return row;
+    }
+    // Interrupted while the submission was in flight: this job must not be left running.
+    if (this.#mode !== 'run') await this.#signal(submitted, this.#mode);
+    try {
+      const followed = await followOutput(client, submitted.jobId, {
+        onData: (data) => {
+          row.outputBytes += data.length;
+          events?.output?.(target.name, data);
+        },
+        onResume: (offset, reason) => events?.resumed?.(target.name, offset, reason),
+      });
+      Object.assign(row, fromRecord(followed.job, Date.now() - began));
+    } catch (err) {
+      Object.assign(row, failure(err));
+      row.state = 'error';
+      row.durationMs = Date.now() - began;
+    }
+    submitted.ended = true;
+    events?.done?.(row);
+    return row;
+  }
+}
+
+function blank(host: string, state: HostState): HostResult {
+  return { host, agent: null, jobId: null, state, exitCode: null, signal: null, durationMs: null, error: null, outputBytes: 0 };
+}
+
+function failure(err: unknown): Pick<HostResult, 'state' | 'error'> {
+  const e = err as { code?: string; message?: string };
+  const code = e.code ?? 'MASTER_INTERNAL';
+  return { state: UNREACHABLE.has(code) ? 'unreachable' : 'error', error: { code, message: e.message ?? String(err) } };
+}
+
+/** The agent's job record as a result row; the agent's own timings win over the master's clock. */
+export function fromRecord(job: JobRecord, fallbackMs: number): Partial<HostResult> {
+  const started = job.startedAt ? Date.parse(job.startedAt) : NaN;
+  const ended = job.endedAt ? Date.parse(job.endedAt) : NaN;
+  return {
+    state: job.state as HostState,
+    exitCode: typeof job.exitCode === 'number' ? job.exitCode : null,
+    signal: typeof job.signal === 'string' ? job.signal : null,
+    durationMs: Number.isFinite(started) && Number.isFinite(ended) ? ended - started : fallbackMs,
+  };
+}

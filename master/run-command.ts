@@ -1,0 +1,147 @@
+/**
+ * `outpost job run`: parse the job, the targets and the options, fan out, report, set the exit status.
+ * Ctrl-C cancels the remote jobs (SIGTERM, then the agent's grace period); a second Ctrl-C aborts them
+ * (SIGKILL of the whole process group); a third leaves at once.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { action, colorEnabled } from '../core/cli-support.js';
+import { masterError } from './errors.js';
+import { buildJobRequest, parsePositiveInt, parseSeconds } from './job-request.js';
+import { mergeTargets, parseAgentsFile, parseTargetSpec, type Target } from './targets.js';
+import { FanOut } from './fan-out.js';
+import { Reporter } from './reporter.js';
+import { exitStatus, shouldShowProgress } from './summary.js';
+import { addTlsOptions, clientPool, type TlsFlags } from './cli-options.js';
+import type { Strategy } from './candidates.js';
+
+interface RunFlags extends TlsFlags {
+  agent?: string[];
+  agentsFile?: string;
+  concurrency: string;
+  timeSpan?: string;
+  timeout?: string;
+  runAs?: string;
+  processServer?: string;
+  credentialKey?: string;
+  description?: string;
+  command?: string;
+  script?: string;
+  interpreter?: string;
+  env?: string[];
+  cwd?: string;
+  pick: string;
+  explain?: boolean;
+  progress: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function registerRunCommand(job: Command): void {
+  addTlsOptions(
+    job
+      .command('run')
+      .description('run one job on one or many agents, streaming each host\'s output with a host prefix')
+      .argument('[command...]', 'after `--`: the program and its arguments, passed as argv (no shell)')
+      .option('--agent <url>', 'agent gateway URL; URL,URL,… = candidates for one target (repeatable)', collect)
+      .option('--agents-file <file>', 'targets, one per line: [NAME] URL[,URL…]')
+      .option('--concurrency <n>', 'at most this many hosts at once', '16')
+      .option('--time-span <seconds>', 'spread starts over this window; hosts not started in it are skipped')
+      .option('--timeout <seconds>', 'the agent kills the job\'s process group after this long')
+      .option('--run-as <user>', 'run as this OS user (the agent must allow it)')
+      .option('--process-server <name>', 'run agentlessly over SSH on this process server of the agent')
+      .option('--credential-key <key>', 'credential the agent resolves from its own store (never a password)')
+      .option('--description <text>', 'job description; %{host} and %{command} are filled per host')
+      .option('--command <line>', 'a command line run by /bin/sh -c (or --interpreter) on the host')
+      .option('--script <file>', 'a local script file sent as text and run by --interpreter; words after -- are its arguments')
+      .option('--interpreter <path>', 'interpreter for --command or --script (must be whitelisted by the agent)')
+      .option('--env <name=value>', 'environment variable for the job (repeatable)', collect)
+      .option('--cwd <dir>', 'working directory of the job')
+      .option('--pick <strategy>', 'among candidates: first (first reachable) or least-loaded', 'first')
+      .option('--explain', 'say which candidate was picked and why')
+      .option('--no-progress', 'never show a progress bar'),
+  ).action(action(async (words: string[], flags: RunFlags) => {
+    process.exitCode = await runJob(words, flags);
+  }));
+}
+
+async function targetsOf(flags: RunFlags): Promise<Target[]> {
+  const fromFlags = (flags.agent ?? []).map(parseTargetSpec);
+  let fromFile: Target[] = [];
+  if (flags.agentsFile) {
+    const text = await readFile(flags.agentsFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw masterError('MASTER_AGENTS_FILE_INVALID', `cannot read ${flags.agentsFile} (${err.code ?? err.message})`);
+    });
+    fromFile = parseAgentsFile(text, flags.agentsFile);
+  }
+  return mergeTargets([fromFlags, fromFile]);
+}
+
+export async function runJob(words: string[], flags: RunFlags): Promise<number> {
+  if (flags.pick !== 'first' && flags.pick !== 'least-loaded') {
+    throw masterError('MASTER_USAGE', `--pick must be first or least-loaded, got "${flags.pick}"`);
+  }
+  const scriptText = flags.script
+    ? await readFile(flags.script, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw masterError('MASTER_USAGE', `cannot read --script ${flags.script} (${err.code ?? err.message})`);
+    })
+    : undefined;
+  const request = buildJobRequest({
+    words, command: flags.command, scriptText, interpreter: flags.interpreter, env: flags.env, cwd: flags.cwd,
+    runAs: flags.runAs, credentialKey: flags.credentialKey, processServer: flags.processServer,
+    timeout: flags.timeout, description: flags.description,
+  });
+  const targets = await targetsOf(flags);
+  const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
+  const timeSpanMs = flags.timeSpan !== undefined ? parseSeconds(flags.timeSpan, '--time-span') * 1000 : undefined;
+  const { pool } = await clientPool(flags);
+  const json = flags.json === true;
+  const reporter = new Reporter({
+    stdout: process.stdout,
+    stderr: process.stderr,
+    color: colorEnabled(process.stdout),
+    json,
+    progress: shouldShowProgress({ isTTY: process.stdout.isTTY === true && process.stderr.isTTY === true, hosts: targets.length, json, disabled: !flags.progress }),
+    hosts: targets.map((t) => t.name),
+  });
+  const fan = new FanOut({
+    targets,
+    request,
+    pool,
+    concurrency,
+    timeSpanMs,
+    strategy: flags.pick as Strategy,
+    events: {
+      choice: (host, choice) => {
+        if (flags.explain) for (const line of choice.explanation) reporter.note(`[${host}] candidate ${line}`);
+      },
+      submitted: (host, agent, id) => reporter.note(`[${host}] job ${id} submitted to ${agent}`),
+      output: (host, data) => reporter.output(host, data),
+      resumed: (host, offset, reason) => reporter.note(`[${host}] output connection lost (${reason}); resuming at byte ${offset}`),
+      done: (row) => reporter.hostDone(row),
+    },
+  });
+
+  let interrupts = 0;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      reporter.note('interrupt: cancelling the remote jobs (SIGTERM); press Ctrl-C again to abort them (SIGKILL)');
+      void fan.cancelAll();
+    } else if (interrupts === 2) {
+      reporter.note('interrupt: aborting the remote jobs (SIGKILL); press Ctrl-C again to leave without waiting');
+      void fan.abortAll();
+    } else {
+      process.exit(130);
+    }
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const rows = await fan.run();
+    reporter.finish(rows, fan.interrupted);
+    return exitStatus(rows, fan.interrupted);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+    await pool.close();
+  }
+}

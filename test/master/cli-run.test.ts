@@ -1,0 +1,90 @@
+/**
+ * `outpost job …` as a real process against real mTLS servers that speak the agent API (the e2e tests do
+ * the same against the real agent and gateway).
+ */
+import t from 'tap';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createTestPki } from '../fixtures/pki.js';
+import { startMtlsServer } from '../fixtures/mtls-server.js';
+import { runOutpost, tempDir } from '../fixtures/cli.js';
+
+const dir = await tempDir(t, 'outpost-master-cli-');
+const pki = await createTestPki(dir);
+const listener = await pki.issueListener({ name: 'gw', sans: ['ip:127.0.0.1', 'ip:127.0.0.2'] });
+const connector = await pki.issueConnector({ name: 'master' });
+const a = await startMtlsServer({ host: '127.0.0.1', cert: listener.certPem, key: listener.keyPem, ca: pki.caCertPem, status: { running: 3, queued: 0, capacity: 4 } });
+const b = await startMtlsServer({ host: '127.0.0.2', cert: listener.certPem, key: listener.keyPem, ca: pki.caCertPem, status: { running: 0, queued: 0, capacity: 4 } });
+t.teardown(() => Promise.all([a.close(), b.close()]));
+const env = { OUTPOST_CERT: connector.certPath, OUTPOST_KEY: connector.keyPath, OUTPOST_CA: pki.caCertPath };
+
+t.test('two hosts: prefixed output, summary, exit 0', async (t) => {
+  const r = await runOutpost(['job', 'run', '--agent', a.url, '--agent', b.url, '--', 'printf', 'one\ntwo'], { env });
+  t.equal(r.code, 0, r.stderr);
+  const hostA = a.url.replace('https://', '');
+  const hostB = b.url.replace('https://', '');
+  t.match(r.stdout, new RegExp(`^\\[${hostA}\\] +printf one$`, 'm'));
+  t.match(r.stdout, new RegExp(`^\\[${hostB}\\] +two$`, 'm'), 'the unfinished last line is printed at the end');
+  t.match(r.stderr, /HOST\s+STATE\s+EXIT/);
+  t.match(r.stderr, /2 hosts: 2 succeeded/);
+  t.same(a.requests.find((q) => q.method === 'POST')?.body, { argv: ['printf', 'one\ntwo'] }, 'argv exactly as typed');
+});
+
+t.test('--json: one document with per-host rows and output', async (t) => {
+  const r = await runOutpost(['job', 'run', '--json', '--agent', a.url, '--', 'hello'], { env });
+  t.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as Record<string, unknown>;
+  t.match(doc, { ok: true, exitStatus: 0, interrupted: false, hosts: [{ host: a.url.replace('https://', ''), agent: a.url, jobId: /^job-/, state: 'succeeded', exitCode: 0, output: 'hello', outputTruncated: false, error: null }] });
+});
+
+t.test('an unreachable host makes the exit status non-zero', async (t) => {
+  const r = await runOutpost(['job', 'run', '--agent', a.url, '--agent', 'https://127.0.0.3:1', '--', 'x'], { env });
+  t.equal(r.code, 1);
+  t.match(r.stderr, /127\.0\.0\.3:1\s+unreachable\s+-\s+\S+\s+-\s+MASTER_AGENT_UNREACHABLE: .*ECONNREFUSED/);
+});
+
+t.test('candidates: the first reachable is used, and --explain says why', async (t) => {
+  const before = b.requests.length;
+  const r = await runOutpost(['job', 'run', '--explain', '--agent', `https://127.0.0.3:1,${b.url},${a.url}`, '--', 'x'], { env });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /candidate https:\/\/127\.0\.0\.3:1: not usable \(MASTER_AGENT_UNREACHABLE/);
+  t.match(r.stderr, new RegExp(`candidate ${b.url}: reachable .*chosen, first reachable`));
+  t.ok(b.requests.slice(before).some((q) => q.method === 'POST'), 'the job went to the second candidate');
+  const least = await runOutpost(['job', 'run', '--pick', 'least-loaded', '--explain', '--agent', `${a.url},${b.url}`, '--json', '--', 'x'], { env });
+  t.match(JSON.parse(least.stdout), { hosts: [{ agent: b.url }] }, 'least loaded picks the idle agent');
+});
+
+t.test('agents file and usage errors', async (t) => {
+  const file = join(dir, 'fleet.txt');
+  await writeFile(file, `# fleet\nweb ${a.url}\ndb ${b.url}\n`);
+  const r = await runOutpost(['job', 'run', '--agents-file', file, '--command', 'uptime'], { env });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^\[web\] uptime$/m);
+  t.match(r.stdout, /^\[db\] {2}uptime$/m);
+  const none = await runOutpost(['job', 'run', '--agent', a.url], { env });
+  t.equal(none.code, 1);
+  t.match(none.stderr, /MASTER_USAGE: nothing to run/);
+  const noCert = await runOutpost(['job', 'run', '--agent', a.url, '--', 'x'], { env: { OUTPOST_CERT: '' } });
+  t.match(noCert.stderr, /MASTER_CREDENTIALS_MISSING/);
+});
+
+t.test('status, output, cancel, abort and agent errors', async (t) => {
+  const run = await runOutpost(['job', 'run', '--json', '--agent', a.url, '--', 'abc'], { env });
+  const id = (JSON.parse(run.stdout) as { hosts: { jobId: string }[] }).hosts[0]?.jobId ?? '';
+  const status = await runOutpost(['job', 'status', id, '--agent', a.url, '--json'], { env });
+  t.match(JSON.parse(status.stdout), { id, state: 'succeeded', exitCode: 0 });
+  const out = await runOutpost(['job', 'output', id, '--agent', a.url], { env });
+  t.equal(out.stdout, 'abc');
+  const offset = await runOutpost(['job', 'output', id, '--agent', a.url, '--offset', '1'], { env });
+  t.equal(offset.stdout, 'bc');
+  const cancel = await runOutpost(['job', 'cancel', id, '--agent', a.url], { env });
+  t.match(cancel.stdout, `${id}: cancelled`);
+  t.equal(a.requests.at(-1)?.path, `/v1/jobs/${id}/cancel`);
+  await runOutpost(['job', 'abort', id, '--agent', a.url], { env });
+  t.equal(a.requests.at(-1)?.path, `/v1/jobs/${id}/abort`);
+  const missing = await runOutpost(['job', 'status', 'job-999', '--agent', a.url], { env });
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /MASTER_JOB_NOT_FOUND: .*AGENT_JOB_NOT_FOUND/);
+  const bad = await runOutpost(['job', 'status', '../x', '--agent', a.url, '--json'], { env });
+  t.match(JSON.parse(bad.stderr), { error: { code: 'MASTER_INVALID_JOB_ID' } });
+});
