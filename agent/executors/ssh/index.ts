@@ -1,9 +1,18 @@
 /**
- * Agentless SSH process servers (Redwood's agentless process servers, Foreman's SSH provider).
- * Placeholder: the agent wires this factory; the SSH executor replaces the body.
+ * Agentless SSH process servers (Redwood's agentless process servers, Foreman's SSH provider): jobs with
+ * `processServer: NAME` run on that host over SSH (ssh2, in-process), detached under a small remote
+ * wrapper so a dropped connection or an agent restart does not kill them.
  */
-import type { Executor } from '../executor.js';
+import type { Executor, Execution, JobPaths, JobSpec, RuntimeInfo } from '../executor.js';
 import type { Logger } from '../../../core/logger.js';
+import type { OutpostError } from '../../../core/errors.js';
+import { agentError } from '../../errors.js';
+import { createHostKeyPolicy, type HostKeyPolicy } from './host-key.js';
+import { SshPool } from './connection-pool.js';
+import { checkUserName, resolveLogin } from './login.js';
+import { checkJobId, planJob, runnerArgs } from './job-plan.js';
+import { LAUNCH, RUNNER, CLEANUP, remoteCommand, type RemoteUser } from './remote-scripts.js';
+import { DEFAULT_TUNING, RemoteJob, type FollowTuning } from './remote-job.js';
 
 /** A credential resolved from the agent's credential store by its key. Never logged, never persisted. */
 export interface ResolvedCredential {
@@ -29,6 +38,10 @@ export interface ProcessServerConfig {
   readonly hostKey?: string;
   readonly knownHostsFile?: string;
   readonly interpreterWhitelist: readonly string[];
+  /** Exec channels per connection; keep at or below the target's sshd MaxSessions (default 10). */
+  readonly maxSessions?: number;
+  /** Connections per login to this target (default 8). */
+  readonly maxConnections?: number;
 }
 
 export interface ProcessServerStatus {
@@ -45,12 +58,205 @@ export interface SshExecutorDeps {
   readonly logger: Logger;
   /** The agent's data directory; the executor may keep state under `<dataDir>/ssh/`. */
   readonly dataDir: string;
+  /** Follow timings; tests shorten them. */
+  readonly tuning?: Partial<FollowTuning>;
 }
 
 export interface SshExecutor extends Executor {
   status(): ProcessServerStatus;
 }
 
-export function createSshExecutor(server: ProcessServerConfig, _deps: SshExecutorDeps): SshExecutor {
-  throw new Error(`process server ${server.name}: agentless SSH execution is not built yet`);
+const CLEANUP_DELAY_MS = 5000;
+
+class SshProcessServer implements SshExecutor {
+  readonly name: string;
+  private readonly hostKeys: HostKeyPolicy;
+  private readonly pools = new Map<string, SshPool>();
+  private readonly jobs = new Set<RemoteJob>();
+  private readonly tuning: FollowTuning;
+  private readonly toClean = new Map<string, { pool: SshPool; user: RemoteUser; ids: string[] }>();
+  private cleanTimer: NodeJS.Timeout | undefined;
+  private state: { reachable: boolean | null; lastConnectAt: string | null; lastError: { code: string; message: string } | null } = {
+    reachable: null,
+    lastConnectAt: null,
+    lastError: null,
+  };
+
+  constructor(
+    private readonly server: ProcessServerConfig,
+    private readonly deps: SshExecutorDeps,
+  ) {
+    this.name = `ssh:${server.name}`;
+    // Throws when the entry pins no host key: an executor that could skip verification cannot exist.
+    this.hostKeys = createHostKeyPolicy(server);
+    if (server.defaultRunAsUser) checkUserName(server.defaultRunAsUser, `process server ${server.name} defaultRunAsUser`);
+    this.tuning = { ...DEFAULT_TUNING, ...deps.tuning };
+  }
+
+  status(): ProcessServerStatus {
+    return { name: this.server.name, host: this.server.remoteHostName, port: this.server.port, ...this.state };
+  }
+
+  /** One pool per login: the job's credentialKey, else the server's, else the agent user's own key. */
+  private pool(credentialKey: string | undefined): SshPool {
+    const key = credentialKey ?? '';
+    let pool = this.pools.get(key);
+    if (!pool) {
+      const { server, deps } = this;
+      pool = new SshPool({
+        name: server.name,
+        host: server.remoteHostName,
+        port: server.port,
+        hostKeys: this.hostKeys,
+        login: () => resolveLogin(server.name, deps.credentials, credentialKey),
+        maxSessions: server.maxSessions ?? 10,
+        maxConnections: server.maxConnections ?? 8,
+        logger: deps.logger,
+        onConnect: () => {
+          this.state = { reachable: true, lastConnectAt: new Date().toISOString(), lastError: null };
+        },
+        onError: (err) => {
+          this.state = { ...this.state, reachable: false, lastError: { code: err.code, message: err.message } };
+          deps.logger.warn('ssh connection failed', { server: server.name, code: err.code, error: err.message });
+        },
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  private async users(job: JobSpec): Promise<{ user: RemoteUser; credentialKey: string | undefined }> {
+    const credentialKey = job.credentialKey ?? this.server.credentialKey;
+    // Resolving first makes an unknown credential key fail before any connection is tried.
+    const login = await resolveLogin(this.server.name, this.deps.credentials, credentialKey);
+    const runAs = job.runAs ?? this.server.defaultRunAsUser ?? login.username;
+    return { user: { login: login.username, effective: checkUserName(runAs, 'runAs') }, credentialKey };
+  }
+
+  private context(pool: SshPool, user: RemoteUser) {
+    return {
+      server: this.server.name,
+      host: this.server.remoteHostName,
+      pool,
+      user,
+      logger: this.deps.logger,
+      tuning: this.tuning,
+      finished: (id: string, u: RemoteUser) => this.scheduleCleanup(pool, id, u),
+    };
+  }
+
+  async start(job: JobSpec, paths: JobPaths): Promise<Execution> {
+    const plan = planJob(job, this.server.interpreterWhitelist, this.server.name);
+    const { user, credentialKey } = await this.users(job);
+    const pool = this.pool(credentialKey);
+    const { handle, size } = await RemoteJob.openOutput(paths.output);
+    const startedAtMs = Date.now();
+    const runtime: Record<string, string | number | null> = {
+      executor: 'ssh',
+      processServer: this.server.name,
+      host: this.server.remoteHostName,
+      port: this.server.port,
+      loginUser: user.login,
+      runAs: user.effective,
+      credentialKey: credentialKey ?? null,
+      remotePid: null,
+      outputBase: size,
+      startedAtMs,
+    };
+    const deadline = job.timeoutSeconds ? startedAtMs + job.timeoutSeconds * 1000 : null;
+    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, handle, 0, deadline);
+    let started: ((pid: number) => void) | undefined;
+    const launched = new Promise<number>((resolve) => (started = resolve));
+    const args = [RUNNER, job.id, String(this.tuning.launchSlice), String(this.tuning.launchInterval), ...runnerArgs(plan)];
+    const launch = pool.exec(remoteCommand(user, LAUNCH, 'outpost-launch', args), {
+      ...(plan.stdin !== undefined ? { stdin: plan.stdin } : {}),
+      onStdout: remoteJob.append,
+      onStderr: (text) => {
+        const m = /^outpost-started (\d+)$/m.exec(text);
+        if (m) started?.(Number(m[1]));
+      },
+    });
+    try {
+      const first = await Promise.race([launched, launch]);
+      if (typeof first !== 'number') throw this.launchFailure(first.stderr, first.code, user);
+      runtime.remotePid = first;
+    } catch (err) {
+      remoteJob.detach();
+      throw err;
+    }
+    this.track(remoteJob, launch);
+    this.deps.logger.info('ssh job started', { server: this.server.name, job: job.id, login: user.login, runAs: user.effective, pid: runtime.remotePid });
+    return remoteJob;
+  }
+
+  private launchFailure(stderr: string, code: number | null, user: RemoteUser): OutpostError {
+    if (user.effective !== user.login && !/^outpost-/m.test(stderr)) {
+      const why = /password is required/.test(stderr) ? 'it asks for a password' : /not allowed|not in the sudoers/.test(stderr) ? 'the login user may not run commands as that user' : (stderr.split('\n')[0] ?? '').slice(0, 120);
+      return agentError('AGENT_SSH_SUDO_REFUSED', `sudo on ${this.server.remoteHostName} refused to run the job as ${user.effective} for ${user.login}: ${why}`);
+    }
+    const line = /^outpost-error (.*)$/m.exec(stderr)?.[1] ?? stderr.trim().split('\n')[0] ?? '';
+    return agentError('AGENT_SSH_REMOTE_FAILED', `the remote wrapper on ${this.server.remoteHostName} failed (exit ${code}): ${line.slice(0, 300)}`);
+  }
+
+  private track(job: RemoteJob, first?: Promise<Awaited<ReturnType<SshPool['exec']>>>): void {
+    this.jobs.add(job);
+    void job.follow(first).catch((err: Error) => this.deps.logger.error('ssh job follow failed', { job: job.id, error: err.message }));
+    void job.done.then(() => this.jobs.delete(job));
+  }
+
+  async reattach(job: JobSpec, runtime: RuntimeInfo, paths: JobPaths): Promise<Execution | { lost: string }> {
+    checkJobId(job.id);
+    if (runtime.executor !== 'ssh' || runtime.processServer !== this.server.name) {
+      return { lost: `job ${job.id} was not started by process server ${this.server.name}` };
+    }
+    if (typeof runtime.loginUser !== 'string' || typeof runtime.runAs !== 'string' || typeof runtime.outputBase !== 'number') {
+      return { lost: `job ${job.id} has an incomplete SSH runtime record` };
+    }
+    const user: RemoteUser = { login: runtime.loginUser, effective: checkUserName(runtime.runAs, 'runAs') };
+    const credentialKey = typeof runtime.credentialKey === 'string' ? runtime.credentialKey : undefined;
+    const pool = this.pool(credentialKey);
+    const { handle, size } = await RemoteJob.openOutput(paths.output);
+    const startedAtMs = typeof runtime.startedAtMs === 'number' ? runtime.startedAtMs : Date.now();
+    const deadline = job.timeoutSeconds ? startedAtMs + job.timeoutSeconds * 1000 : null;
+    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, handle, Math.max(0, size - runtime.outputBase), deadline);
+    this.track(remoteJob);
+    this.deps.logger.info('ssh job re-attached', { server: this.server.name, job: job.id, offset: size - runtime.outputBase });
+    return remoteJob;
+  }
+
+  /** Finished jobs' remote files are removed in batches, one exec per login and user. */
+  private scheduleCleanup(pool: SshPool, id: string, user: RemoteUser): void {
+    const key = [...this.pools.entries()].find(([, p]) => p === pool)?.[0] ?? '';
+    const batchKey = `${key}\0${user.login}\0${user.effective}`;
+    const entry = this.toClean.get(batchKey) ?? { pool, user, ids: [] };
+    entry.ids.push(id);
+    this.toClean.set(batchKey, entry);
+    this.cleanTimer ??= setTimeout(() => void this.flushCleanup(), CLEANUP_DELAY_MS).unref();
+  }
+
+  private async flushCleanup(): Promise<void> {
+    this.cleanTimer = undefined;
+    const batches = [...this.toClean.values()];
+    this.toClean.clear();
+    for (const { pool, user, ids } of batches) {
+      await pool.exec(remoteCommand(user, CLEANUP, 'outpost-cleanup', ids)).catch((err: Error) =>
+        this.deps.logger.debug('ssh cleanup failed', { server: this.server.name, error: err.message }),
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.cleanTimer) {
+      clearTimeout(this.cleanTimer);
+      await this.flushCleanup();
+    }
+    for (const job of this.jobs) job.detach();
+    this.jobs.clear();
+    await Promise.all([...this.pools.values()].map((p) => p.close()));
+    this.pools.clear();
+  }
+}
+
+export function createSshExecutor(server: ProcessServerConfig, deps: SshExecutorDeps): SshExecutor {
+  return new SshProcessServer(server, deps);
 }

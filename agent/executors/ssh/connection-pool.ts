@@ -1,0 +1,288 @@
+/**
+ * SSH connections to one target and login, shared by all its jobs: exec channels are multiplexed on a
+ * connection up to sshd's MaxSessions, further connections open when all are full (up to a cap), and a
+ * connection that dies is dropped so the next exec dials again. Keep-alives find dead links; TCP_NODELAY
+ * avoids Nagle + delayed-ACK stalls (~40 ms) on every small exec round trip.
+ */
+import ssh2, { Client, type AnyAuthMethod, type ClientChannel, type ConnectConfig, type ParsedKey, type ServerHostKeyAlgorithm } from 'ssh2';
+import type { Logger } from '../../../core/logger.js';
+import type { OutpostError } from '../../../core/errors.js';
+import { agentError } from '../../errors.js';
+import { fingerprintOf, type HostKeyPolicy, type HostKeyVerdict } from './host-key.js';
+
+export interface Login {
+  readonly username: string;
+  readonly password?: string;
+  readonly privateKey?: string;
+  readonly passphrase?: string;
+}
+
+export interface PoolOptions {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** Always present: a pool cannot be made without a host key policy. */
+  readonly hostKeys: HostKeyPolicy;
+  /** Resolved at every dial, so a rotated credential takes effect on the next connection. */
+  readonly login: () => Promise<Login>;
+  readonly maxSessions: number;
+  readonly maxConnections: number;
+  readonly logger: Logger;
+  readonly onConnect: () => void;
+  readonly onError: (err: OutpostError) => void;
+}
+
+export interface ExecOptions {
+  readonly stdin?: string;
+  /** Called per stdout chunk; the channel is paused until the returned promise settles. */
+  readonly onStdout?: (chunk: Buffer) => Promise<void> | void;
+  /** Called per stderr chunk as it arrives (the wrapper's status lines). */
+  readonly onStderr?: (text: string) => void;
+}
+
+export interface ExecResult {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly stderr: string;
+}
+
+interface Connection {
+  readonly client: Client;
+  readonly ready: Promise<void>;
+  active: number;
+  limit: number;
+  dead: boolean;
+}
+
+/** Maps an ssh2 connection error to the operator-facing code. */
+export function classifyConnectError(err: Error & { level?: string; code?: string }, verdict: HostKeyVerdict | undefined, where: string, key?: Buffer): OutpostError {
+  if (verdict === 'mismatch') {
+    return agentError('AGENT_SSH_HOST_KEY_MISMATCH', `${where} presented host key ${key ? fingerprintOf(key) : '?'}, which does not match the pinned key; nothing was run`, { cause: err });
+  }
+  if (verdict === 'unknown') {
+    return agentError('AGENT_SSH_HOST_KEY_UNKNOWN', `${where} presented host key ${key ? fingerprintOf(key) : '?'}, which knownHostsFile does not list for this host; nothing was run`, { cause: err });
+  }
+  if (err.level === 'client-authentication') {
+    return agentError('AGENT_SSH_AUTH_FAILED', `${where} refused the login: ${err.message}`, { cause: err });
+  }
+  return agentError('AGENT_SSH_HOST_UNREACHABLE', `${where} is unreachable: ${err.code ?? err.message}`, { cause: err });
+}
+
+export class SshPool {
+  private readonly connections = new Set<Connection>();
+  private readonly waiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(private readonly options: PoolOptions) {}
+
+  private get where(): string {
+    return `process server ${this.options.name} (${this.options.host}:${this.options.port})`;
+  }
+
+  /**
+   * Decrypting a passphrase-protected key (bcrypt KDF) costs ~0.5 s of CPU, so the parsed key is kept for
+   * the next dial as long as the credential is unchanged.
+   */
+  private parsedKey: { source: string; key: ParsedKey } | undefined;
+
+  private authMethods(login: Login): AnyAuthMethod[] {
+    const methods: AnyAuthMethod[] = [];
+    const username = login.username;
+    if (login.privateKey) {
+      const source = `${login.passphrase ?? ''}\0${login.privateKey}`;
+      if (this.parsedKey?.source !== source) {
+        const parsed = ssh2.utils.parseKey(login.privateKey, login.passphrase);
+        if (parsed instanceof Error) {
+          throw agentError('AGENT_SSH_AUTH_FAILED', `${this.where}: the private key cannot be used (${/passphrase|decrypt|encrypted/i.test(parsed.message) ? 'wrong or missing passphrase' : parsed.message})`);
+        }
+        this.parsedKey = { source, key: parsed };
+      }
+      methods.push({ type: 'publickey', username, key: this.parsedKey.key });
+    }
+    if (login.password) {
+      const password = login.password;
+      methods.push({ type: 'password', username, password });
+      methods.push({ type: 'keyboard-interactive', username, prompt: (_n, _i, _l, prompts, finish) => finish(prompts.map(() => password)) });
+    }
+    return methods;
+  }
+
+  private dial(): Connection {
+    const { options } = this;
+    const client = new Client();
+    // Every exec channel listens for the connection's close; hundreds may be open.
+    client.setMaxListeners(0);
+    let verdict: HostKeyVerdict | undefined;
+    let presented: Buffer | undefined;
+    const conn: Connection = {
+      client,
+      active: 0,
+      limit: options.maxSessions,
+      dead: false,
+      ready: (async () => {
+        const login = await options.login();
+        await new Promise<void>((resolve, reject) => {
+          const config: ConnectConfig = {
+            host: options.host,
+            port: options.port,
+            username: login.username,
+            authHandler: this.authMethods(login),
+            // The verifier is unconditional: ssh2 would accept any key without one.
+            hostVerifier: (key: Buffer) => {
+              presented = key;
+              verdict = options.hostKeys.check(key);
+              return verdict === 'ok';
+            },
+            algorithms: { serverHostKey: [...options.hostKeys.algorithms] as ServerHostKeyAlgorithm[] },
+            keepaliveInterval: 10_000,
+            keepaliveCountMax: 3,
+            readyTimeout: 15_000,
+          };
+          client.once('ready', () => {
+            options.onConnect();
+            resolve();
+          });
+          client.on('connect', () => client.setNoDelay(true));
+          client.once('error', (err) => reject(classifyConnectError(err, verdict, this.where, presented)));
+          client.on('error', () => undefined);
+          client.once('close', () => {
+            conn.dead = true;
+            this.connections.delete(conn);
+            reject(agentError('AGENT_SSH_HOST_UNREACHABLE', `${this.where} closed the connection before it was ready`));
+            this.wake();
+          });
+          client.connect(config);
+        });
+      })(),
+    };
+    conn.ready.catch((err: OutpostError) => {
+      conn.dead = true;
+      this.connections.delete(conn);
+      options.onError(err);
+      client.end();
+      this.wake();
+    });
+    this.connections.add(conn);
+    return conn;
+  }
+
+  private wake(): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter();
+  }
+
+  /** A connection with a free session slot, dialling a new one when all are full. */
+  private async acquire(): Promise<Connection> {
+    for (;;) {
+      if (this.closed) throw agentError('AGENT_SSH_HOST_UNREACHABLE', `${this.where}: the executor is closed`);
+      let conn: Connection | undefined;
+      for (const c of this.connections) if (!c.dead && c.active < c.limit) conn = c;
+      if (!conn && this.connections.size < this.options.maxConnections) conn = this.dial();
+      if (conn) {
+        conn.active++;
+        try {
+          await conn.ready;
+          return conn;
+        } catch (err) {
+          conn.active--;
+          throw err;
+        }
+      }
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+
+  private release(conn: Connection): void {
+    conn.active--;
+    this.wake();
+  }
+
+  private openChannel(conn: Connection, command: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      try {
+        conn.client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+  }
+
+  /** Runs one command on a pooled connection; rejects with AGENT_SSH_* when the link fails. */
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    for (;;) {
+      const conn = await this.acquire();
+      let channel: ClientChannel;
+      try {
+        channel = await this.openChannel(conn, command);
+      } catch (err) {
+        this.release(conn);
+        if (conn.dead) continue;
+        // sshd refuses channels beyond MaxSessions: remember the real limit and queue instead.
+        if (/open failed|prohibited/i.test((err as Error).message) && conn.active > 0) {
+          conn.limit = Math.max(1, conn.active);
+          this.options.logger.debug('ssh session limit reached; lowering', { server: this.options.name, limit: conn.limit });
+          continue;
+        }
+        throw agentError('AGENT_SSH_HOST_UNREACHABLE', `${this.where}: cannot open a session: ${(err as Error).message}`, { cause: err });
+      }
+      try {
+        return await this.runChannel(conn, channel, options);
+      } finally {
+        this.release(conn);
+      }
+    }
+  }
+
+  private runChannel(conn: Connection, channel: ClientChannel, options: ExecOptions): Promise<ExecResult> {
+    return new Promise((resolve, reject) => {
+      let code: number | null = null;
+      let signal: string | null = null;
+      let exited = false;
+      let stderr = '';
+      let writing: Promise<void> = Promise.resolve();
+      let failed: Error | undefined;
+      channel.on('data', (chunk: Buffer) => {
+        if (!options.onStdout) return;
+        channel.pause();
+        writing = writing
+          .then(() => options.onStdout?.(chunk))
+          .catch((err: Error) => {
+            failed ??= err;
+          })
+          .finally(() => channel.resume());
+      });
+      channel.stderr.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('utf8');
+        if (stderr.length < 65_536) stderr += text;
+        options.onStderr?.(text);
+      });
+      channel.on('exit', (c: number | null, s?: string) => {
+        exited = true;
+        code = c;
+        signal = s ?? null;
+      });
+      const onClientClose = (): void => {
+        channel.emit('close');
+      };
+      conn.client.once('close', onClientClose);
+      channel.once('close', () => {
+        conn.client.removeListener('close', onClientClose);
+        void writing.then(() => {
+          if (failed) reject(failed);
+          else if (!exited && conn.dead) {
+            reject(agentError('AGENT_SSH_HOST_UNREACHABLE', `${this.where}: connection lost during a remote command`));
+          } else resolve({ code, signal, stderr });
+        });
+      });
+      channel.end(options.stdin ?? undefined);
+    });
+  }
+
+  /** Closes every connection; remote jobs keep running (they are detached). */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const conn of this.connections) conn.client.end();
+    this.connections.clear();
+    for (const w of this.waiters.splice(0)) w();
+  }
+}

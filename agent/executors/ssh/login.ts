@@ -1,0 +1,61 @@
+/**
+ * Who the SSH executor logs in as and who the job runs as. Credentials come from the agent's credential
+ * store by key (never from the job request); with no key, the agent user's own SSH key is used, like
+ * Redwood's agentless servers falling back to authorized_keys.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { agentError } from '../../errors.js';
+import type { CredentialResolver } from './index.js';
+import type { Login } from './connection-pool.js';
+
+/**
+ * User names as the credential store accepts them: `DOMAIN\user` is refused with advice to write
+ * `user@DOMAIN`; no whitespace, control characters, quotes or a leading dash (sudo would read it as an option).
+ */
+export function checkUserName(name: string, what: string): string {
+  if (name.includes('\\')) {
+    const [domain, user] = name.split('\\', 2);
+    throw agentError('AGENT_SSH_USERNAME_INVALID', `${what} "${name}" uses DOMAIN\\user form; write it as ${user ?? 'user'}@${domain ?? 'DOMAIN'}`);
+  }
+  if (!/^[A-Za-z0-9._][A-Za-z0-9._@$-]{0,255}$/.test(name)) {
+    throw agentError('AGENT_SSH_USERNAME_INVALID', `${what} "${name}" is not a valid user name (letters, digits, . _ - @ $; not starting with -)`);
+  }
+  return name;
+}
+
+/** The agent user's own key: ~/.ssh/id_ed25519, then ~/.ssh/id_rsa. */
+async function ownKey(serverName: string): Promise<Login> {
+  const username = checkUserName(userInfo().username, 'agent user');
+  const tried: string[] = [];
+  for (const file of ['id_ed25519', 'id_rsa']) {
+    const path = join(homedir(), '.ssh', file);
+    tried.push(path);
+    try {
+      return { username, privateKey: await readFile(path, 'utf8') };
+    } catch {
+      // try the next one
+    }
+  }
+  throw agentError(
+    'AGENT_SSH_AUTH_FAILED',
+    `process server ${serverName} has no credentialKey and the agent user ${username} has no SSH key (${tried.join(', ')}); add a credential or create the key`,
+  );
+}
+
+/** Resolves the login for a credential key (or the agent user's own key when there is none). */
+export async function resolveLogin(serverName: string, credentials: CredentialResolver, key: string | undefined): Promise<Login> {
+  if (!key) return ownKey(serverName);
+  const cred = await credentials.resolve(key);
+  const username = checkUserName(cred.user, `credential ${key} user`);
+  if (!cred.password && !cred.privateKey) {
+    throw agentError('AGENT_SSH_AUTH_FAILED', `credential ${key} has neither a password nor a private key; add one with \`outpost agent credentials add\``);
+  }
+  return {
+    username,
+    ...(cred.privateKey ? { privateKey: cred.privateKey } : {}),
+    ...(cred.passphrase ? { passphrase: cred.passphrase } : {}),
+    ...(cred.password ? { password: cred.password } : {}),
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * One job on a process server: launched detached by the remote wrapper, followed over exec channels, and
+ * followed again from the last byte received whenever a channel or connection dies (or after an agent
+ * restart), so the local output file gets every byte exactly once.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:os';
+import type { Logger } from '../../../core/logger.js';
+import { agentError } from '../../errors.js';
+import type { EndReason, Execution, ExitInfo, RuntimeInfo } from '../executor.js';
+import type { ExecResult, SshPool } from './connection-pool.js';
+import { parseEndLine, type EndLine } from './job-plan.js';
+import { ATTACH, KILL, remoteCommand, type RemoteUser } from './remote-scripts.js';
+
+export interface FollowTuning {
+  /** Seconds the launch channel follows before handing over to attach slices, and its poll interval. */
+  readonly launchSlice: number;
+  readonly launchInterval: number;
+  readonly attachSlice: number;
+  readonly attachInterval: number;
+}
+
+export const DEFAULT_TUNING: FollowTuning = { launchSlice: 3, launchInterval: 0.005, attachSlice: 30, attachInterval: 0.25 };
+
+export interface RemoteJobContext {
+  readonly server: string;
+  readonly host: string;
+  readonly pool: SshPool;
+  readonly user: RemoteUser;
+  readonly logger: Logger;
+  readonly tuning: FollowTuning;
+  /** Remote files of a finished job may be removed. */
+  readonly finished: (id: string, user: RemoteUser) => void;
+}
+
+const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, num]) => [num, name]));
+const TIMEOUT_GRACE_MS = 2000;
+
+export class RemoteJob implements Execution {
+  readonly done: Promise<ExitInfo>;
+  private resolveDone!: (info: ExitInfo) => void;
+  private killedFor: Exclude<EndReason, 'exited' | 'lost'> | null = null;
+  private lastSignal: string | null = null;
+  private ended = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: RemoteJobContext,
+    readonly id: string,
+    readonly runtime: RuntimeInfo,
+    private readonly out: FileHandle,
+    /** Bytes of the remote output file already in the local one. */
+    private received: number,
+    deadline: number | null,
+  ) {
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    if (deadline !== null) this.later(Math.max(0, deadline - Date.now()), () => void this.expire());
+  }
+
+  static async openOutput(path: string): Promise<{ handle: FileHandle; size: number }> {
+    const handle = await open(path, 'a', 0o600);
+    return { handle, size: (await handle.stat()).size };
+  }
+
+  private later(ms: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, ms);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  readonly append = async (chunk: Buffer): Promise<void> => {
+    await this.out.write(chunk);
+    this.received += chunk.length;
+  };
+
+  private attach(): Promise<ExecResult> {
+    const { tuning } = this.ctx;
+    const args = [this.id, String(this.received), String(tuning.attachSlice), String(tuning.attachInterval)];
+    return this.ctx.pool.exec(remoteCommand(this.ctx.user, ATTACH, 'outpost-attach', args), { onStdout: this.append });
+  }
+
+  /**
+   * Follows until the job has ended and all its output is here. `first` is the launch channel (or
+   * nothing after a restart). Connection failures are retried with backoff for as long as it takes:
+   * the job runs on without us, and giving up would lose its result.
+   */
+  async follow(first?: Promise<ExecResult>): Promise<void> {
+    let pending = first ?? this.attach();
+    let delay = 250;
+    while (!this.stopped) {
+      let end: EndLine | null = null;
+      try {
+        const result = await pending;
+        end = parseEndLine(result.stderr);
+        if (!end && /^outpost-missing/m.test(result.stderr)) {
+          return this.finish({ exitCode: null, signal: null, reason: 'lost', message: `the remote job's files are gone from ${this.ctx.host}; its result cannot be known` });
+        }
+        if (!end) throw new Error(`unexpected answer from the remote wrapper (exit ${result.code}): ${result.stderr.trim().slice(0, 300)}`);
+        delay = 250;
+      } catch (err) {
+        this.ctx.logger.warn('ssh job follow interrupted; re-attaching', { server: this.ctx.server, job: this.id, error: (err as Error).message });
+        await new Promise((r) => this.later(delay, () => r(undefined)));
+        delay = Math.min(delay * 2, 10_000);
+      }
+      if (end && end.state !== 'running' && this.received >= end.size) return this.finishWith(end);
+      if (this.stopped) return;
+      pending = this.attach();
+    }
+  }
+
+  private finishWith(end: EndLine): void {
+    if (typeof end.state === 'number') {
+      const rc = end.state;
+      // A job we signalled reports 128+n from the runner; name the signal instead of the number.
+      const bySignal = this.killedFor !== null && rc > 128 ? (SIGNAL_NAMES.get(rc - 128) ?? null) : null;
+      this.finish({ exitCode: bySignal ? null : rc, signal: bySignal, reason: this.killedFor ?? 'exited' });
+      return;
+    }
+    if (this.killedFor) {
+      this.finish({ exitCode: null, signal: this.lastSignal ?? 'SIGKILL', reason: this.killedFor });
+      return;
+    }
+    this.finish({ exitCode: null, signal: null, reason: 'lost', message: `the remote job on ${this.ctx.host} ended without an exit status (killed on the target?)` });
+  }
+
+  private finish(info: Omit<ExitInfo, 'endedAt' | 'ranOn'>): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    void this.out.close().catch(() => undefined);
+    this.ctx.finished(this.id, this.ctx.user);
+    this.resolveDone({ ...info, endedAt: new Date().toISOString(), ranOn: { host: this.ctx.host, user: this.ctx.user.effective } });
+  }
+
+  /** Sends a signal to the job's group, session and descendants on the target; retried while the link is down. */
+  private async signal(sig: 'TERM' | 'KILL'): Promise<void> {
+    let lastErr: unknown;
+    for (let attempt = 0; attempt < 3 && !this.ended; attempt++) {
+      try {
+        const r = await this.ctx.pool.exec(remoteCommand(this.ctx.user, KILL, 'outpost-kill', [this.id, sig]));
+        if (!/outpost-signalled/.test(r.stderr)) {
+          throw agentError('AGENT_SSH_REMOTE_FAILED', `could not signal job ${this.id} on ${this.ctx.host}: ${r.stderr.trim().slice(0, 300)}`);
+        }
+        this.lastSignal = `SIG${sig}`;
+        return;
+      } catch (err) {
+        lastErr = err;
+        await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+      }
+    }
+    if (!this.ended) throw lastErr;
+  }
+
+  private async terminate(reason: 'cancel' | 'timeout', graceMs: number): Promise<void> {
+    this.killedFor ??= reason;
+    this.later(graceMs, () => {
+      if (!this.ended) {
+        this.signal('KILL').catch((err: Error) =>
+          this.ctx.logger.error('ssh job kill failed', { server: this.ctx.server, job: this.id, error: err.message }),
+        );
+      }
+    });
+    await this.signal('TERM');
+  }
+
+  private async expire(): Promise<void> {
+    if (this.ended) return;
+    this.ctx.logger.info('ssh job timed out', { server: this.ctx.server, job: this.id });
+    await this.terminate('timeout', TIMEOUT_GRACE_MS).catch((err: Error) =>
+      this.ctx.logger.error('ssh job timeout kill failed', { server: this.ctx.server, job: this.id, error: err.message }),
+    );
+  }
+
+  async cancel(graceMs: number): Promise<void> {
+    if (!this.ended) await this.terminate('cancel', graceMs);
+  }
+
+  async abort(): Promise<void> {
+    if (this.ended) return;
+    this.killedFor = 'abort';
+    await this.signal('KILL');
+  }
+
+  /** Stops following (executor closing); the remote job keeps running and is re-attached later. */
+  detach(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    void this.out.close().catch(() => undefined);
+  }
+}
