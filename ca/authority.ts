@@ -1,0 +1,304 @@
+/**
+ * The certificate authority's operations over a CaStore: init, issue, sign, renew, revoke, CRL, list.
+ * Returns plain values and never logs (the CLI prints). Secrets arrive as callbacks so a command asks for
+ * a passphrase only when it really needs one.
+ */
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import { caError } from './errors.js';
+import { generateRsaKey, privateKeyPem, DEFAULT_KEY_SIZE, type KeySize } from './keys.js';
+import { buildCertificate, parseForgeCertificate, type Issuer } from './x509.js';
+import { buildCrl, type RevocationReason } from './crl.js';
+import { randomSerialHex } from './serial.js';
+import { decryptPrivateKeyPem, encryptPrivateKeyPem, WrongPassphraseError } from './pkcs8.js';
+import { isDnsName, isValidName, formatSan, type LeafProfile, type SubjectAltName } from './profiles.js';
+import { recordOf, lookup, displayStatus } from './records.js';
+import type { CaStore, CertRecord, StoreIndex } from './store.js';
+
+export type Secret = () => Promise<string>;
+const DAY = 86_400_000;
+/** Backdating absorbs small clock differences between the CA and the machines that check. */
+const BACKDATE_MS = 5 * 60_000;
+
+export const DEFAULT_DAYS = { root: 3650, leaf: 397, crl: 7 } as const;
+
+export interface IssuedResult {
+  thumbprint: string;
+  sha1: string;
+  serial: string;
+  subject: string;
+  profile: string;
+  notBefore: string;
+  notAfter: string;
+  sans: string[];
+  certPath: string;
+  keyPath?: string | undefined;
+  isDefault?: boolean;
+}
+
+export function checkName(name: string): void {
+  if (!isValidName(name)) throw caError('CA_INVALID_NAME', `invalid name ${JSON.stringify(name)}`);
+}
+
+export function checkDays(days: number, max: number): void {
+  if (!Number.isInteger(days) || days < 1 || days > max) throw caError('CA_INVALID_VALIDITY', `--days must be a whole number from 1 to ${max}, got ${days}`);
+}
+
+export function checkNewPassword(password: string): void {
+  if (password.length < 8) throw caError('CA_PASSWORD_TOO_SHORT', 'passphrases and export passwords need at least 8 characters');
+}
+
+function resultOf(store: CaStore, r: CertRecord, isDefault?: boolean): IssuedResult {
+  return {
+    thumbprint: r.thumbprint,
+    sha1: r.sha1,
+    serial: r.serial,
+    subject: r.subject,
+    profile: r.profile,
+    notBefore: r.notBefore,
+    notAfter: r.notAfter,
+    sans: r.sans,
+    certPath: r.profile === 'root' ? store.rootCertPath(r.thumbprint) : store.certPath(r.thumbprint),
+    ...(r.hasKey && r.profile !== 'root' ? { keyPath: store.keyPath(r.thumbprint) } : {}),
+    ...(isDefault === undefined ? {} : { isDefault }),
+  };
+}
+
+function uniqueSerial(index: StoreIndex): string {
+  for (;;) {
+    const serial = randomSerialHex();
+    if (!index.certificates.some((c) => c.serial === serial)) return serial;
+  }
+}
+
+export async function initCa(store: CaStore, opts: { cn: string; days?: number; keySize?: KeySize; passphrase: Secret }): Promise<IssuedResult> {
+  checkName(opts.cn);
+  const days = opts.days ?? DEFAULT_DAYS.root;
+  checkDays(days, 36500);
+  if ((await store.exists()) && (await store.readIndex()).defaultRoot) {
+    throw caError('CA_STORE_EXISTS', `${store.dir} already holds a root CA`);
+  }
+  const passphrase = await opts.passphrase();
+  checkNewPassword(passphrase);
+  const key = await generateRsaKey(opts.keySize ?? DEFAULT_KEY_SIZE);
+  const encryptedKey = encryptPrivateKeyPem(key.privateKey, passphrase);
+  return store.update(
+    async (index) => {
+      if (index.defaultRoot) throw caError('CA_STORE_EXISTS', `${store.dir} already holds a root CA`);
+      const now = Date.now();
+      const built = buildCertificate({
+        serialHex: uniqueSerial(index),
+        subject: { commonName: opts.cn },
+        publicKey: key.publicKey,
+        signingKey: key.privateKey,
+        notBefore: new Date(now - BACKDATE_MS),
+        notAfter: new Date(now + days * DAY),
+        profile: 'root',
+      });
+      const record = recordOf(built.x509, { profile: 'root', issuer: '', hasKey: true, origin: 'init' });
+      record.issuer = record.thumbprint;
+      await store.writePrivate(store.rootKeyPath(record.thumbprint), encryptedKey);
+      await store.writePublic(store.rootCertPath(record.thumbprint), built.pem);
+      index.certificates.push(record);
+      index.defaultRoot = record.thumbprint;
+      return resultOf(store, record, true);
+    },
+    { create: true },
+  );
+}
+
+export interface UnlockedRoot {
+  record: CertRecord;
+  cert: X509Certificate;
+  issuer: Issuer;
+}
+
+/** Loads the default root and decrypts its key. */
+export async function unlockRoot(store: CaStore, index: StoreIndex, passphrase: Secret): Promise<UnlockedRoot> {
+  const thumbprint = index.defaultRoot;
+  const record = thumbprint ? index.certificates.find((c) => c.thumbprint === thumbprint) : undefined;
+  if (!thumbprint || !record) throw caError('CA_STORE_NOT_FOUND', `the store at ${store.dir} has no default root CA`);
+  const pem = await store.readText(store.rootCertPath(thumbprint));
+  const keyPem = await store.readText(store.rootKeyPath(thumbprint));
+  let key: KeyObject;
+  try {
+    key = decryptPrivateKeyPem(keyPem, await passphrase());
+  } catch (err) {
+    if (err instanceof WrongPassphraseError) throw caError('CA_BAD_PASSPHRASE', 'the passphrase does not open the root CA key', { cause: err });
+    throw err;
+  }
+  return { record, cert: new X509Certificate(pem), issuer: { cert: parseForgeCertificate(pem), key } };
+}
+
+/** Listener certificates need a name to be reached by; default to the agent name when it is a host name. */
+function listenerSans(name: string, sans: readonly SubjectAltName[]): SubjectAltName[] {
+  if (sans.length > 0) return [...sans];
+  if (isDnsName(name)) return [{ type: 'dns', value: name.toLowerCase() }];
+  throw caError('CA_PROFILE_INVALID', `listener certificate for ${JSON.stringify(name)} needs --san dns:HOST and/or ip:ADDRESS`);
+}
+
+interface SignRequest {
+  profile: LeafProfile;
+  name: string;
+  sans: readonly SubjectAltName[];
+  days?: number | undefined;
+  publicKey: KeyObject;
+  privateKey?: KeyObject | undefined;
+  makeDefault?: boolean | undefined;
+  origin: 'issued' | 'signed';
+  renewedFrom?: string | undefined;
+  /** Revoke this thumbprint (superseded) in the same index update. */
+  supersede?: string | undefined;
+}
+
+async function signInto(store: CaStore, root: UnlockedRoot, req: SignRequest): Promise<IssuedResult> {
+  checkName(req.name);
+  const days = req.days ?? DEFAULT_DAYS.leaf;
+  checkDays(days, 3650);
+  const sans = req.profile === 'listener' ? listenerSans(req.name, req.sans) : [...req.sans];
+  return store.update(async (index) => {
+    const now = Date.now();
+    const notAfter = Math.min(now + days * DAY, Date.parse(root.record.notAfter));
+    const built = buildCertificate({
+      serialHex: uniqueSerial(index),
+      subject: { commonName: req.name },
+      publicKey: req.publicKey,
+      notBefore: new Date(now - BACKDATE_MS),
+      notAfter: new Date(notAfter),
+      profile: req.profile,
+      sans,
+      issuer: root.issuer,
+    });
+    const record = recordOf(built.x509, { profile: req.profile, issuer: root.record.thumbprint, hasKey: req.privateKey !== undefined, origin: req.origin });
+    if (req.renewedFrom) record.renewedFrom = req.renewedFrom;
+    if (req.privateKey) await store.writePrivate(store.keyPath(record.thumbprint), privateKeyPem(req.privateKey));
+    await store.writePublic(store.certPath(record.thumbprint), built.pem);
+    index.certificates.push(record);
+    if (req.supersede) {
+      const old = index.certificates.find((c) => c.thumbprint === req.supersede);
+      if (old && old.status === 'valid') Object.assign(old, { status: 'revoked', revokedAt: new Date(now).toISOString(), reason: 'superseded' });
+    }
+    const makeDefault = req.profile === 'connector' && (req.makeDefault === true || (req.renewedFrom !== undefined && index.defaultConnector === req.renewedFrom));
+    if (makeDefault) index.defaultConnector = record.thumbprint;
+    return resultOf(store, record, req.profile === 'connector' ? index.defaultConnector === record.thumbprint : undefined);
+  });
+}
+
+export interface IssueOptions {
+  profile: LeafProfile;
+  name: string;
+  sans?: readonly SubjectAltName[];
+  days?: number | undefined;
+  keySize?: KeySize | undefined;
+  makeDefault?: boolean | undefined;
+  passphrase: Secret;
+}
+
+export async function issue(store: CaStore, opts: IssueOptions): Promise<IssuedResult> {
+  checkName(opts.name);
+  if (opts.days !== undefined) checkDays(opts.days, 3650);
+  const sans = opts.profile === 'listener' ? listenerSans(opts.name, opts.sans ?? []) : [...(opts.sans ?? [])];
+  const index = await store.open();
+  // Key generation runs beside the passphrase's PBKDF2: both are off the event loop.
+  const [root, key] = await Promise.all([unlockRoot(store, index, opts.passphrase), generateRsaKey(opts.keySize ?? DEFAULT_KEY_SIZE)]);
+  return signInto(store, root, { ...opts, sans, publicKey: key.publicKey, privateKey: key.privateKey, origin: 'issued' });
+}
+
+export async function signCsr(
+  store: CaStore,
+  opts: { profile: LeafProfile; name: string; sans: readonly SubjectAltName[]; publicKey: KeyObject; days?: number | undefined; makeDefault?: boolean | undefined; passphrase: Secret },
+): Promise<IssuedResult> {
+  const root = await unlockRoot(store, await store.open(), opts.passphrase);
+  return signInto(store, root, { ...opts, origin: 'signed' });
+}
+
+export async function renew(store: CaStore, opts: { thumbprintOrSerial: string; days?: number | undefined; revokeOld?: boolean; passphrase: Secret }): Promise<IssuedResult> {
+  const index = await store.open();
+  const old = lookup(index, opts.thumbprintOrSerial);
+  if (old.profile === 'root') throw caError('CA_PROFILE_INVALID', 'a root is not renewed; create a new CA with `outpost ca init --ca-dir …`');
+  const oldCert = new X509Certificate(await store.readText(store.certPath(old.thumbprint)));
+  const bits = (oldCert.publicKey.asymmetricKeyDetails?.modulusLength ?? DEFAULT_KEY_SIZE) as KeySize;
+  // A key the store holds is replaced; a CSR-signed certificate keeps its key, which lives on its host.
+  const [root, fresh] = await Promise.all([unlockRoot(store, index, opts.passphrase), old.hasKey ? generateRsaKey(bits) : undefined]);
+  const sans = old.sans.map((s) => ({ type: s.startsWith('ip:') ? 'ip' : 'dns', value: s.slice(s.indexOf(':') + 1) }) as SubjectAltName);
+  return signInto(store, root, {
+    profile: old.profile,
+    name: old.subject,
+    sans,
+    days: opts.days,
+    publicKey: fresh?.publicKey ?? oldCert.publicKey,
+    privateKey: fresh?.privateKey,
+    origin: old.origin === 'signed' ? 'signed' : 'issued',
+    renewedFrom: old.thumbprint,
+    supersede: opts.revokeOld ? old.thumbprint : undefined,
+  });
+}
+
+export interface CrlResult {
+  path: string;
+  crlNumber: number;
+  revoked: number;
+  nextUpdate: string;
+  issuer: string;
+  pem: string;
+}
+
+/** Signs a fresh CRL of the default root inside an index update (the CRL number only ever grows). */
+export function writeCrlLocked(store: CaStore, index: StoreIndex, root: UnlockedRoot, days: number): Promise<CrlResult> {
+  const now = Date.now();
+  index.crlNumber += 1;
+  const revoked = index.certificates
+    .filter((c) => c.status === 'revoked' && c.issuer === root.record.thumbprint)
+    .map((c) => ({ serialHex: c.serial, revokedAt: new Date(c.revokedAt ?? now), reason: c.reason }));
+  const nextUpdate = new Date(now + days * DAY);
+  const pem = buildCrl({ issuerCert: root.cert, issuerKey: root.issuer.key, crlNumber: index.crlNumber, thisUpdate: new Date(now - BACKDATE_MS), nextUpdate, revoked });
+  return store
+    .writePublic(store.crlPath, pem)
+    .then(() => ({ path: store.crlPath, crlNumber: index.crlNumber, revoked: revoked.length, nextUpdate: nextUpdate.toISOString(), issuer: root.record.thumbprint, pem }));
+}
+
+export async function crl(store: CaStore, opts: { days?: number | undefined; passphrase: Secret }): Promise<CrlResult> {
+  const days = opts.days ?? DEFAULT_DAYS.crl;
+  checkDays(days, 365);
+  const root = await unlockRoot(store, await store.open(), opts.passphrase);
+  return store.update((index) => writeCrlLocked(store, index, root, days));
+}
+
+export async function revoke(
+  store: CaStore,
+  opts: { thumbprintOrSerial: string; reason?: RevocationReason | undefined; crlDays?: number | undefined; passphrase: Secret },
+): Promise<{ revoked: IssuedResult; crl: CrlResult }> {
+  const index = await store.open();
+  const target = lookup(index, opts.thumbprintOrSerial);
+  if (target.profile === 'root') throw caError('CA_PROFILE_INVALID', 'a root CA cannot revoke itself; retire it by making another root the default');
+  if (target.status === 'revoked') throw caError('CA_ALREADY_REVOKED', `${target.thumbprint} was revoked at ${target.revokedAt}`);
+  const root = await unlockRoot(store, index, opts.passphrase);
+  return store.update(async (fresh) => {
+    const record = lookup(fresh, target.thumbprint);
+    if (record.status === 'revoked') throw caError('CA_ALREADY_REVOKED', `${record.thumbprint} was revoked at ${record.revokedAt}`);
+    Object.assign(record, { status: 'revoked', revokedAt: new Date().toISOString(), reason: opts.reason ?? 'unspecified' });
+    if (fresh.defaultConnector === record.thumbprint) fresh.defaultConnector = null;
+    const crlResult = await writeCrlLocked(store, fresh, root, opts.crlDays ?? DEFAULT_DAYS.crl);
+    return { revoked: resultOf(store, record), crl: crlResult };
+  });
+}
+
+export interface Listing {
+  caDir: string;
+  defaultRoot: string | null;
+  defaultConnector: string | null;
+  crlNumber: number;
+  certificates: (CertRecord & { state: string })[];
+}
+
+export async function list(store: CaStore): Promise<Listing> {
+  const index = await store.open();
+  return {
+    caDir: store.dir,
+    defaultRoot: index.defaultRoot,
+    defaultConnector: index.defaultConnector,
+    crlNumber: index.crlNumber,
+    certificates: index.certificates.map((c) => ({ ...c, state: displayStatus(c) })),
+  };
+}
+
+export { formatSan };
