@@ -7,4 +7,74 @@ export const gatewayError = defineErrors('gateway', {
     meaning: 'An unexpected failure inside the gateway; the log has the details.',
     action: 'Check the gateway log for the stack trace and report it with the request that caused it.',
   },
+  GATEWAY_POLICY_INVALID: {
+    status: 500,
+    meaning: 'An access rule could not be compiled (bad CIDR, bad thumbprint, unsupported method); the message names the rule by its path.',
+    action: 'Fix the rule at the path given in gateway.yaml (access[N]…) and start or reload again.',
+  },
+  GATEWAY_KEY_PERMISSIONS: {
+    status: 500,
+    meaning: 'The TLS private key file is readable by users other than the gateway\'s own user, or owned by another user.',
+    action: 'Run `chown outpost-gw: KEY && chmod 600 KEY` (the gateway user owns its key, nobody else reads it).',
+  },
+  GATEWAY_TLS_FILE_UNREADABLE: {
+    status: 500,
+    meaning: 'A certificate, key, CA bundle or CRL file named under tls: could not be read or parsed.',
+    action: 'Check the path and that the gateway user may read it; re-export the file with `outpost ca export` / `outpost ca crl`.',
+  },
+  GATEWAY_LISTEN_FAILED: {
+    status: 500,
+    meaning: 'The gateway could not bind its listening address (in use, or not permitted).',
+    action: 'Pick a free port in listen.port, or stop the process holding it (`ss -ltnp`).',
+  },
+  GATEWAY_IP_NOT_ALLOWED: {
+    status: 403,
+    meaning: 'The source address matches no access rule.',
+    action: 'Add the client\'s address (CIDR) to the sources of an access rule and reload (SIGHUP).',
+  },
+  GATEWAY_CLIENT_NOT_ALLOWED: {
+    status: 403,
+    meaning: 'The source address is allowed, but the client certificate matches none of the rules for that address.',
+    action: 'Pin the client\'s thumbprint or subject in the rule\'s clients: and reload, or use the right connector certificate.',
+  },
+  GATEWAY_METHOD_NOT_ALLOWED: {
+    status: 403,
+    meaning: 'The access rule that matched the client does not allow this method (a monitoring client sent POST).',
+    action: 'Use a client and address whose rule allows the method, or add the method to that rule\'s methods.',
+  },
+  GATEWAY_METHOD_REFUSED: {
+    status: 405,
+    meaning: 'Only GET and POST ever reach the agent; other methods, CONNECT and protocol upgrades are refused.',
+    action: 'Use GET or POST as the agent API documents.',
+  },
+  GATEWAY_BAD_REQUEST: {
+    status: 400,
+    meaning: 'The request was ambiguous or malformed in a way used for request smuggling (body on GET, Content-Length with Transfer-Encoding, duplicate Content-Length, unknown Transfer-Encoding).',
+    action: 'Send one Content-Length or chunked encoding, never both, and no body with GET.',
+  },
+  GATEWAY_BODY_TOO_LARGE: {
+    status: 413,
+    meaning: 'The request body is larger than limits.maxBodyBytes.',
+    action: 'Send a smaller request or raise limits.maxBodyBytes in gateway.yaml.',
+  },
+  GATEWAY_UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    meaning: 'The gateway could not reach the agent (socket missing, agent down, connection refused).',
+    action: 'Start the agent (`systemctl start outpost-agent`) and check upstream: in gateway.yaml points to its socket.',
+  },
+  GATEWAY_UPSTREAM_TIMEOUT: {
+    status: 504,
+    meaning: 'The agent did not answer within limits.upstreamTimeoutMs.',
+    action: 'Check the agent\'s log and load; raise limits.upstreamTimeoutMs if answers are legitimately slow.',
+  },
+  GATEWAY_SECRET_UNREADABLE: {
+    status: 500,
+    meaning: 'upstream.secretFile could not be read or is empty.',
+    action: 'Create the secret file (0600, owned by the gateway user) with the same secret the agent uses.',
+  },
+  GATEWAY_NGINX_PIN_UNRESOLVED: {
+    status: 400,
+    meaning: 'nginx can only pin clients by SHA-1 fingerprint; a SHA-256 thumbprint pin had no certificate file to derive it from.',
+    action: 'Pass the pinned certificate with `--client-cert FILE` (repeatable) or pin by subject instead.',
+  },
 });

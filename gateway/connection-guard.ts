@@ -1,0 +1,155 @@
+/**
+ * Everything decided per connection, before any HTTP is parsed:
+ *  - the source must be listed by some access rule, and under its connection limit — otherwise the TCP
+ *    connection is closed before the TLS handshake (an unlisted host never reaches OpenSSL);
+ *  - the TLS choke point: the server runs with `rejectUnauthorized: false` so that *this* function sees
+ *    every completed handshake, records why a client certificate was refused (Node would close the socket
+ *    without saying why) and destroys every socket that is not authorized.
+ * What it learns (source, thumbprint, subject, the rule that applies) is kept on the socket, so requests
+ * on a keep-alive connection cost one method check.
+ */
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { AuditLog } from './audit.js';
+import { parseAddress, type ParsedAddress } from './checks/cidr.js';
+import type { ConnectionFacts } from './checks/check.js';
+import type { Policy, RuleMatch } from './policy.js';
+
+export interface ConnectionState {
+  sourceIp: string;
+  facts: ConnectionFacts;
+  /** RFC 4514-style `CN=…,O=…`, sanitized for a header; undefined without a verified certificate. */
+  subject: string | undefined;
+  generation: number;
+  match: RuleMatch;
+}
+
+const STATE = Symbol('outpost.connection');
+type WithState = Socket & { [STATE]?: ConnectionState };
+
+export interface PolicyHolder {
+  policy: Policy;
+  generation: number;
+  requireClientCert: boolean;
+  connectionsPerSource: number;
+}
+
+/** Bytes outside printable ASCII would make Node throw on setHeader; escape them as \xHH. */
+export function headerSafe(text: string): string {
+  return /[^\x20-\x7e]/.test(text) ? text.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`) : text;
+}
+
+export function connectionState(socket: Socket): ConnectionState | undefined {
+  return (socket as WithState)[STATE];
+}
+
+/** The rule for this connection under the current policy (recomputed once after a reload). */
+export function currentMatch(state: ConnectionState, holder: PolicyHolder): RuleMatch {
+  if (state.generation !== holder.generation) {
+    state.match = holder.policy.matchConnection(state.facts);
+    state.generation = holder.generation;
+  }
+  return state.match;
+}
+
+function sourceOf(socket: Socket): { ip: string; addr: ParsedAddress | undefined } {
+  const raw = socket.remoteAddress ?? '';
+  const addr = parseAddress(raw);
+  // Report IPv4-mapped sources as plain IPv4, as the allowlist sees them.
+  const ip = addr?.family === 4 && raw.includes(':') ? raw.slice(raw.lastIndexOf(':') + 1) : raw;
+  return { ip, addr };
+}
+
+export interface ConnectionGuard {
+  onConnection(socket: Socket): void;
+  onSecureConnection(socket: TLSSocket): void;
+  onTlsClientError(err: Error & { code?: string }, socket: TLSSocket): void;
+  open(): number;
+}
+
+export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters: { connectionsRefused: number }): ConnectionGuard {
+  const perSource = new Map<string, number>();
+  let open = 0;
+
+  function refuse(src: string, reason: string, started: number, who?: { subject?: string; thumbprint?: string }): void {
+    counters.connectionsRefused++;
+    audit.write({
+      time: new Date().toISOString(),
+      kind: 'connection',
+      src,
+      subject: who?.subject ?? null,
+      thumbprint: who?.thumbprint ?? null,
+      method: null,
+      path: null,
+      status: null,
+      bytes: 0,
+      durationMs: Math.round(performance.now() - started),
+      decision: 'deny',
+      rule: null,
+      reason,
+    });
+  }
+
+  return {
+    open: () => open,
+    onConnection(socket) {
+      const started = performance.now();
+      const { ip, addr } = sourceOf(socket);
+      if (!holder.policy.sourceListed(addr)) {
+        refuse(ip, 'IP_NOT_ALLOWED', started);
+        socket.destroy();
+        return;
+      }
+      const n = (perSource.get(ip) ?? 0) + 1;
+      if (n > holder.connectionsPerSource) {
+        refuse(ip, 'TOO_MANY_CONNECTIONS', started);
+        socket.destroy();
+        return;
+      }
+      perSource.set(ip, n);
+      open++;
+      socket.once('close', () => {
+        open--;
+        const left = (perSource.get(ip) ?? 1) - 1;
+        if (left <= 0) perSource.delete(ip);
+        else perSource.set(ip, left);
+      });
+    },
+    onSecureConnection(socket) {
+      const started = performance.now();
+      const { ip, addr } = sourceOf(socket);
+      const peer = socket.getPeerX509Certificate();
+      const thumbprint = peer ? peer.fingerprint256.replace(/:/g, '') : undefined;
+      const subjectPairs = peer ? peer.subject.split('\n').filter((p) => p !== '') : undefined;
+      const subject = subjectPairs ? headerSafe(subjectPairs.join(',')) : undefined;
+      if (!peer && holder.requireClientCert) {
+        refuse(ip, 'NO_CLIENT_CERT', started);
+        socket.destroy();
+        return;
+      }
+      if (peer && !socket.authorized) {
+        // authorizationError is OpenSSL's verify result: CERT_REVOKED, CERT_HAS_EXPIRED,
+        // UNABLE_TO_VERIFY_LEAF_SIGNATURE (another CA), UNSUPPORTED_CERTIFICATE_PURPOSE (a server cert) …
+        const reason = String(socket.authorizationError ?? 'CERT_UNVERIFIED');
+        refuse(ip, reason, started, { ...(subject ? { subject } : {}), ...(thumbprint ? { thumbprint } : {}) });
+        socket.destroy();
+        return;
+      }
+      const facts: ConnectionFacts = { source: addr, thumbprint, subjectPairs };
+      const state: ConnectionState = {
+        sourceIp: ip,
+        facts,
+        subject,
+        generation: holder.generation,
+        match: holder.policy.matchConnection(facts),
+      };
+      (socket as WithState)[STATE] = state;
+    },
+    onTlsClientError(err, socket) {
+      const { ip } = sourceOf(socket);
+      // Handshakes that never complete: protocol version, no shared cipher, renegotiation attempts, resets.
+      refuse(ip, err.code ?? 'TLS_HANDSHAKE_FAILED', performance.now());
+      socket.destroy();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * `outpost gateway start`: load and check gateway.yaml, listen, print one line saying where, then reload
+ * on SIGHUP or when a certificate/key/CA/CRL file changes, warn while the CRL nears nextUpdate, and stop
+ * cleanly on SIGTERM/SIGINT (open requests finish, idle connections close).
+ */
+import { unwatchFile, watchFile } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../core/logger.js';
+import { loadGatewayConfig, type GatewayConfig } from './config.js';
+import { createGateway, type Gateway } from './server.js';
+import { daysUntil } from './tls.js';
+
+export interface RunningGateway {
+  gateway: Gateway;
+  stop(): Promise<void>;
+}
+
+function tlsFiles(config: Readonly<GatewayConfig>): string[] {
+  const t = config.tls;
+  return [t.cert, t.key, t.ca, ...(t.crl ? [t.crl] : [])];
+}
+
+/** Logs a warning when the CRL is close to (or past) nextUpdate, and when certificates near expiry. */
+export function checkFreshness(gateway: Gateway, config: Readonly<GatewayConfig>, logger: Logger, now = Date.now()): void {
+  const m = gateway.tls();
+  if (m.crlNextUpdate) {
+    const hours = (m.crlNextUpdate.getTime() - now) / 3_600_000;
+    if (hours <= 0) {
+      logger.error('the CRL is past its nextUpdate: OpenSSL now refuses EVERY client certificate; publish a fresh one with `outpost ca crl`', {
+        crl: config.tls.crl, nextUpdate: m.crlNextUpdate.toISOString(),
+      });
+    } else if (hours <= config.tls.crlWarnHours) {
+      logger.warn('the CRL nears its nextUpdate; publish a fresh one with `outpost ca crl` before then, or every client will be refused', {
+        crl: config.tls.crl, nextUpdate: m.crlNextUpdate.toISOString(), hoursLeft: Math.floor(hours),
+      });
+    }
+  }
+  const days = daysUntil(m.certNotAfter, now);
+  if (days <= 14) logger.warn('the gateway certificate expires soon; renew it with `outpost ca renew`', { cert: config.tls.cert, daysLeft: days });
+}
+
+export async function startGateway(configPath: string, options: { stdout?: Writable } = {}): Promise<RunningGateway> {
+  let config = await loadGatewayConfig(configPath);
+  const logger = createLogger({ level: config.logLevel, defaultMeta: { part: 'gateway' }, ...(options.stdout ? { stream: options.stdout } : {}) });
+  const gateway = await createGateway(config, logger, options.stdout);
+  const addr = gateway.address();
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  process.stdout.write(`outpost gateway listening on https://${host}:${addr.port} (pid ${process.pid})\n`);
+  checkFreshness(gateway, config, logger);
+
+  let reloading: Promise<void> | undefined;
+  const reload = (why: string): Promise<void> => {
+    reloading ??= (async () => {
+      try {
+        const next = await loadGatewayConfig(configPath);
+        await gateway.reload(next);
+        rewatch(next);
+        config = next;
+        logger.info('reloaded certificates, CRL and policy', { trigger: why, rules: next.access.length });
+        checkFreshness(gateway, config, logger);
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        logger.error('reload failed; still serving with the previous configuration', { trigger: why, code: e.code, err: e.message });
+      } finally {
+        reloading = undefined;
+      }
+    })();
+    return reloading;
+  };
+
+  // Polling stat() survives the atomic rename that `outpost ca crl` and editors use, unlike fs.watch.
+  let watched: string[] = [];
+  let debounce: NodeJS.Timeout | undefined;
+  const onChange = (file: string) => () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => void reload(`file changed: ${file}`), 300);
+  };
+  function rewatch(c: Readonly<GatewayConfig>): void {
+    for (const f of watched) unwatchFile(f);
+    watched = [...tlsFiles(c), configPath];
+    for (const f of watched) watchFile(f, { interval: 1000, persistent: false }, onChange(f));
+  }
+  rewatch(config);
+  const freshness = setInterval(() => checkFreshness(gateway, config, logger), 3_600_000).unref();
+
+  const onHup = () => void reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      process.off('SIGHUP', onHup);
+      for (const f of watched) unwatchFile(f);
+      clearTimeout(debounce);
+      clearInterval(freshness);
+      await gateway.close();
+      logger.info('gateway stopped');
+    })();
+    return stopping;
+  };
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void stop().then(() => process.exit(0)));
+  return { gateway, stop };
+}

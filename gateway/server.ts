@@ -1,0 +1,182 @@
+/**
+ * Wires the gateway together: the HTTPS listener with its limits, the connection guard (source, limits,
+ * TLS choke point), the proxy pipeline, the audit log, metrics, and reload. `createGateway` takes every
+ * dependency as an argument (config, logger, audit stream) so tests and the CLI build it the same way.
+ */
+import https from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import type { Logger } from '../core/logger.js';
+import type { GatewayConfig } from './config.js';
+import { compilePolicy } from './policy.js';
+import { loadTlsMaterial, type TlsMaterial } from './tls.js';
+import { openAuditLog, type AuditLog } from './audit.js';
+import { connectionGuard, type PolicyHolder } from './connection-guard.js';
+import { createProxy, type UpstreamTarget } from './proxy.js';
+import { securityHeaders } from './security-headers.js';
+import { metricsRegistry, metricsServer } from './metrics.js';
+import { gatewayError } from './errors.js';
+
+export interface Gateway {
+  readonly server: https.Server;
+  address(): AddressInfo;
+  metricsAddress(): AddressInfo | undefined;
+  /** Applies a new configuration (certificates, CRL, policy, limits) without dropping connections. */
+  reload(config: Readonly<GatewayConfig>): Promise<void>;
+  close(): Promise<void>;
+  tls(): TlsMaterial;
+}
+
+async function upstreamOf(config: Readonly<GatewayConfig>): Promise<UpstreamTarget> {
+  const up = config.upstream;
+  if ('socket' in up) return { socketPath: up.socket, secret: undefined };
+  let secret: string;
+  try {
+    secret = (await readFile(up.secretFile, 'utf8')).trim();
+  } catch (err) {
+    throw gatewayError('GATEWAY_SECRET_UNREADABLE', `upstream.secretFile ${up.secretFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+  }
+  if (secret === '') throw gatewayError('GATEWAY_SECRET_UNREADABLE', `upstream.secretFile ${up.secretFile} is empty`);
+  return { host: up.host, port: up.port, secret };
+}
+
+function rawResponse(status: number, text: string): string {
+  return `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
+}
+
+export async function createGateway(initial: Readonly<GatewayConfig>, logger: Logger, auditStdout?: NodeJS.WritableStream): Promise<Gateway> {
+  let config = initial;
+  let material = await loadTlsMaterial(config.tls);
+  let upstream = await upstreamOf(config);
+  const holder: PolicyHolder = {
+    policy: compilePolicy(config.access, { requireClientCert: config.tls.requireClientCert }),
+    generation: 1,
+    requireClientCert: config.tls.requireClientCert,
+    connectionsPerSource: config.limits.connectionsPerSource,
+  };
+  const audit: AuditLog = openAuditLog(config.auditLog, auditStdout);
+  const counters = { allowed: 0, denied: 0, connectionsRefused: 0 };
+  const guard = connectionGuard(holder, audit, counters);
+  const proxy = createProxy({
+    holder,
+    audit,
+    security: securityHeaders(),
+    upstream: () => upstream,
+    maxBodyBytes: () => config.limits.maxBodyBytes,
+    upstreamTimeoutMs: () => config.limits.upstreamTimeoutMs,
+    counters,
+  });
+
+  const limits = config.limits;
+  const server = https.createServer({
+    ...material.options,
+    // The choke point in connection-guard.ts verifies, records and destroys; see there for why.
+    requestCert: true,
+    rejectUnauthorized: false,
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+    noDelay: true,
+    // TLS handshakes that stall are cut too (a slowloris before HTTP even starts).
+    handshakeTimeout: limits.headersTimeoutMs,
+  });
+  server.on('connection', (socket: Socket) => guard.onConnection(socket));
+  // Prepended: it must run before http attaches its parser to the socket.
+  server.prependListener('secureConnection', (socket) => guard.onSecureConnection(socket));
+  server.on('tlsClientError', (err, socket) => guard.onTlsClientError(err, socket));
+  server.on('request', proxy.handle);
+
+  const refuseSocket = (req: IncomingMessage, socket: Socket, reason: string): void => {
+    counters.denied++;
+    audit.write({
+      time: new Date().toISOString(), kind: 'request', src: socket.remoteAddress ?? '', subject: null, thumbprint: null,
+      method: req.method ?? null, path: req.url ?? null, status: 405, bytes: 0, durationMs: 0, decision: 'deny', rule: null, reason,
+    });
+    socket.end(rawResponse(405, 'Method Not Allowed'));
+    socket.destroySoon?.();
+  };
+  server.on('connect', (req: IncomingMessage, socket: Socket) => refuseSocket(req, socket, 'METHOD_REFUSED'));
+  server.on('upgrade', (req: IncomingMessage, socket: Socket) => refuseSocket(req, socket, 'UPGRADE_REFUSED'));
+  server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
+    let status = 400;
+    let text = 'Bad Request';
+    let reason = err.code ?? 'BAD_REQUEST';
+    if (err.code === 'HPE_HEADER_OVERFLOW') [status, text, reason] = [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE'];
+    else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') [status, text, reason] = [408, 'Request Timeout', 'REQUEST_TIMEOUT'];
+    if (err.code !== 'ECONNRESET') {
+      counters.denied++;
+      audit.write({
+        time: new Date().toISOString(), kind: 'request', src: socket.remoteAddress ?? '', subject: null, thumbprint: null,
+        method: null, path: null, status, bytes: 0, durationMs: 0, decision: 'deny', rule: null, reason,
+      });
+    }
+    if (socket.writable && err.code !== 'ECONNRESET') socket.end(rawResponse(status, text));
+    socket.destroySoon?.();
+    setTimeout(() => socket.destroy(), 1000).unref();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(gatewayError('GATEWAY_LISTEN_FAILED', `cannot listen on ${config.listen.host}:${config.listen.port}: ${err.code ?? err.message}`, { cause: err })));
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  server.on('error', (err) => logger.error('gateway server error', { err: err.message }));
+
+  let metrics: HttpServer | undefined;
+  if (config.metrics) {
+    metrics = metricsServer(
+      metricsRegistry({
+        certNotAfter: () => material.certNotAfter,
+        caNotAfter: () => material.caNotAfter,
+        crlNextUpdate: () => material.crlNextUpdate,
+        counters,
+        openConnections: () => guard.open(),
+      }),
+    );
+    const m = config.metrics;
+    await new Promise<void>((resolve, reject) => {
+      metrics!.once('error', reject);
+      metrics!.listen(m.port, m.host, () => resolve());
+    });
+  }
+
+  return {
+    server,
+    address: () => server.address() as AddressInfo,
+    metricsAddress: () => metrics?.address() as AddressInfo | undefined,
+    tls: () => material,
+    async reload(next) {
+      // Build everything first; apply only when all of it is good, so a bad file keeps the old state.
+      const nextMaterial = await loadTlsMaterial(next.tls);
+      const nextPolicy = compilePolicy(next.access, { requireClientCert: next.tls.requireClientCert });
+      const nextUpstream = await upstreamOf(next);
+      if (next.listen.host !== config.listen.host || next.listen.port !== config.listen.port) {
+        logger.warn('listen address changes need a restart; keeping the current one', { listen: config.listen });
+      }
+      server.setSecureContext(nextMaterial.options);
+      material = nextMaterial;
+      upstream = nextUpstream;
+      holder.policy = nextPolicy;
+      holder.requireClientCert = next.tls.requireClientCert;
+      holder.connectionsPerSource = next.limits.connectionsPerSource;
+      holder.generation++;
+      server.headersTimeout = next.limits.headersTimeoutMs;
+      server.requestTimeout = next.limits.requestTimeoutMs;
+      server.keepAliveTimeout = next.limits.keepAliveTimeoutMs;
+      config = next;
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      proxy.agent.destroy();
+      if (metrics) await new Promise<void>((resolve) => metrics!.close(() => resolve()));
+      await audit.close();
+    },
+  };
+}
