@@ -1,6 +1,137 @@
+/**
+ * `outpost agent …`: start (this part), credentials add|list|remove (this part), status (master part,
+ * registered through registerAgentStatusCommand).
+ */
 import type { Command } from 'commander';
+import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
+import { action, printJson } from '../core/cli-support.js';
+import { coreError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { readSecret } from '../core/secret-input.js';
+import { registerAgentStatusCommand } from '../master/cli.js';
+import { credentialsPath, loadAgentConfig } from './config.js';
+import { CredentialStore } from './credentials.js';
+import { agentError } from './errors.js';
+import { startAgent } from './main.js';
 
-/** Placeholder until the part lands: the command group exists so `outpost --help` lists it. */
+function version(): string {
+  const require = createRequire(import.meta.url);
+  for (const p of ['../package.json', '../../package.json']) {
+    try {
+      return (require(p) as { version: string }).version;
+    } catch {
+      // next location
+    }
+  }
+  return 'unknown';
+}
+
+interface ConfigFlag {
+  config: string;
+  json?: boolean;
+}
+
+function registerStart(agent: Command): void {
+  agent
+    .command('start')
+    .description('run the agent: loopback-only job API; jobs survive agent restarts')
+    .requiredOption('-c, --config <file>', 'agent.yaml')
+    .action(
+      action(async (flags: ConfigFlag) => {
+        const config = await loadAgentConfig(flags.config);
+        const logger = createLogger({ level: config.logLevel, defaultMeta: { part: 'agent' } });
+        const handle = await startAgent(config, { logger, version: version() });
+        process.stdout.write(`outpost agent listening on ${handle.address}\n`);
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string): void => {
+            logger.info('stopping', { signal });
+            handle.close().then(resolve, (err: Error) => {
+              logger.error('stop failed', { error: err.message });
+              resolve();
+            });
+          };
+          process.once('SIGTERM', () => stop('SIGTERM'));
+          process.once('SIGINT', () => stop('SIGINT'));
+          process.on('SIGHUP', () => void handle.reload().catch((err: Error) => logger.error('reload failed', { error: err.message })));
+        });
+      }),
+    );
+}
+
+interface AddFlags extends ConfigFlag {
+  user: string;
+  passwordFile?: string;
+  privateKey?: string;
+  passphraseFile?: string;
+  replace?: boolean;
+}
+
+function registerCredentials(agent: Command): void {
+  const creds = agent
+    .command('credentials')
+    .description('named credentials for jobs (credentialKey); secrets come from files, never the command line');
+  const store = async (configPath: string): Promise<CredentialStore> => new CredentialStore(credentialsPath(await loadAgentConfig(configPath)));
+
+  creds
+    .command('add <key>')
+    .description('add a credential: user + password (--password-file) or private key (--private-key)')
+    .requiredOption('-c, --config <file>', 'agent.yaml')
+    .requiredOption('-u, --user <name>', 'login user (domain users as user@DOMAIN)')
+    .option('--password-file <file>', 'file whose first line is the password')
+    .option('--private-key <file>', 'private key file (PEM or OpenSSH)')
+    .option('--passphrase-file <file>', 'file whose first line is the private key\'s passphrase')
+    .option('--replace', 'overwrite an existing credential with this key')
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (key: string, flags: AddFlags) => {
+        if (Boolean(flags.passwordFile) === Boolean(flags.privateKey)) {
+          throw agentError('AGENT_CREDENTIAL_SECRET_MISSING', 'give exactly one of --password-file or --private-key');
+        }
+        if (flags.passphraseFile && !flags.privateKey) throw coreError('CORE_USAGE', '--passphrase-file goes with --private-key');
+        const secret = flags.passwordFile
+          ? { password: await readSecret({ file: flags.passwordFile, prompt: 'Password: ' }) }
+          : {
+              privateKey: await readFile(flags.privateKey as string, 'utf8'),
+              ...(flags.passphraseFile ? { passphrase: await readSecret({ file: flags.passphraseFile, prompt: 'Passphrase: ' }) } : {}),
+            };
+        await (await store(flags.config)).add(key, { user: flags.user, ...secret }, flags.replace === true);
+        if (flags.json) printJson({ key, user: flags.user, added: true });
+        else process.stdout.write(`credential ${key} (user ${flags.user}) saved\n`);
+      }),
+    );
+
+  creds
+    .command('list')
+    .description('list credential keys and users (never secrets)')
+    .requiredOption('-c, --config <file>', 'agent.yaml')
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (flags: ConfigFlag) => {
+        const list = await (await store(flags.config)).list();
+        if (flags.json) return printJson(list);
+        if (list.length === 0) process.stdout.write('no credentials\n');
+        for (const c of list) process.stdout.write(`${c.key.padEnd(24)} ${c.user.padEnd(24)} ${c.kind.padEnd(10)} ${c.createdAt}\n`);
+      }),
+    );
+
+  creds
+    .command('remove <key>')
+    .description('remove a credential')
+    .requiredOption('-c, --config <file>', 'agent.yaml')
+    .option('--json', 'machine-readable output')
+    .action(
+      action(async (key: string, flags: ConfigFlag) => {
+        await (await store(flags.config)).remove(key);
+        if (flags.json) printJson({ key, removed: true });
+        else process.stdout.write(`credential ${key} removed\n`);
+      }),
+    );
+}
+
 export function registerAgentCommands(program: Command): void {
-  program.command('agent').description('(not built yet)');
+  const agent = program.command('agent').description('the job agent: start it, manage its credentials, ask its status');
+  registerStart(agent);
+  registerCredentials(agent);
+  registerAgentStatusCommand(agent);
 }

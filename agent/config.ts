@@ -1,0 +1,122 @@
+/**
+ * agent.yaml (SPEC 4a): parsed, validated with every bad key named by its path, frozen.
+ * Loopback-only listening is enforced here so a bad address fails at boot, not at first request.
+ */
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { loadConfigFile, parseConfig } from '../core/config.js';
+import { agentError } from './errors.js';
+
+const absPath = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path');
+const userName = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/i, 'must be a POSIX user name');
+
+const socketListen = z
+  .object({
+    socket: absPath,
+    /** Group that may connect (the gateway user's group); the socket is chgrp'ed to it. */
+    group: z.string().min(1).optional(),
+    /** Socket mode; 0660 by default so only owner and group can connect. */
+    mode: z.number().int().min(0).max(0o777).default(0o660),
+  })
+  .strict();
+
+const tcpListen = z
+  .object({
+    host: z.string().min(1),
+    port: z.number().int().min(0).max(65535),
+    /** File holding the shared secret the gateway sends in x-outpost-secret. */
+    secretFile: absPath,
+  })
+  .strict();
+
+export const processServerSchema = z
+  .object({
+    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, 'letters, digits, . _ - (max 64)'),
+    remoteHostName: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(22),
+    defaultRunAsUser: userName.optional(),
+    credentialKey: z.string().min(1).optional(),
+    hostKey: z.string().min(1).optional(),
+    knownHostsFile: absPath.optional(),
+    interpreterWhitelist: z.array(absPath).default(['/bin/sh']),
+  })
+  .strict()
+  .refine((s) => s.hostKey !== undefined || s.knownHostsFile !== undefined, {
+    message: 'needs hostKey or knownHostsFile (unknown host keys are refused)',
+  });
+
+export const agentConfigSchema = z
+  .object({
+    listen: z.union([socketListen, tcpListen]),
+    dataDir: absPath,
+    maxConcurrentJobs: z.number().int().min(1).max(10_000).default(16),
+    queueLimit: z.number().int().min(0).max(1_000_000).default(1000),
+    interpreterWhitelist: z.array(absPath).default(['/bin/sh', '/bin/bash']),
+    /** Redwood's LocalInterpreter_<name>: a job's `interpreter: bash` maps to this path. */
+    localInterpreter: z.record(z.string().regex(/^[a-zA-Z0-9_.-]+$/), absPath).default({}),
+    runAs: z
+      .object({
+        method: z.enum(['sudo', 'su']).default('sudo'),
+        allowedUsers: z.array(userName).default([]),
+        /** Redwood's DefaultRunAsUser: used when a job names no runAs. */
+        defaultUser: userName.optional(),
+      })
+      .strict()
+      .default({ method: 'sudo', allowedUsers: [] }),
+    /** Seconds between SIGTERM and SIGKILL for cancel and timeout. */
+    cancelGraceSeconds: z.number().int().min(1).max(3600).default(10),
+    /** Applied when a job gives no timeoutSeconds; 0 = none. */
+    defaultTimeoutSeconds: z.number().int().min(0).max(31_536_000).default(0),
+    retention: z
+      .object({
+        maxAgeDays: z.number().min(0).default(14),
+        maxJobs: z.number().int().min(1).default(100_000),
+      })
+      .strict()
+      .default({ maxAgeDays: 14, maxJobs: 100_000 }),
+    /** Credential store file; `<dataDir>/credentials.json` by default. */
+    credentialsFile: absPath.optional(),
+    perl: absPath.default('/usr/bin/perl'),
+    logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+    processServers: z.array(processServerSchema).default([]),
+  })
+  .strict();
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./i.test(h);
+  return false;
+}
+
+function checkSemantics(config: AgentConfig, source: string): AgentConfig {
+  const listen = config.listen;
+  if ('host' in listen && !isLoopbackHost(listen.host)) {
+    throw agentError(
+      'AGENT_LISTEN_NOT_LOOPBACK',
+      `${source}: listen.host ${listen.host} is not a loopback address; the agent listens only on 127.0.0.0/8 or ::1 (or a Unix socket) and the gateway is what the network reaches`,
+    );
+  }
+  const names = new Set<string>();
+  for (const s of config.processServers) {
+    if (names.has(s.name)) {
+      throw agentError('AGENT_PROCESS_SERVER_UNKNOWN', `${source}: processServers has two entries named ${s.name}`);
+    }
+    names.add(s.name);
+  }
+  return config;
+}
+
+export function parseAgentConfig(raw: unknown, source = 'agent config'): Readonly<AgentConfig> {
+  return checkSemantics(parseConfig(agentConfigSchema, raw, source), source);
+}
+
+export async function loadAgentConfig(path: string): Promise<Readonly<AgentConfig>> {
+  return checkSemantics(await loadConfigFile(agentConfigSchema, path), path);
+}
+
+export function credentialsPath(config: AgentConfig): string {
+  return config.credentialsFile ?? `${config.dataDir}/credentials.json`;
+}

@@ -1,0 +1,194 @@
+/**
+ * The local executor: jobs on this host, each under its own detached supervisor (supervisor-source.ts),
+ * so a job outlives the agent. A job is found again by the supervisor's pid *and* start time.
+ */
+import { execFile } from 'node:child_process';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Execution, Executor, ExitInfo, JobPaths, JobSpec, RuntimeInfo } from '../executor.js';
+import { agentError } from '../../errors.js';
+import { isSameProcess, signalName } from '../../proc.js';
+import { buildInvocation, type InvocationOptions } from './invocation.js';
+import { Launcher } from './launcher.js';
+
+export interface LocalExecutorOptions extends InvocationOptions {
+  readonly graceSeconds: number;
+  /** How often a re-adopted job (not our launcher's child) is checked for its end. */
+  readonly pollMs?: number;
+  readonly onLauncherCrash: (err: Error) => void;
+}
+
+interface StatusFile {
+  reason: 'exited' | 'timeout' | 'cancel' | 'abort';
+  exitCode: number | null;
+  signal: number | null;
+  error: string;
+}
+
+/** The supervisor's status file as the executor contract's ExitInfo; null when it is not there yet. */
+export async function readExitStatus(dir: string): Promise<ExitInfo | null> {
+  const file = join(dir, 'status');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const s = JSON.parse(text) as StatusFile;
+  const endedAt = (await stat(file)).mtime.toISOString();
+  return {
+    exitCode: s.exitCode,
+    signal: s.signal === null ? null : signalName(s.signal),
+    reason: s.reason,
+    endedAt,
+    ...(s.error ? { message: s.error } : {}),
+  };
+}
+
+async function readSupervisorFile(dir: string): Promise<{ pid: number; startTime: string } | null> {
+  try {
+    const [pid, startTime] = (await readFile(join(dir, 'supervisor'), 'utf8')).trim().split(' ');
+    return { pid: Number(pid), startTime: startTime ?? '' };
+  } catch {
+    return null;
+  }
+}
+
+export interface LocalExecutor extends Executor {
+  readonly launcherPid: number | undefined;
+}
+
+export function createLocalExecutor(options: LocalExecutorOptions): LocalExecutor {
+  const launcher = new Launcher(options.perl, options.onLauncherCrash);
+  launcher.start();
+  const pollMs = options.pollMs ?? 250;
+  const sudoOk = new Map<string, number>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  async function checkSudo(user: string, program: string): Promise<void> {
+    const key = `${user}\0${program}`;
+    if ((sudoOk.get(key) ?? 0) > Date.now()) return;
+    const refusal = await new Promise<string | null>((resolve) => {
+      execFile('sudo', ['-n', '-l', '-u', user, '--', program], { timeout: 10_000 }, (err, _out, stderr) =>
+        resolve(err ? (stderr.trim() || err.message) : null),
+      );
+    });
+    if (refusal !== null) {
+      throw agentError('AGENT_RUNAS_REFUSED', `sudo refused to run jobs as ${user}: ${refusal.split('\n')[0]}`);
+    }
+    sudoOk.set(key, Date.now() + 60_000);
+  }
+
+  function control(pid: number, startTime: string, dir: string): Pick<Execution, 'cancel' | 'abort'> {
+    const send = (sig: NodeJS.Signals): void => {
+      // Never signal a pid that now belongs to someone else.
+      if (!isSameProcess(pid, startTime)) return;
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* ended meanwhile */
+      }
+    };
+    return {
+      async cancel(graceMs: number) {
+        await writeFile(join(dir, 'cancel-grace'), String(Math.max(1, Math.ceil(graceMs / 1000))), { mode: 0o600 });
+        send('SIGTERM');
+      },
+      async abort() {
+        send('SIGUSR1');
+      },
+    };
+  }
+
+  /** For a supervisor that is not our launcher's child: poll until it is gone, then read its status. */
+  function watch(pid: number, startTime: string, dir: string): Promise<ExitInfo> {
+    return new Promise((resolve) => {
+      const timer = setInterval(() => {
+        if (isSameProcess(pid, startTime)) return;
+        clearInterval(timer);
+        timers.delete(timer);
+        void readExitStatus(dir).then((status) =>
+          resolve(
+            status ?? {
+              exitCode: null,
+              signal: null,
+              reason: 'lost',
+              endedAt: new Date().toISOString(),
+              message: 'the job supervisor ended without writing an exit status (killed?)',
+            },
+          ),
+        );
+      }, pollMs);
+      timers.add(timer);
+    });
+  }
+
+  async function start(job: JobSpec, paths: JobPaths): Promise<Execution> {
+    const inv = buildInvocation(job, options);
+    if (inv.switchProgram && job.runAs) await checkSudo(job.runAs, inv.switchProgram);
+    let launched;
+    try {
+      launched = await launcher.launch({
+        dir: paths.dir,
+        output: paths.output,
+        timeoutSeconds: job.timeoutSeconds ?? 0,
+        graceSeconds: options.graceSeconds,
+        mode: inv.mode,
+        payload: inv.payload,
+        argv: inv.argv,
+      });
+    } catch (err) {
+      throw agentError('AGENT_LAUNCHER_UNAVAILABLE', `cannot launch job ${job.id}: ${(err as Error).message}`, { cause: err });
+    }
+    const { pid, startTime } = launched;
+    const done = launcher.waitExit(pid).then(async () => {
+      const status = await readExitStatus(paths.dir);
+      return (
+        status ?? {
+          exitCode: null,
+          signal: null,
+          reason: 'lost' as const,
+          endedAt: new Date().toISOString(),
+          message: 'the job supervisor ended without writing an exit status',
+        }
+      );
+    });
+    return { runtime: { supervisorPid: pid, supervisorStart: startTime }, done, ...control(pid, startTime, paths.dir) };
+  }
+
+  async function reattach(_job: JobSpec, runtime: RuntimeInfo, paths: JobPaths): Promise<Execution | { lost: string }> {
+    let pid = Number(runtime.supervisorPid);
+    let startTime = String(runtime.supervisorStart ?? '');
+    if (!pid) {
+      // The agent died between launching and recording: the supervisor left its own note.
+      const note = await readSupervisorFile(paths.dir);
+      if (note) ({ pid, startTime } = note);
+    }
+    const finished = await readExitStatus(paths.dir);
+    if (finished) {
+      return { runtime: { supervisorPid: pid, supervisorStart: startTime }, done: Promise.resolve(finished), ...control(pid, startTime, paths.dir) };
+    }
+    if (pid && isSameProcess(pid, startTime)) {
+      return { runtime: { supervisorPid: pid, supervisorStart: startTime }, done: watch(pid, startTime, paths.dir), ...control(pid, startTime, paths.dir) };
+    }
+    if (!pid) return { lost: 'the agent stopped while launching this job; no supervisor ever reported it' };
+    // Status is written before the supervisor exits, so re-read once in case it ended just now.
+    const late = await readExitStatus(paths.dir);
+    if (late) return { runtime, done: Promise.resolve(late), ...control(pid, startTime, paths.dir) };
+    return { lost: `supervisor pid ${pid} is gone (or the pid now belongs to another process) and left no exit status` };
+  }
+
+  return {
+    name: 'local',
+    start,
+    reattach,
+    get launcherPid() {
+      return launcher.pid;
+    },
+    async close() {
+      for (const t of timers) clearInterval(t);
+      timers.clear();
+      await launcher.close();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Pure translation of a job into what the supervisor execs: argv, payload (env, cwd, script) and mode.
+ * Nothing here builds shell text from job data: a command line goes to `sh -c` as one argument, argv and
+ * args stay separate arguments, and scripts travel through a pipe (/dev/fd/N), never through the shell.
+ */
+import { agentError } from '../../errors.js';
+import type { JobSpec } from '../executor.js';
+import { SHIM_MAIN } from './supervisor-source.js';
+
+export interface InvocationOptions {
+  readonly interpreterWhitelist: readonly string[];
+  readonly localInterpreter: Readonly<Record<string, string>>;
+  readonly runAsMethod: 'sudo' | 'su';
+  /** The agent's own user: runAs naming it needs no switch. */
+  readonly agentUser: string;
+  readonly perl: string;
+  /** Environment every job starts from when no user switch happens. */
+  readonly baseEnv: Readonly<Record<string, string>>;
+}
+
+export interface Invocation {
+  readonly argv: readonly string[];
+  readonly mode: 'inline' | 'stdin';
+  readonly payload: string;
+  /** The program sudo will run, for the pre-flight `sudo -n -l` check. */
+  readonly switchProgram?: string;
+}
+
+const DEFAULT_SHELL = '/bin/sh';
+const LOGIN_WRAPPER = ['-l', '-c', 'exec "$0" "$@"'] as const;
+
+/** `interpreter` may be a localInterpreter name or a path; the result must be whitelisted. */
+export function resolveInterpreter(requested: string | undefined, o: InvocationOptions): string {
+  if (requested === undefined) return o.localInterpreter.sh ?? DEFAULT_SHELL;
+  const mapped = o.localInterpreter[requested] ?? requested;
+  if (!o.interpreterWhitelist.includes(mapped)) {
+    throw agentError(
+      'AGENT_INTERPRETER_NOT_ALLOWED',
+      `interpreter ${JSON.stringify(requested)} is not allowed on this agent; allowed: ${o.interpreterWhitelist.join(', ') || '(none)'}`,
+    );
+  }
+  return mapped;
+}
+
+export function buildInvocation(job: JobSpec, o: InvocationOptions): Invocation {
+  let program: string[];
+  let scriptIndex = -1;
+  if (job.kind === 'command') {
+    program = [resolveInterpreter(job.interpreter, o), '-c', job.command ?? ''];
+  } else if (job.kind === 'argv') {
+    program = [...(job.argv ?? [])];
+  } else {
+    program = [resolveInterpreter(job.interpreter, o), ...(job.args ?? [])];
+    scriptIndex = 1;
+  }
+  if (job.loginProfile) {
+    program = [DEFAULT_SHELL, ...LOGIN_WRAPPER, ...program];
+    if (scriptIndex >= 0) scriptIndex += 4;
+  }
+  const env: Record<string, string> = { ...(job.env ?? {}), OUTPOST_JOB_ID: job.id };
+  const switching = job.runAs !== undefined && job.runAs !== o.agentUser;
+  const kv = (e: Record<string, string>): string[] => Object.entries(e).flat();
+  if (!switching) {
+    const payload = ['1', job.cwd ?? '', String(scriptIndex), job.script ?? '', ...kv({ ...o.baseEnv, ...env })].join('\0');
+    return { argv: program, mode: 'inline', payload };
+  }
+  const user = job.runAs as string;
+  const shim = [o.perl, '-e', SHIM_MAIN, '--'];
+  const payload = ['', job.cwd ?? '', String(scriptIndex), job.script ?? '', ...kv(env)].join('\0');
+  if (o.runAsMethod === 'sudo') {
+    // -n: never prompt (fail instead); -H: HOME of the target user; env travels on stdin, not argv.
+    return { argv: ['sudo', '-n', '-H', '-u', user, '--', ...shim, ...program], mode: 'stdin', payload, switchProgram: o.perl };
+  }
+  // su passes the words after the user name to the shell given by -s.
+  const login = job.loginProfile ? ['-l'] : [];
+  return {
+    argv: ['su', ...login, '-s', DEFAULT_SHELL, user, '-c', 'exec "$0" "$@"', ...shim, ...program],
+    mode: 'stdin',
+    payload,
+  };
+}

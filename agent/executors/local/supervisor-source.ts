@@ -1,0 +1,187 @@
+/**
+ * The launcher and per-job supervisor, in Perl (perl-base, present on every Debian/Ubuntu host and in
+ * RHEL's base). Why not Node: a supervisor per job must start in well under a millisecond and stay tiny,
+ * and the process that forks it must stay small, because fork() costs ~35–55 µs per MiB of the parent's
+ * RSS (issue 3, Benchmark). A Node child costs ~40 ms and ~40 MiB each; this launcher is ~5 MiB and forks
+ * supervisors without an exec. Only core built-ins are used (no modules) so startup is ~3 ms.
+ *
+ * Launcher protocol (one line each, fields separated by one space, strings as `x` + hex):
+ *   agent → launcher  `L <req> <dir> <output> <timeoutSec> <graceSec> <mode> <payload> <arg>…`
+ *   launcher → agent  `S <req> <supervisorPid> <startTime>` | `E <req> <message>` | `X <supervisorPid> <waitStatus>`
+ * mode `inline`: the supervisor's job child applies the payload (env, script) itself, then execs argv.
+ * mode `stdin`: the payload is piped to the job's stdin (argv starts with sudo/su and ends in the shim).
+ * Payload: NUL-joined `clearEnv, cwd, scriptIndex, script, k1, v1, k2, v2…` (NUL cannot occur in exec strings).
+ *
+ * The supervisor: own session; child subreaper (prctl) so double-forked descendants come back to it;
+ * the job in its own process group with output appended to `<output>`; enforces the timeout itself
+ * (alarm), so it keeps working when the agent dies; SIGTERM = cancel (TERM, grace, KILL), SIGUSR1 =
+ * abort (KILL now); before signalling it records every descendant (by parent chain and process group)
+ * in `<dir>/signalled`; at the end writes `<dir>/status` atomically (tmp + rename).
+ */
+
+/** Applies env and script, then execs; shared by the inline path and the `perl -e` shim under sudo. */
+export const SHIM_SOURCE = String.raw`
+sub outpost_become {
+  my ($p, @argv) = @_;
+  my ($clear, $cwd, $si, $script, @kv) = split /\0/, $p, -1;
+  %ENV = () if $clear;
+  while (@kv >= 2) { my $k = shift @kv; my $v = shift @kv; $ENV{$k} = $v; }
+  open(STDIN, '<', '/dev/null');
+  $cwd = $ENV{HOME} || '/' if $cwd eq '';
+  chdir($cwd) or do { print STDERR "outpost: cannot change to directory $cwd: $!\n"; exit 127 };
+  my ($r, $w);  # at sub scope: a block-scoped handle would be closed before exec
+  if ($si >= 0) {
+    $^F = 1023;
+    pipe($r, $w) or do { print STDERR "outpost: pipe: $!\n"; exit 127 };
+    my $wp = fork();
+    if (defined $wp && $wp == 0) { close $r; print $w $script; close $w; exit 0; }
+    close $w;
+    splice(@argv, $si, 0, '/dev/fd/' . fileno($r));
+  }
+  { no warnings; exec { $argv[0] } @argv; }
+  print STDERR "outpost: cannot execute $argv[0]: $!\n";
+  exit 127;
+}
+`;
+
+/** `perl -e SHIM_MAIN -- argv…` under sudo/su: payload on stdin. */
+export const SHIM_MAIN = `${SHIM_SOURCE}
+binmode STDIN; my $p = do { local $/; <STDIN> }; outpost_become($p, @ARGV);`;
+
+export const LAUNCHER_SOURCE = String.raw`
+use strict;
+my ($SETSID, $PRCTL) = @ARGV;
+$| = 1;
+` + SHIM_SOURCE + String.raw`
+sub unhex { my $s = shift; return pack('H*', substr($s, 1)); }
+sub stat_fields {
+  my $pid = shift;
+  open(my $f, '<', "/proc/$pid/stat") or return ();
+  my $l = <$f>; close $f;
+  $l =~ s/^.*\)\s//s;
+  return split / /, $l;
+}
+sub starttime { my @f = stat_fields(shift); return defined $f[19] ? $f[19] : ''; }
+
+$SIG{CHLD} = sub { while ((my $p = waitpid(-1, 1)) > 0) { print "X $p $?\n"; } };
+while (defined(my $line = <STDIN>)) {
+  chomp $line;
+  my ($cmd, $req, @f) = split / /, $line;
+  next unless defined $cmd && $cmd eq 'L';
+  my $pid = fork();
+  if (!defined $pid) { print "E $req fork failed: $!\n"; next; }
+  if ($pid == 0) { supervise(@f); exit 0; }
+  print "S $req $pid " . starttime($pid) . "\n";
+}
+exit 0;
+
+sub supervise {
+  my ($dirh, $outh, $timeout, $grace, $mode, $payh, @argh) = @_;
+  my $dir = unhex($dirh); my $out = unhex($outh); my $payload = unhex($payh);
+  my @argv = map { unhex($_) } @argh;
+  $SIG{CHLD} = 'DEFAULT';
+  if ($SETSID) { syscall($SETSID + 0); } else { setpgrp(0, 0); }
+  syscall($PRCTL + 0, 36, 1, 0, 0, 0) if $PRCTL;
+  $0 = 'outpost-supervisor';
+  open(STDIN, '<', '/dev/null'); open(STDOUT, '>', '/dev/null'); open(STDERR, '>', '/dev/null');
+  # Jobs get stdin/stdout/stderr only: close whatever the agent's own parent let us inherit.
+  if (opendir(my $fds, '/proc/self/fd')) {
+    my @open = grep { /^\d+$/ && $_ > 2 } readdir $fds;
+    closedir $fds;
+    for my $fd (@open) { if (open(my $h, '<&=', $fd)) { close $h; } }
+  }
+  # Who supervises this job, for an agent that died before it could record the launcher's answer.
+  if (open(my $f, '>', "$dir/supervisor")) { print $f "$$ " . starttime($$) . "\n"; close $f; }
+  my $st_file = "$dir/status";
+  my %status = (reason => 'exited', exitCode => 'null', signal => 'null', jobPid => 'null', error => '');
+  my $o;
+  unless (open($o, '>>', $out)) { $status{error} = "cannot open output: $!"; write_status($st_file, \%status); exit 0; }
+  my ($r, $w);
+  pipe($r, $w) if $mode eq 'stdin';
+  my $job = fork();
+  if (!defined $job) { $status{error} = "fork failed: $!"; write_status($st_file, \%status); exit 0; }
+  if ($job == 0) {
+    setpgrp(0, 0);
+    open(STDOUT, '>&', $o); open(STDERR, '>&', $o); close $o;
+    if ($mode eq 'stdin') {
+      close $w; open(STDIN, '<&', $r); close $r;
+      %ENV = (PATH => '/usr/sbin:/usr/bin:/sbin:/bin');
+      { no warnings; exec { $argv[0] } @argv; }
+      print STDERR "outpost: cannot execute $argv[0]: $!\n"; exit 127;
+    }
+    outpost_become($payload, @argv);
+  }
+  setpgrp($job, $job);
+  close $o;
+  $status{jobPid} = $job;
+  my $phase = 0;
+  my $signal_all = sub {
+    my $sig = shift;
+    my @t = tree($job);
+    if (open(my $f, '>>', "$dir/signalled")) { print $f "$sig @t\n"; close $f; }
+    kill $sig, -$job;
+    kill $sig, @t if @t;
+  };
+  my $grace_now = sub {
+    my $g = $grace;
+    if (open(my $f, '<', "$dir/cancel-grace")) { my $v = <$f>; close $f; $g = $v + 0 if defined $v && $v =~ /^\d+$/; }
+    return $g > 0 ? $g : 1;
+  };
+  $SIG{TERM} = sub { return if $phase; $status{reason} = 'cancel'; $signal_all->('TERM'); $phase = 1; alarm($grace_now->()); };
+  $SIG{USR1} = sub { $status{reason} = 'abort' if $phase < 2; $signal_all->('KILL'); $phase = 2; alarm(0); };
+  $SIG{ALRM} = sub {
+    if ($phase == 0) { $status{reason} = 'timeout'; $signal_all->('TERM'); $phase = 1; alarm($grace > 0 ? $grace : 1); }
+    else { $signal_all->('KILL'); $phase = 2; }
+  };
+  $SIG{PIPE} = 'IGNORE';
+  alarm($timeout) if $timeout > 0;
+  if ($mode eq 'stdin') { close $r; print $w $payload; close $w; }
+  my $st = -1;
+  while (1) { my $p = waitpid($job, 0); if ($p == $job) { $st = $?; last; } last if $p < 0; }
+  while (waitpid(-1, 1) > 0) {}
+  # A cancelled/timed-out job's descendants get the rest of the grace period, then SIGKILL.
+  while ($phase == 1 && tree($job) > 0) { select(undef, undef, undef, 0.05); while (waitpid(-1, 1) > 0) {} }
+  if ($phase == 2) { my @t = tree($job); kill 'KILL', @t if @t; }
+  alarm(0);
+  if ($st >= 0) {
+    if ($st & 127) { $status{signal} = $st & 127; } else { $status{exitCode} = $st >> 8; }
+  }
+  write_status($st_file, \%status);
+  exit 0;
+}
+
+sub tree {
+  my $job = shift;
+  my (%pp, %pg);
+  opendir(my $d, '/proc') or return ();
+  for my $p (readdir $d) {
+    next unless $p =~ /^\d+$/;
+    my @f = stat_fields($p);
+    next unless @f;
+    $pp{$p} = $f[1]; $pg{$p} = $f[2];
+  }
+  closedir $d;
+  my %in = ($$ => 1);
+  my $changed = 1;
+  while ($changed) {
+    $changed = 0;
+    for my $p (keys %pp) {
+      next if $in{$p};
+      if ($in{$pp{$p}} || $pg{$p} == $job) { $in{$p} = 1; $changed = 1; }
+    }
+  }
+  delete $in{$$};
+  return keys %in;
+}
+
+sub write_status {
+  my ($file, $s) = @_;
+  my $err = $s->{error}; $err =~ s/[\\"]/ /g; $err =~ s/[\x00-\x1f]/ /g;
+  if (open(my $f, '>', "$file.tmp")) {
+    print $f '{"reason":"' . $s->{reason} . '","exitCode":' . $s->{exitCode} . ',"signal":' . $s->{signal}
+      . ',"jobPid":' . $s->{jobPid} . ',"error":"' . $err . '","endedAt":' . time() . "}\n";
+    close $f;
+    rename("$file.tmp", $file);
+  }
+}
+`;

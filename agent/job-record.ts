@@ -1,0 +1,65 @@
+/** The job record: what the API shows and the journal keeps. Pure types and transitions. */
+import type { ExitInfo, JobSpec, RuntimeInfo } from './executors/executor.js';
+
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'lost']);
+
+/** Ids the agent issues: lowercase letters, digits and hyphens; nothing a path could be built from. */
+export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+export interface SubmittedBy {
+  readonly subject?: string;
+  readonly thumbprint?: string;
+  readonly address?: string;
+}
+
+export interface JobRecord {
+  readonly id: string;
+  state: JobState;
+  readonly spec: JobSpec;
+  readonly description?: string;
+  /** 'local' or `ssh:<processServer>`. */
+  readonly executor: string;
+  readonly createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  exitCode: number | null;
+  signal: string | null;
+  /** How it ended: exited, timeout, cancel, abort, lost. */
+  endReason: string | null;
+  message: string | null;
+  runtime: RuntimeInfo | null;
+  ranOn: { host: string; user: string } | null;
+  readonly submittedBy: SubmittedBy | null;
+}
+
+export function stateForExit(exit: ExitInfo): JobState {
+  switch (exit.reason) {
+    case 'exited':
+      return exit.exitCode === 0 ? 'succeeded' : 'failed';
+    case 'timeout':
+      return 'timed_out';
+    case 'cancel':
+    case 'abort':
+      return 'cancelled';
+    case 'lost':
+      return 'lost';
+  }
+}
+
+/** The API's view of a job: the record minus executor internals (runtime pids). */
+export function publicView(r: JobRecord): Record<string, unknown> {
+  const { spec, runtime: _runtime, ...rest } = r;
+  const { id: _id, script, ...specRest } = spec;
+  return {
+    ...rest,
+    ...specRest,
+    ...(script !== undefined ? { scriptBytes: Buffer.byteLength(script) } : {}),
+  };
+}
+
+/** Sortable, unique, and matching JOB_ID_PATTERN: base-36 time, then randomness. */
+export function newJobId(now: number, random: Buffer): string {
+  return `${now.toString(36)}-${random.toString('hex')}`;
+}

@@ -1,0 +1,302 @@
+/**
+ * The job lifecycle: admission (capacity, queue), durable record before start, dispatch to the right
+ * executor, state changes as events, cancel/abort, re-adoption after a restart, retention. No HTTP here.
+ */
+import { EventEmitter } from 'node:events';
+import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from '../core/logger.js';
+import type { AgentConfig } from './config.js';
+import { agentError } from './errors.js';
+import type { Execution, Executor, ExitInfo, JobPaths, JobSpec } from './executors/executor.js';
+import { FINAL_STATES, newJobId, stateForExit, type JobRecord, type SubmittedBy } from './job-record.js';
+import { toJobSpec, type JobRequest, type ListQuery } from './job-request.js';
+import type { JobStore } from './job-store.js';
+
+export interface ExecutorSlot {
+  readonly executor?: Executor;
+  /** Why this process server cannot run jobs (its executor failed to initialise). */
+  readonly unavailable?: string;
+}
+
+export interface RunnerDeps {
+  readonly config: Readonly<AgentConfig>;
+  readonly store: JobStore;
+  readonly local: Executor;
+  readonly processServers: ReadonlyMap<string, ExecutorSlot>;
+  readonly logger: Logger;
+  /** Local pre-flight checks that must answer the client directly (interpreter, run-as, sudo). */
+  readonly precheckLocal: (spec: JobSpec) => Promise<void>;
+  readonly credentialExists: (key: string) => Promise<boolean>;
+}
+
+export interface JobChange {
+  readonly id: string;
+  readonly state: string;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly at: string;
+}
+
+export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
+  private readonly running = new Map<string, Execution>();
+  private readonly queue: string[] = [];
+  private starting = 0;
+  private readonly pendingControl = new Map<string, 'cancel' | 'abort'>();
+  private closing = false;
+  readonly counters = { submitted: 0, rejectedFull: 0, finished: new Map<string, number>() };
+
+  constructor(private readonly deps: RunnerDeps) {
+    super();
+    this.setMaxListeners(0);
+  }
+
+  get runningCount(): number {
+    return this.running.size + this.starting;
+  }
+
+  get queuedCount(): number {
+    return this.queue.length;
+  }
+
+  get(id: string): JobRecord {
+    const job = this.deps.store.jobs.get(id);
+    if (!job) throw agentError('AGENT_JOB_NOT_FOUND', `no job ${id} on this agent`);
+    return job;
+  }
+
+  /** Newest first; `after` continues below the given id. */
+  list(q: ListQuery): JobRecord[] {
+    const all = [...this.deps.store.jobs.values()].filter((j) => !q.state || j.state === q.state);
+    all.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const start = q.after ? all.findIndex((j) => j.id < (q.after as string)) : 0;
+    return start < 0 ? [] : all.slice(start, start + q.limit);
+  }
+
+  paths(id: string): JobPaths {
+    const dir = this.deps.store.jobDir(id);
+    return { dir, output: join(dir, 'output') };
+  }
+
+  private executorFor(spec: JobSpec): Executor {
+    if (!spec.processServer) return this.deps.local;
+    const slot = this.deps.processServers.get(spec.processServer);
+    if (!slot) throw agentError('AGENT_PROCESS_SERVER_UNKNOWN', `no process server named ${spec.processServer} in agent.yaml`);
+    if (!slot.executor) {
+      throw agentError('AGENT_PROCESS_SERVER_UNAVAILABLE', `process server ${spec.processServer} is unavailable: ${slot.unavailable ?? 'not initialised'}`);
+    }
+    return slot.executor;
+  }
+
+  async submit(request: JobRequest, submittedBy: SubmittedBy | null): Promise<JobRecord> {
+    if (this.closing) throw agentError('AGENT_SHUTTING_DOWN', 'the agent is stopping and accepts no new jobs');
+    const { config } = this.deps;
+    const id = newJobId(Date.now(), randomBytes(5));
+    const defaultRunAs = request.processServer ? undefined : config.runAs.defaultUser;
+    const spec = toJobSpec(id, request, { runAs: defaultRunAs, timeoutSeconds: config.defaultTimeoutSeconds });
+    const executor = this.executorFor(spec);
+    if (spec.credentialKey !== undefined) {
+      if (!spec.processServer) throw agentError('AGENT_BAD_REQUEST', 'credentialKey applies to jobs with a processServer');
+      if (!(await this.deps.credentialExists(spec.credentialKey))) {
+        throw agentError('AGENT_CREDENTIAL_UNKNOWN', `no credential with key ${spec.credentialKey} in the agent's credential store`);
+      }
+    }
+    if (!spec.processServer) await this.deps.precheckLocal(spec);
+
+    // Reserve the slot or queue place synchronously so concurrent submits cannot overshoot.
+    const startNow = this.runningCount < config.maxConcurrentJobs && this.queue.length === 0;
+    if (!startNow && this.queue.length >= config.queueLimit) {
+      this.counters.rejectedFull++;
+      throw agentError('AGENT_QUEUE_FULL', `${this.runningCount} jobs running and ${this.queue.length} queued (the limit); try again later`, {
+        details: { retryAfterSeconds: this.retryAfterSeconds() },
+      });
+    }
+    if (startNow) this.starting++;
+    else this.queue.push(id);
+    const job: JobRecord = {
+      id,
+      state: 'queued',
+      spec,
+      ...(request.description !== undefined ? { description: request.description } : {}),
+      executor: executor.name,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      endedAt: null,
+      exitCode: null,
+      signal: null,
+      endReason: null,
+      message: null,
+      runtime: null,
+      ranOn: null,
+      submittedBy,
+    };
+    try {
+      await this.deps.store.create(job);
+    } catch (err) {
+      if (startNow) this.starting--;
+      else this.queue.splice(this.queue.indexOf(id), 1);
+      this.deps.store.jobs.delete(id);
+      throw err;
+    }
+    this.counters.submitted++;
+    this.emitChange(job);
+    if (startNow) await this.dispatch(job, executor);
+    return job;
+  }
+
+  retryAfterSeconds(): number {
+    return Math.min(60, Math.max(1, Math.ceil(this.queue.length / Math.max(1, this.deps.config.maxConcurrentJobs))));
+  }
+
+  /** Starts a job whose slot is already counted in `starting`. */
+  private async dispatch(job: JobRecord, executor: Executor): Promise<void> {
+    const paths = this.paths(job.id);
+    let execution: Execution;
+    try {
+      await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+      execution = await executor.start(job.spec, paths);
+    } catch (err) {
+      this.starting--;
+      const message = (err as Error).message;
+      this.deps.logger.warn('job start failed', { jobId: job.id, error: message });
+      this.finish(job, { exitCode: null, signal: null, reason: 'exited', endedAt: new Date().toISOString(), message });
+      return;
+    }
+    this.starting--;
+    this.adopt(job, execution, new Date().toISOString());
+  }
+
+  private adopt(job: JobRecord, execution: Execution, startedAt: string | null): void {
+    this.running.set(job.id, execution);
+    if (startedAt) {
+      const patch = { state: 'running' as const, startedAt, runtime: execution.runtime };
+      void this.deps.store.update(job.id, patch).catch((err: Error) => this.deps.logger.error('journal write failed', { error: err.message }));
+      this.emitChange(job);
+    }
+    const control = this.pendingControl.get(job.id);
+    if (control) {
+      this.pendingControl.delete(job.id);
+      void (control === 'abort' ? execution.abort() : execution.cancel(this.deps.config.cancelGraceSeconds * 1000));
+    }
+    execution.done.then(
+      (exit) => this.finish(job, exit),
+      (err: Error) => this.finish(job, { exitCode: null, signal: null, reason: 'lost', endedAt: new Date().toISOString(), message: err.message }),
+    );
+  }
+
+  private finish(job: JobRecord, exit: ExitInfo): void {
+    this.running.delete(job.id);
+    const patch: Partial<JobRecord> = {
+      state: exit.message && exit.reason === 'exited' && exit.exitCode === null ? 'failed' : stateForExit(exit),
+      endedAt: exit.endedAt,
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      endReason: exit.reason,
+      message: exit.message ?? null,
+      ...(exit.ranOn ? { ranOn: exit.ranOn } : {}),
+    };
+    void this.deps.store.update(job.id, patch).catch((err: Error) => this.deps.logger.error('journal write failed', { error: err.message }));
+    const state = patch.state as string;
+    this.counters.finished.set(state, (this.counters.finished.get(state) ?? 0) + 1);
+    this.deps.logger.info('job ended', { jobId: job.id, state, exitCode: exit.exitCode, signal: exit.signal });
+    this.emitChange(job);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.closing && this.queue.length > 0 && this.runningCount < this.deps.config.maxConcurrentJobs) {
+      const id = this.queue.shift() as string;
+      const job = this.deps.store.jobs.get(id);
+      if (!job || job.state !== 'queued') continue;
+      let executor: Executor;
+      try {
+        executor = this.executorFor(job.spec);
+      } catch (err) {
+        this.finish(job, { exitCode: null, signal: null, reason: 'exited', endedAt: new Date().toISOString(), message: (err as Error).message });
+        continue;
+      }
+      this.starting++;
+      void this.dispatch(job, executor);
+    }
+  }
+
+  async control(id: string, kind: 'cancel' | 'abort'): Promise<JobRecord> {
+    const job = this.get(id);
+    if (FINAL_STATES.has(job.state)) throw agentError('AGENT_JOB_FINISHED', `job ${id} has already ended (${job.state})`);
+    const queued = this.queue.indexOf(id);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      this.finish(job, { exitCode: null, signal: null, reason: kind, endedAt: new Date().toISOString(), message: `${kind}led before it started` });
+      return job;
+    }
+    const execution = this.running.get(id);
+    if (!execution) this.pendingControl.set(id, kind);
+    else if (kind === 'abort') await execution.abort();
+    else await execution.cancel(this.deps.config.cancelGraceSeconds * 1000);
+    return job;
+  }
+
+  /** After a restart: re-adopt running jobs, collect finished ones, requeue what never started. */
+  async recover(): Promise<{ readopted: number; requeued: number; lost: number }> {
+    const counts = { readopted: 0, requeued: 0, lost: 0 };
+    const pending = [...this.deps.store.jobs.values()].filter((j) => !FINAL_STATES.has(j.state));
+    pending.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    for (const job of pending) {
+      const paths = this.paths(job.id);
+      const dispatched = job.state === 'running' || (await dirExists(paths.dir));
+      if (!dispatched) {
+        this.queue.push(job.id);
+        counts.requeued++;
+        continue;
+      }
+      let result: Execution | { lost: string };
+      try {
+        result = await this.executorFor(job.spec).reattach(job.spec, job.runtime ?? {}, paths);
+      } catch (err) {
+        result = { lost: `cannot re-attach: ${(err as Error).message}` };
+      }
+      if ('lost' in result) {
+        counts.lost++;
+        this.finish(job, { exitCode: null, signal: null, reason: 'lost', endedAt: new Date().toISOString(), message: result.lost });
+        continue;
+      }
+      counts.readopted++;
+      if (job.state !== 'running') {
+        void this.deps.store.update(job.id, { state: 'running', startedAt: job.createdAt, runtime: result.runtime });
+        job.state = 'running';
+      }
+      this.adopt(job, result, null);
+    }
+    this.pump();
+    return counts;
+  }
+
+  /** Retention: drop ended jobs older than maxAgeDays, then the oldest ended beyond maxJobs. */
+  async applyRetention(now = Date.now()): Promise<number> {
+    const { maxAgeDays, maxJobs } = this.deps.config.retention;
+    const ended = [...this.deps.store.jobs.values()].filter((j) => FINAL_STATES.has(j.state) && j.endedAt);
+    ended.sort((a, b) => (a.endedAt as string).localeCompare(b.endedAt as string));
+    const cutoff = now - maxAgeDays * 86_400_000;
+    const excess = this.deps.store.jobs.size - maxJobs;
+    const drop = ended.filter((j, i) => Date.parse(j.endedAt as string) < cutoff || i < excess).map((j) => j.id);
+    if (drop.length === 0) return 0;
+    await this.deps.store.remove(drop);
+    await this.deps.store.removeDirs(drop);
+    return drop.length;
+  }
+
+  private emitChange(job: JobRecord): void {
+    this.emit('change', { id: job.id, state: job.state, exitCode: job.exitCode, signal: job.signal, at: new Date().toISOString() });
+  }
+
+  /** Stops accepting and launching; running jobs continue under their supervisors. */
+  async close(): Promise<void> {
+    this.closing = true;
+  }
+}
+
+async function dirExists(path: string): Promise<boolean> {
+  const { stat } = await import('node:fs/promises');
+  return stat(path).then((s) => s.isDirectory(), () => false);
+}

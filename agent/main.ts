@@ -1,0 +1,200 @@
+/**
+ * Wiring: config → store, executors, runner → HTTP API → listener. `startAgent` returns a handle whose
+ * `close()` stops accepting and leaves running jobs to their supervisors (they are re-adopted next start).
+ */
+import { createServer } from 'node:http';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { ensureDir } from '../core/fs-atomic.js';
+import type { Logger } from '../core/logger.js';
+import { credentialsPath, type AgentConfig } from './config.js';
+import { CredentialStore } from './credentials.js';
+import { agentError } from './errors.js';
+import type { JobSpec } from './executors/executor.js';
+import { buildInvocation } from './executors/local/invocation.js';
+import { createLocalExecutor } from './executors/local/index.js';
+import { createSshExecutor, type ProcessServerConfig, type ProcessServerStatus, type SshExecutor } from './executors/ssh/index.js';
+import { publicView } from './job-record.js';
+import { JobRunner, type ExecutorSlot } from './job-runner.js';
+import { JobStore } from './job-store.js';
+import { listen, readSecretFile } from './listen.js';
+import { createMetrics } from './metrics.js';
+import { isSameProcess, processStartTime } from './proc.js';
+import { createApi } from './server.js';
+import { createStatusPage, type StatusPageJob } from './status-page.js';
+
+export interface AgentHandle {
+  readonly address: string;
+  readonly runner: JobRunner;
+  close(): Promise<void>;
+  /** SIGHUP: re-read the shared secret (rotation) and drop cached credentials. */
+  reload(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger: Logger;
+  readonly version: string;
+}
+
+async function lockDataDir(dataDir: string): Promise<string> {
+  const path = join(dataDir, 'agent.lock');
+  const held = await readFile(path, 'utf8').catch(() => '');
+  const [pid, start] = held.trim().split(' ');
+  if (pid && start && Number(pid) !== process.pid && isSameProcess(Number(pid), start)) {
+    throw agentError('AGENT_DATA_DIR_LOCKED', `${dataDir} is in use by the agent with pid ${pid}`);
+  }
+  await writeFile(path, `${process.pid} ${processStartTime(process.pid) ?? ''}\n`, { mode: 0o600 });
+  return path;
+}
+
+function baseEnv(): Record<string, string> {
+  const me = userInfo();
+  return {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: me.homedir,
+    USER: me.username,
+    LOGNAME: me.username,
+    LANG: process.env.LANG ?? 'C.UTF-8',
+  };
+}
+
+export async function startAgent(config: Readonly<AgentConfig>, options: StartOptions): Promise<AgentHandle> {
+  const { logger } = options;
+  const started = Date.now();
+  await ensureDir(config.dataDir, 0o700);
+  await ensureDir(join(config.dataDir, 'jobs'), 0o700);
+  const lockPath = await lockDataDir(config.dataDir);
+  const store = await JobStore.open(config.dataDir);
+  const credentials = new CredentialStore(credentialsPath(config));
+  const invocationOptions = {
+    interpreterWhitelist: config.interpreterWhitelist,
+    localInterpreter: config.localInterpreter,
+    runAsMethod: config.runAs.method,
+    agentUser: userInfo().username,
+    perl: config.perl,
+    baseEnv: baseEnv(),
+  };
+  let launcherDown: Error | null = null;
+  const local = createLocalExecutor({
+    ...invocationOptions,
+    graceSeconds: config.cancelGraceSeconds,
+    onLauncherCrash: (err) => {
+      launcherDown = err;
+      logger.error('job launcher failed; local jobs cannot start until the agent restarts', { error: err.message });
+    },
+  });
+
+  const processServers = new Map<string, ExecutorSlot>();
+  const sshExecutors: SshExecutor[] = [];
+  for (const server of config.processServers) {
+    try {
+      const executor = createSshExecutor(server as ProcessServerConfig, { credentials, logger, dataDir: config.dataDir });
+      sshExecutors.push(executor);
+      processServers.set(server.name, { executor });
+    } catch (err) {
+      const reason = (err as Error).message;
+      logger.warn('process server unavailable', { processServer: server.name, error: reason });
+      processServers.set(server.name, { unavailable: reason });
+    }
+  }
+
+  async function precheckLocal(spec: JobSpec): Promise<void> {
+    if (launcherDown) throw agentError('AGENT_LAUNCHER_UNAVAILABLE', `the job launcher is not running: ${launcherDown.message}`);
+    if (spec.runAs !== undefined && spec.runAs !== invocationOptions.agentUser && !config.runAs.allowedUsers.includes(spec.runAs)) {
+      throw agentError('AGENT_RUNAS_NOT_ALLOWED', `this agent may not run jobs as ${spec.runAs}; allowed: ${config.runAs.allowedUsers.join(', ') || '(none)'}`);
+    }
+    buildInvocation(spec, invocationOptions); // throws for an interpreter outside the whitelist
+  }
+
+  const runner = new JobRunner({
+    config,
+    store,
+    local,
+    processServers,
+    logger,
+    precheckLocal,
+    credentialExists: (key) => credentials.has(key),
+  });
+  const recovered = await runner.recover();
+  logger.info('jobs recovered', recovered);
+  const removed = await runner.applyRetention();
+  if (removed) logger.info('retention removed jobs', { removed });
+  const retentionTimer = setInterval(() => {
+    runner.applyRetention().then(
+      (n) => n && logger.info('retention removed jobs', { removed: n }),
+      (err: Error) => logger.error('retention failed', { error: err.message }),
+    );
+  }, 3_600_000);
+  retentionTimer.unref();
+
+  const status = (): Record<string, unknown> => ({
+    version: options.version,
+    uptimeSeconds: Math.round((Date.now() - started) / 1000),
+    jobs: { running: runner.runningCount, queued: runner.queuedCount, total: store.jobs.size },
+    capacity: { maxConcurrentJobs: config.maxConcurrentJobs, queueLimit: config.queueLimit },
+    launcher: launcherDown ? { running: false, error: launcherDown.message } : { running: true },
+    processServers: config.processServers.map((s): ProcessServerStatus | Record<string, unknown> => {
+      const slot = processServers.get(s.name);
+      const executor = slot?.executor as SshExecutor | undefined;
+      if (executor && typeof executor.status === 'function') {
+        try {
+          return executor.status();
+        } catch (err) {
+          return { name: s.name, host: s.remoteHostName, port: s.port, reachable: null, lastConnectAt: null, lastError: { code: 'AGENT_INTERNAL', message: (err as Error).message } };
+        }
+      }
+      return { name: s.name, host: s.remoteHostName, port: s.port, reachable: null, lastConnectAt: null, lastError: { code: 'AGENT_PROCESS_SERVER_UNAVAILABLE', message: slot?.unavailable ?? 'not initialised' } };
+    }),
+  });
+  const metrics = createMetrics(runner);
+  let secret = 'secretFile' in config.listen ? await readSecretFile(config.listen.secretFile) : undefined;
+  const statusPage = createStatusPage({
+    status,
+    jobs: (limit) => runner.list({ limit }).map((j) => publicView(j) as unknown as StatusPageJob),
+    job: (id) => {
+      const j = store.jobs.get(id);
+      return j ? (publicView(j) as unknown as StatusPageJob) : undefined;
+    },
+    outputPath: (id) => runner.paths(id).output,
+  });
+  const api = createApi({ runner, metrics, logger, get secret() { return secret; }, status, statusPage });
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000, maxHeaderSize: 16 * 1024 }, api);
+  server.keepAliveTimeout = 30_000;
+  let address: string;
+  try {
+    address = await listen(server, config.listen);
+  } catch (err) {
+    clearInterval(retentionTimer);
+    await local.close();
+    await store.close();
+    throw err;
+  }
+  logger.info('agent listening', { address, dataDir: config.dataDir, pid: process.pid, launcherPid: local.launcherPid });
+
+  let closed = false;
+  return {
+    address,
+    runner,
+    async reload() {
+      if ('secretFile' in config.listen) secret = await readSecretFile(config.listen.secretFile);
+      logger.info('reloaded', { secret: secret === undefined ? 'n/a' : 'reread' });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(retentionTimer);
+      await runner.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      for (const e of sshExecutors) await e.close().catch(() => undefined);
+      await local.close();
+      await store.close();
+      if ('socket' in config.listen) await unlink(config.listen.socket).catch(() => undefined);
+      await unlink(lockPath).catch(() => undefined);
+      logger.info('agent stopped; running jobs continue under their supervisors');
+    },
+  };
+}

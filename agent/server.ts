@@ -1,0 +1,171 @@
+/**
+ * The agent's HTTP API (SPEC section 3). Handlers only translate HTTP: the JobRunner does the work.
+ * Who may call: over a Unix socket, whoever the socket's mode and group let in (the gateway); over TCP,
+ * only a caller presenting the shared secret. Only such an authenticated upstream's identity headers are
+ * recorded as `submittedBy`.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../core/logger.js';
+import { agentError } from './errors.js';
+import { discardBody, readJson, sendError, sendJson, toOutpostError } from './http-io.js';
+import { FINAL_STATES, publicView, type SubmittedBy } from './job-record.js';
+import { checkJobId, parseJobRequest, parseListQuery } from './job-request.js';
+import type { JobChange, JobRunner } from './job-runner.js';
+import type { AgentMetrics } from './metrics.js';
+import { streamOutput } from './output-stream.js';
+
+export interface ApiDeps {
+  readonly runner: JobRunner;
+  readonly metrics: AgentMetrics;
+  readonly logger: Logger;
+  /** Shared secret for TCP listening; undefined for a Unix socket. */
+  readonly secret: string | undefined;
+  readonly status: () => Record<string, unknown>;
+  readonly statusPage: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** Constant-time: both sides hashed to equal length first, so neither content nor length leaks. */
+export function secretMatches(expected: string, given: string | string[] | undefined): boolean {
+  if (typeof given !== 'string') return false;
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' && v.length > 0 && v.length <= 1024 ? v : undefined;
+}
+
+function submittedByOf(req: IncomingMessage): SubmittedBy | null {
+  const subject = header(req, 'x-outpost-client-subject');
+  const thumbprint = header(req, 'x-outpost-client-thumbprint');
+  const address = header(req, 'x-forwarded-for')?.split(',')[0]?.trim();
+  if (!subject && !thumbprint && !address) return null;
+  return { ...(subject ? { subject } : {}), ...(thumbprint ? { thumbprint } : {}), ...(address ? { address } : {}) };
+}
+
+function notAllowed(allow: string): never {
+  throw agentError('AGENT_METHOD_NOT_ALLOWED', `use ${allow} on this endpoint`, { details: { allow } });
+}
+
+const JOB_PATH = /^\/v1\/jobs\/([^/]*)(?:\/(output|cancel|abort))?$/;
+
+export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const { runner, logger } = deps;
+  let eventId = 0;
+
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<string> {
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if (path === '/healthz') {
+      if (method !== 'GET') notAllowed('GET');
+      sendJson(res, 200, { status: 'ok' });
+      return path;
+    }
+    if (path === '/metrics') {
+      if (method !== 'GET') notAllowed('GET');
+      const text = await deps.metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': deps.metrics.registry.contentType });
+      res.end(text);
+      return path;
+    }
+    if (path === '/v1/status') {
+      if (method !== 'GET') notAllowed('GET');
+      sendJson(res, 200, deps.status());
+      return path;
+    }
+    if (path === '/v1/events') {
+      if (method !== 'GET') notAllowed('GET');
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+      res.write('retry: 2000\n\n');
+      const onChange = (c: JobChange): void => {
+        res.write(`id: ${++eventId}\nevent: job\ndata: ${JSON.stringify(c)}\n\n`);
+      };
+      const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      runner.on('change', onChange);
+      await new Promise<void>((resolve) => res.on('close', resolve));
+      clearInterval(beat);
+      runner.off('change', onChange);
+      return path;
+    }
+    if (path === '/v1/jobs') {
+      if (method === 'POST') {
+        const request = parseJobRequest(await readJson(req));
+        const job = await runner.submit(request, submittedByOf(req));
+        logger.info('job accepted', { jobId: job.id, state: job.state, submittedBy: job.submittedBy });
+        sendJson(res, 201, { id: job.id, state: job.state }, { location: `/v1/jobs/${job.id}` });
+        return path;
+      }
+      if (method !== 'GET') notAllowed('GET, POST');
+      const jobs = runner.list(parseListQuery(url.searchParams));
+      sendJson(res, 200, { jobs: jobs.map(publicView) });
+      return path;
+    }
+    const m = JOB_PATH.exec(path);
+    if (m) {
+      const id = checkJobId(m[1] ?? '');
+      const action = m[2];
+      if (action === 'cancel' || action === 'abort') {
+        if (method !== 'POST') notAllowed('POST');
+        await discardBody(req);
+        const job = await runner.control(id, action);
+        logger.info(`job ${action} requested`, { jobId: id, submittedBy: submittedByOf(req) });
+        sendJson(res, 202, { id: job.id, state: job.state });
+        return `/v1/jobs/{id}/${action}`;
+      }
+      if (method !== 'GET') notAllowed('GET');
+      const job = runner.get(id);
+      if (action === 'output') {
+        const offsetText = url.searchParams.get('offset') ?? '0';
+        if (!/^\d{1,15}$/.test(offsetText)) throw agentError('AGENT_BAD_REQUEST', 'offset must be a non-negative integer');
+        const follow = url.searchParams.get('follow') === '1';
+        for (const key of url.searchParams.keys()) {
+          if (key !== 'offset' && key !== 'follow') throw agentError('AGENT_BAD_REQUEST', `unknown query parameter ${key}`);
+        }
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'cache-control': 'no-store',
+          'x-content-type-options': 'nosniff',
+          'x-outpost-job-state': job.state,
+        });
+        await streamOutput(res, { path: runner.paths(id).output, ended: () => FINAL_STATES.has(runner.get(id).state) }, Number(offsetText), follow);
+        res.end();
+        return '/v1/jobs/{id}/output';
+      }
+      sendJson(res, 200, publicView(job));
+      return '/v1/jobs/{id}';
+    }
+    if (await deps.statusPage(req, res)) return '/ui';
+    throw agentError('AGENT_NOT_FOUND', `no endpoint ${method} ${path}`);
+  }
+
+  return (req, res) => {
+    const started = process.hrtime.bigint();
+    let routeName = 'unmatched';
+    const done = (): void => {
+      deps.metrics.httpRequests.inc({ method: req.method ?? 'GET', route: routeName, status: String(res.statusCode) });
+      logger.debug('request', {
+        method: req.method,
+        path: (req.url ?? '').split('?')[0],
+        status: res.statusCode,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      });
+    };
+    res.on('finish', done);
+    void (async () => {
+      try {
+        if (deps.secret !== undefined && !secretMatches(deps.secret, req.headers['x-outpost-secret'])) {
+          throw agentError('AGENT_UNAUTHENTICATED', 'missing or wrong x-outpost-secret; only the gateway may call the agent');
+        }
+        const url = new URL(req.url ?? '/', 'http://agent');
+        routeName = await route(req, res, url);
+      } catch (err) {
+        const e = toOutpostError(err);
+        if (e.status >= 500) logger.error('request failed', { code: e.code, error: (err as Error).message, stack: (err as Error).stack });
+        sendError(res, e);
+      }
+    })();
+  };
+}
