@@ -10,18 +10,20 @@ import { agentError } from '../../errors.js';
 import type { CredentialResolver } from './index.js';
 import type { Login } from './connection-pool.js';
 
+// The credential store's rules (agent/credentials.ts), repeated so the executor does not depend on it.
+const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(@[A-Za-z0-9][A-Za-z0-9.-]{0,252})?$/;
+
 /**
- * User names as the credential store accepts them: `DOMAIN\user` is refused with advice to write
- * `user@DOMAIN`; no whitespace, control characters, quotes or a leading dash (sudo would read it as an option).
+ * User names as the credential store accepts them: `DOMAIN\user` is refused with the advice to use the
+ * user principal name; no whitespace, quotes or a leading dash (sudo would read it as an option).
+ * Credential users fail with the store's code, run-as users with AGENT_SSH_USERNAME_INVALID.
  */
-export function checkUserName(name: string, what: string): string {
+export function checkUserName(name: string, what: string, code: 'AGENT_CREDENTIAL_BAD_USER' | 'AGENT_SSH_USERNAME_INVALID' = 'AGENT_SSH_USERNAME_INVALID'): string {
   if (name.includes('\\')) {
     const [domain, user] = name.split('\\', 2);
-    throw agentError('AGENT_SSH_USERNAME_INVALID', `${what} "${name}" uses DOMAIN\\user form; write it as ${user ?? 'user'}@${domain ?? 'DOMAIN'}`);
+    throw agentError(code, `${what}: unsupported character in user name: '${name}'; for domain users give the user principal name, e.g. ${user || 'user'}@${domain || 'DOMAIN'}`);
   }
-  if (!/^[A-Za-z0-9._][A-Za-z0-9._@$-]{0,255}$/.test(name)) {
-    throw agentError('AGENT_SSH_USERNAME_INVALID', `${what} "${name}" is not a valid user name (letters, digits, . _ - @ $; not starting with -)`);
-  }
+  if (!USER.test(name)) throw agentError(code, `${what}: unsupported character in user name: '${name}'`);
   return name;
 }
 
@@ -48,7 +50,7 @@ async function ownKey(serverName: string): Promise<Login> {
 export async function resolveLogin(serverName: string, credentials: CredentialResolver, key: string | undefined): Promise<Login> {
   if (!key) return ownKey(serverName);
   const cred = await credentials.resolve(key);
-  const username = checkUserName(cred.user, `credential ${key} user`);
+  const username = checkUserName(cred.user, `credential ${key}`, 'AGENT_CREDENTIAL_BAD_USER');
   if (!cred.password && !cred.privateKey) {
     throw agentError('AGENT_SSH_AUTH_FAILED', `credential ${key} has neither a password nor a private key; add one with \`outpost agent credentials add\``);
   }
