@@ -161,9 +161,12 @@ export function registerCaCommands(program: Command): void {
     .option('--out <file>', 'also write the certificate (PEM) here')
     .option('--chain', 'append the root certificate to --out')
     .action(action(async (csrPath: string, o: Common & { profile: LeafProfile; san?: string[]; days?: string; makeDefault?: boolean; out?: string; chain?: boolean }) => {
+      const text = await readFile(csrPath, 'utf8').catch((err: Error) => {
+        throw caError('CA_INPUT_UNREADABLE', `cannot read ${csrPath}: ${err.message}`, { cause: err });
+      });
       let parsed;
       try {
-        parsed = parseCsr(await readFile(csrPath, 'utf8'));
+        parsed = parseCsr(text);
       } catch (err) {
         throw caError('CA_CSR_INVALID', `${csrPath}: ${(err as Error).message}`, { cause: err });
       }

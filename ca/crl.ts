@@ -2,7 +2,7 @@
  * X.509 v2 CRLs (RFC 5280 section 5). forge cannot build CRLs, so the ASN.1 is assembled here and the
  * TBSCertList is signed natively, the same way as certificates.
  */
-import { createPublicKey, sign, verify, type KeyObject, type X509Certificate } from 'node:crypto';
+import { sign, verify, type KeyObject, type X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import * as der from './der.js';
 
@@ -110,7 +110,7 @@ export function parseCrl(input: string | Uint8Array, issuerCert: X509Certificate
   const [tbs, , sigNode] = der.children(der.decode(bytes));
   if (!tbs || !sigNode) throw new TypeError('not a CRL');
   const signature = der.bytesOf(sigNode).subarray(1);
-  if (!verify('sha256', der.encode(tbs), createPublicKey(issuerCert.publicKey), signature)) {
+  if (!verify('sha256', der.encode(tbs), issuerCert.publicKey, signature)) {
     throw new TypeError('CRL signature does not verify against the root');
   }
   const fields = der.children(tbs);

@@ -152,6 +152,16 @@ export const caError = defineErrors('ca', {
     meaning: 'The certificate\'s validity starts in the future (or this machine\'s clock is behind).',
     action: 'Check the clock on both machines (NTP), or wait until the certificate\'s notBefore.',
   },
+  CA_IMPORT_REVOKED: {
+    status: 400,
+    meaning: 'The certificate is revoked in this store (its revocation came with the root from export-root).',
+    action: 'Issue a new certificate (`outpost ca issue …` or `outpost ca renew THUMBPRINT`) instead of importing the revoked one.',
+  },
+  CA_INPUT_UNREADABLE: {
+    status: 400,
+    meaning: 'An input file (PKCS#12, PEM or CSR) could not be read.',
+    action: 'Check the path and that the user running outpost may read the file.',
+  },
   CA_IMPORT_CRL_INVALID: {
     status: 400,
     meaning: 'The revocation list carried in an export-root file is not signed by that root.',

@@ -59,6 +59,7 @@ export async function importRoot(store: CaStore, file: string, opts: { makeDefau
   if (!isSelfSignedCa(root)) throw caError('CA_IMPORT_NOT_A_CA', `${root.subject.replace(/\n/g, ', ')} is not a self-signed CA certificate`);
   checkValidity(root);
   const revokedBySerial = new Map<string, { revokedAt: Date; reason?: string | undefined }>();
+  const crlNumbers: number[] = [];
   for (const crlDer of bundle.crls) {
     let parsed;
     try {
@@ -67,8 +68,8 @@ export async function importRoot(store: CaStore, file: string, opts: { makeDefau
       throw caError('CA_IMPORT_CRL_INVALID', `the CRL in ${file} is not signed by the imported root`, { cause: err });
     }
     for (const r of parsed.revoked) revokedBySerial.set(r.serialHex, r);
+    crlNumbers.push(parsed.crlNumber ?? 0);
   }
-  const crlNumbers = bundle.crls.map((c) => parseCrl(c, root).crlNumber ?? 0);
   const passphrase = await opts.passphrase();
   checkNewPassword(passphrase);
   const encryptedKey = encryptPrivateKeyPem(key, passphrase);
@@ -131,7 +132,7 @@ export async function importCert(store: CaStore, file: string, opts: { as: LeafP
   checkValidity(leaf);
   const thumbprint = thumbprintOf(leaf);
   const known = index.certificates.find((c) => c.thumbprint === thumbprint);
-  if (known?.status === 'revoked') throw caError('CA_ALREADY_REVOKED', `${thumbprint} is revoked in this store and cannot be imported`);
+  if (known?.status === 'revoked') throw caError('CA_IMPORT_REVOKED', `${thumbprint} is revoked in this store and cannot be imported`);
   const issuerThumbprint = issuer.thumbprint;
   return store.update(async (fresh) => {
     await store.writePrivate(store.keyPath(thumbprint), privateKeyPem(key));

@@ -10,7 +10,7 @@
 import { createHmac, createPrivateKey, randomBytes, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import * as der from './der.js';
-import { decrypt, encrypt, pkcs12Kdf, DecryptError, UnsupportedAlgorithmError, OID as PBE, DEFAULT_ITERATIONS, LEGACY_ITERATIONS } from './pbe.js';
+import { decrypt, encrypt, pkcs12Kdf, UnsupportedAlgorithmError, OID as PBE, DEFAULT_ITERATIONS, LEGACY_ITERATIONS } from './pbe.js';
 
 const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -189,14 +189,35 @@ export function parsePkcs12(file: Uint8Array, password: string, options: { maxIt
   const macOk = checkMac(macData, authSafe, password, maxIterations);
   try {
     const contents = readAuthSafe(authSafe, password, maxIterations);
-    if (!macOk) throw new Pkcs12Error('bad-mac', 'the MAC does not match: the file was altered after it was written');
+    if (!macOk) throw new Pkcs12Error('bad-mac', 'the MAC does not match although the password opens the file: it was altered after it was written');
     return contents;
   } catch (err) {
     if (err instanceof Pkcs12Error) throw err;
     if (err instanceof UnsupportedAlgorithmError) throw new Pkcs12Error('unsupported', err.message, { cause: err });
-    // A wrong password fails the MAC and the decryption; a right one with a bad MAC means tampering.
-    if (!macOk && err instanceof DecryptError) throw new Pkcs12Error('bad-password', 'wrong password', { cause: err });
-    if (!macOk) throw new Pkcs12Error('bad-mac', 'the MAC does not match and the contents do not decode', { cause: err });
-    throw new Pkcs12Error('malformed', `the contents do not decode: ${(err as Error).message}`, { cause: err });
+    if (macOk) throw new Pkcs12Error('malformed', `the contents do not decode: ${(err as Error).message}`, { cause: err });
+    // MAC and contents both fail: a wrong password, unless some part still opens with it (then: tampering).
+    if (anyPartOpens(authSafe, password, maxIterations)) {
+      throw new Pkcs12Error('bad-mac', 'the MAC does not match and part of the contents is damaged: the file was altered', { cause: err });
+    }
+    throw new Pkcs12Error('bad-password', 'wrong password (or a file damaged beyond reading)', { cause: err });
   }
+}
+
+/** True when at least one encrypted part decrypts and decodes with `password`. */
+function anyPartOpens(authSafe: Buffer, password: string, maxIterations: number): boolean {
+  let parts: der.Asn1[];
+  try {
+    parts = der.children(der.decode(authSafe));
+  } catch {
+    return false;
+  }
+  for (const part of parts) {
+    try {
+      readAuthSafe(der.encode(der.seq([part])), password, maxIterations);
+      return true;
+    } catch {
+      // try the next part
+    }
+  }
+  return false;
 }

@@ -118,7 +118,7 @@ export interface Bundle {
 /** Reads a PKCS#12 or PEM bundle, mapping every failure to its own code. */
 export async function readBundle(file: string, password: Secret): Promise<Bundle> {
   const bytes = await readFile(file).catch((err: Error) => {
-    throw caError('CA_PKCS12_MALFORMED', `cannot read ${file}: ${err.message}`, { cause: err });
+    throw caError('CA_INPUT_UNREADABLE', `cannot read ${file}: ${err.message}`, { cause: err });
   });
   const text = bytes.toString('latin1');
   if (text.includes('-----BEGIN ')) return readPem(text, password);
