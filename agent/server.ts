@@ -57,7 +57,9 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
   let eventId = 0;
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<string> {
-    const path = url.pathname;
+    // The raw path, not url.pathname: WHATWG URL parsing would turn /v1/jobs/%2e%2e into /v1/ before
+    // the id check could refuse it.
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     const method = req.method ?? 'GET';
     if (path === '/healthz') {
       if (method !== 'GET') notAllowed('GET');

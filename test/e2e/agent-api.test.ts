@@ -1,0 +1,165 @@
+/**
+ * The agent as a real process behind its Unix socket: jobs of each kind with real exit codes and output,
+ * live follow, SSE events, strict validation (bad JSON, unknown fields, traversal ids, interpreters outside
+ * the whitelist), shell metacharacters staying inert, status, metrics and health.
+ */
+import t from 'tap';
+import http from 'node:http';
+import { startAgentProcess } from '../fixtures/agent.js';
+
+const agent = await startAgentProcess(t, {
+  config: { interpreterWhitelist: ['/bin/sh', '/bin/bash'], localInterpreter: { bash: '/bin/bash' }, maxConcurrentJobs: 4 },
+});
+
+t.test('a command runs under /bin/sh -c with its exit code and combined output', async (t) => {
+  const id = await agent.submit({ command: 'echo out; echo err >&2; exit 7', description: 'exit seven' });
+  t.match(id, /^[a-z0-9-]+$/);
+  const job = await agent.waitDone(id);
+  t.equal(job.state, 'failed');
+  t.equal(job.exitCode, 0 + 7);
+  t.equal(job.description, 'exit seven');
+  t.equal(await agent.output(id), 'out\nerr\n');
+});
+
+t.test('a succeeding job, env and cwd', async (t) => {
+  const id = await agent.submit({ command: 'echo "$GREETING from $(pwd) as $OUTPOST_JOB_ID"', env: { GREETING: 'hi there' }, cwd: '/tmp' });
+  const job = await agent.waitDone(id);
+  t.equal(job.state, 'succeeded');
+  t.equal(job.exitCode, 0);
+  t.equal(await agent.output(id), `hi there from /tmp as ${id}\n`);
+});
+
+t.test('argv runs without a shell: metacharacters stay inert', async (t) => {
+  const marker = `${agent.dir}/pwned`;
+  const id = await agent.submit({ argv: ['/bin/echo', `$(touch ${marker})`, ';', 'touch', marker, '`id`', '|', '&&', '>x'] });
+  await agent.waitDone(id);
+  t.equal(await agent.output(id), `$(touch ${marker}) ; touch ${marker} \`id\` | && >x\n`);
+  const fs = await import('node:fs');
+  t.notOk(fs.existsSync(marker), 'nothing was executed by a shell');
+});
+
+t.test('script args are positional parameters, never spliced into shell text', async (t) => {
+  const id = await agent.submit({
+    script: 'printf "%s|" "$#" "$1" "$2"; echo',
+    interpreter: 'bash',
+    args: ['a b; echo INJECTED', '$(echo INJECTED)'],
+  });
+  const job = await agent.waitDone(id);
+  t.equal(job.state, 'succeeded');
+  t.equal(await agent.output(id), '2|a b; echo INJECTED|$(echo INJECTED)|\n');
+});
+
+t.test('output from an offset, and follow=1 streams until the job ends', async (t) => {
+  const id = await agent.submit({ command: 'for i in 1 2 3 4 5; do echo line$i; sleep 0.2; done' });
+  const received: string[] = [];
+  const full = await new Promise<string>((resolve, reject) => {
+    http
+      .get({ socketPath: agent.socket, path: `/v1/jobs/${id}/output?follow=1` }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          received.push(d);
+          text += d;
+        });
+        res.on('end', () => resolve(text));
+      })
+      .on('error', reject);
+  });
+  t.equal(full, 'line1\nline2\nline3\nline4\nline5\n');
+  t.ok(received.length > 1, `arrived in ${received.length} pieces while the job ran`);
+  t.equal((await agent.request('GET', `/v1/jobs/${id}/output?offset=6`)).text, 'line2\nline3\nline4\nline5\n');
+  const bad = await agent.request('GET', `/v1/jobs/${id}/output?offset=-1`);
+  t.equal(bad.status, 400);
+});
+
+t.test('events stream job state changes as server-sent events', async (t) => {
+  const events: string[] = [];
+  const req = http.get({ socketPath: agent.socket, path: '/v1/events' });
+  const res = await new Promise<http.IncomingMessage>((resolve) => req.on('response', resolve));
+  t.match(res.headers['content-type'], /text\/event-stream/);
+  res.setEncoding('utf8');
+  res.on('data', (d: string) => events.push(d));
+  const id = await agent.submit({ command: 'true' });
+  await agent.waitDone(id);
+  await new Promise((r) => setTimeout(r, 200));
+  req.destroy();
+  const text = events.join('');
+  t.match(text, new RegExp(`event: job\\ndata: \\{"id":"${id}","state":"running"`));
+  t.match(text, new RegExp(`"id":"${id}","state":"succeeded"`));
+});
+
+t.test('requests are validated strictly', async (t) => {
+  const cases: [string, unknown, number, string][] = [
+    ['bad JSON', '{"command":', 400, 'AGENT_BAD_JSON'],
+    ['unknown field', { command: 'true', sudo: true }, 400, 'AGENT_BAD_REQUEST'],
+    ['two kinds', { command: 'true', argv: ['/bin/true'] }, 400, 'AGENT_BAD_REQUEST'],
+    ['no kind', { env: {} }, 400, 'AGENT_BAD_REQUEST'],
+    ['NUL in command', { command: 'echo a\u0000b' }, 400, 'AGENT_BAD_REQUEST'],
+    ['bad env name', { command: 'true', env: { 'A=B': 'x' } }, 400, 'AGENT_BAD_REQUEST'],
+    ['relative cwd', { command: 'true', cwd: 'tmp' }, 400, 'AGENT_BAD_REQUEST'],
+    ['interpreter outside the whitelist', { command: 'print(1)', interpreter: '/usr/bin/python3' }, 403, 'AGENT_INTERPRETER_NOT_ALLOWED'],
+    ['script interpreter outside the whitelist', { script: 'x', interpreter: '/usr/bin/perl' }, 403, 'AGENT_INTERPRETER_NOT_ALLOWED'],
+    ['unknown process server', { command: 'true', processServer: 'nowhere' }, 400, 'AGENT_PROCESS_SERVER_UNKNOWN'],
+    ['runAs without run-as configured', { command: 'true', runAs: 'nobody' }, 403, 'AGENT_RUNAS_NOT_ALLOWED'],
+  ];
+  for (const [name, body, status, code] of cases) {
+    const res = await agent.request('POST', '/v1/jobs', body);
+    t.equal(res.status, status, `${name}: status`);
+    t.equal(res.json().error?.code, code, `${name}: code`);
+  }
+  const wrongType = await agent.request('POST', '/v1/jobs', 'command=true', { 'content-type': 'application/x-www-form-urlencoded' });
+  t.equal(wrongType.status, 415);
+  const unknownKey = await agent.request('POST', '/v1/jobs', { command: 'true', sudo: true });
+  t.match(unknownKey.json().error?.message, /sudo: unknown key/);
+});
+
+t.test('ids are validated: no traversal, no strangers', async (t) => {
+  for (const path of ['/v1/jobs/..%2F..%2Fetc', '/v1/jobs/%2e%2e', '/v1/jobs/UPPER', '/v1/jobs/a_b/output', '/v1/jobs/x%00y']) {
+    const res = await agent.request('GET', path);
+    t.equal(res.status, 400, path);
+    t.equal(res.json().error?.code, 'AGENT_INVALID_JOB_ID', path);
+  }
+  const traversal = await agent.request('GET', '/v1/jobs/../../etc/passwd');
+  t.not(traversal.status, 200, 'a dot-dot path reaches nothing');
+  const missing = await agent.request('GET', '/v1/jobs/abc-123');
+  t.equal(missing.status, 404);
+  t.equal(missing.json().error?.code, 'AGENT_JOB_NOT_FOUND');
+});
+
+t.test('listing, 404/405, cancel of a finished job, status, health and metrics', async (t) => {
+  const id = await agent.submit({ argv: ['/bin/true'] });
+  await agent.waitDone(id);
+  const list = (await agent.request('GET', '/v1/jobs?state=succeeded&limit=2')).json().jobs as { id: string; state: string }[];
+  t.ok(list.length >= 1 && list.length <= 2);
+  t.ok(list.every((j) => j.state === 'succeeded'));
+  t.equal((await agent.request('GET', '/v1/jobs?limit=0')).status, 400);
+  t.equal((await agent.request('GET', '/v1/jobs?color=red')).status, 400);
+  const notFound = await agent.request('GET', '/v2/nothing');
+  t.equal(notFound.status, 404);
+  t.equal(notFound.json().error?.code, 'AGENT_NOT_FOUND');
+  const wrongMethod = await agent.request('DELETE', `/v1/jobs/${id}`);
+  t.equal(wrongMethod.status, 405);
+  t.equal(wrongMethod.headers.allow, 'GET');
+  const late = await agent.request('POST', `/v1/jobs/${id}/cancel`);
+  t.equal(late.status, 409);
+  t.equal(late.json().error?.code, 'AGENT_JOB_FINISHED');
+  const status = (await agent.request('GET', '/v1/status')).json();
+  t.match(status, { version: String, jobs: { running: Number, queued: Number }, capacity: { maxConcurrentJobs: 4 }, processServers: [] });
+  t.same((await agent.request('GET', '/healthz')).json(), { status: 'ok' });
+  const metrics = (await agent.request('GET', '/metrics')).text;
+  t.match(metrics, /outpost_agent_jobs_finished_total\{state="succeeded"\} \d+/);
+  t.match(metrics, /outpost_agent_http_requests_total/);
+  const page = await agent.request('GET', '/');
+  t.equal(page.status, 200);
+  t.match(page.headers['content-security-policy'], /default-src 'none'/);
+});
+
+t.test('submittedBy is recorded from the gateway headers', async (t) => {
+  const id = await agent.submit({ command: 'true' }, {
+    'x-outpost-client-subject': 'CN=master',
+    'x-outpost-client-thumbprint': 'AB'.repeat(32),
+    'x-forwarded-for': '192.0.2.10',
+  });
+  const job = await agent.waitDone(id);
+  t.same(job.submittedBy, { subject: 'CN=master', thumbprint: 'AB'.repeat(32), address: '192.0.2.10' });
+});
