@@ -1,0 +1,45 @@
+/** Several process servers on different loopback addresses, each its own sshd, used side by side. */
+import t from 'tap';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempDir } from '../fixtures/cli.js';
+import { captureLogger, createSshUser, sshdSkipReason, startSshd, staticCredentials } from '../fixtures/sshd.js';
+import { createSshExecutor } from '../../agent/executors/ssh/index.js';
+
+const skip = sshdSkipReason();
+if (skip) t.skip(skip);
+else {
+  const dir = await tempDir(t, 'ot-ssh-multi-');
+  const user = await createSshUser(t, 'multi', dir);
+  const credentials = staticCredentials({ key: { user: user.name, privateKey: user.privateKey, passphrase: user.passphrase } });
+  const { logger } = captureLogger();
+  const hosts = ['127.0.0.2', '127.0.0.3'];
+  const servers = await Promise.all(hosts.map((host) => startSshd(t, { host })));
+  const executors = servers.map((s, i) =>
+    createSshExecutor(
+      { name: `srv${i}`, remoteHostName: s.host, port: s.port, hostKey: s.fingerprint, credentialKey: 'key', interpreterWhitelist: [] },
+      { credentials, logger, dataDir: dir },
+    ),
+  );
+  t.teardown(() => Promise.all(executors.map((e) => e.close())));
+
+  t.test('each job runs on the host of its process server and says so', async (t) => {
+    const runs = await Promise.all(
+      executors.flatMap((e, i) =>
+        [0, 1, 2].map(async (k) => {
+          const id = `multi-${process.pid}-${i}-${k}`;
+          const output = join(dir, `${id}.out`);
+          // SSH_CONNECTION's third field is the address the target's sshd was reached on.
+          const exec = await e.start({ id, kind: 'command', command: 'echo "$SSH_CONNECTION" | cut -d" " -f3' }, { dir, output });
+          return { i, exit: await exec.done, text: (await readFile(output, 'utf8')).trim() };
+        }),
+      ),
+    );
+    for (const r of runs) {
+      t.equal(r.text, hosts[r.i], `job ran on ${hosts[r.i]}`);
+      t.match(r.exit, { exitCode: 0, ranOn: { host: hosts[r.i], user: user.name } });
+    }
+    t.same(executors.map((e) => e.status().reachable), [true, true]);
+    t.same(executors.map((e) => e.status().host), hosts);
+  });
+}
