@@ -26,7 +26,8 @@ export function loadOf(status: unknown): AgentLoad {
   const jobs = (typeof s.jobs === 'object' && s.jobs !== null ? s.jobs : {}) as Record<string, unknown>;
   const running = num(s.running) ?? num(jobs.running) ?? num(s.runningJobs) ?? 0;
   const queued = num(s.queued) ?? num(jobs.queued) ?? num(s.queuedJobs) ?? 0;
-  const capacity = num(s.capacity) ?? num(jobs.capacity) ?? num(s.maxConcurrentJobs) ?? null;
+  const cap = (typeof s.capacity === 'object' && s.capacity !== null ? s.capacity : {}) as Record<string, unknown>;
+  const capacity = num(s.capacity) ?? num(cap.maxConcurrentJobs) ?? num(jobs.capacity) ?? num(s.maxConcurrentJobs) ?? null;
   const ps = Array.isArray(s.processServers) ? (s.processServers as unknown[]) : null;
   const names: string[] = [];
   const down: string[] = [];

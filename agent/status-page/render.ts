@@ -89,7 +89,11 @@ ${p.body}
 
 export function statusFacts(status: Record<string, unknown>): string {
   const jobs = (status.jobs && typeof status.jobs === 'object' ? status.jobs : {}) as Record<string, unknown>;
-  const pick = (k: string): unknown => status[k] ?? jobs[k];
+  const capacity = (status.capacity && typeof status.capacity === 'object' ? status.capacity : {}) as Record<string, unknown>;
+  const pick = (k: string): unknown => {
+    const v = status[k] ?? jobs[k] ?? capacity[k];
+    return typeof v === 'object' ? undefined : v;
+  };
   const uptime = Number(pick('uptimeSeconds') ?? pick('uptime'));
   const facts: [string, unknown][] = [
     ['version', pick('version')],

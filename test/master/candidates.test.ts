@@ -4,7 +4,8 @@ import { masterError } from '../../master/errors.js';
 
 const statuses: Record<string, unknown> = {
   'https://busy:1': { running: 8, queued: 4, capacity: 8 },
-  'https://idle:1': { jobs: { running: 1, queued: 0, capacity: 16 } },
+  // The agent's own shape: jobs and capacity as objects.
+  'https://idle:1': { jobs: { running: 1, queued: 0, total: 9 }, capacity: { maxConcurrentJobs: 16, queueLimit: 1000 } },
   'https://half:1': { running: 4, queued: 0, maxConcurrentJobs: 8, processServers: [{ name: 'db01', reachable: false }] },
 };
 const probed: string[] = [];
