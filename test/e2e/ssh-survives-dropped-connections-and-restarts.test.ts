@@ -1,0 +1,115 @@
+/**
+ * Remote jobs run detached: killing every sshd session process mid-job, or SIGKILLing the agent process
+ * that started the job, does not kill the job. The executor re-attaches and the local output file ends
+ * up with every byte exactly once.
+ */
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tempDir } from '../fixtures/cli.js';
+import { captureLogger, createSshUser, sshdSkipReason, startSshd, staticCredentials, userProcesses, waitFor } from '../fixtures/sshd.js';
+import { createSshExecutor, type ProcessServerConfig } from '../../agent/executors/ssh/index.js';
+import type { RuntimeInfo } from '../../agent/executors/executor.js';
+
+const skip = sshdSkipReason();
+if (skip) t.skip(skip);
+else {
+  const dir = await tempDir(t, 'ot-ssh-drop-');
+  const sshd = await startSshd(t);
+  const user = await createSshUser(t, 'drop', dir);
+  const cred = { user: user.name, privateKey: user.privateKey, passphrase: user.passphrase };
+  const credentials = staticCredentials({ key: cred });
+  const { logger } = captureLogger();
+  const server: ProcessServerConfig = { name: 'drop', remoteHostName: sshd.host, port: sshd.port, hostKey: sshd.fingerprint, credentialKey: 'key', interpreterWhitelist: [] };
+  const paths = (id: string) => ({ dir, output: join(dir, `${id}.out`) });
+  // Numbered lines with pauses, released in two halves by files the test creates: no timing assumptions.
+  const gated = (gate: string, lines = 200) =>
+    `i=0; while [ $i -lt ${lines} ]; do i=$((i+1)); echo "line $i $(printf '%0100d' 0)"; ` +
+    `if [ $i = ${lines / 2} ]; then while [ ! -e ${gate} ]; do sleep 0.05; done; fi; done; exit 7`;
+  const expected = (lines = 200) => Array.from({ length: lines }, (_, i) => `line ${i + 1} ${'0'.repeat(100)}\n`).join('');
+  const linesIn = async (id: string) => (await readFile(paths(id).output, 'utf8')).split('\n').length - 1;
+
+  t.test('every sshd session process killed mid-job: the job finishes and its output is complete', async (t) => {
+    const ssh = createSshExecutor(server, { credentials, logger, dataDir: dir, tuning: { attachSlice: 2 } });
+    t.teardown(() => ssh.close());
+    const id = `drop-${process.pid}-1`;
+    const gate = join(user.home, `gate-${id}`);
+    const exec = await ssh.start({ id, kind: 'command', command: gated(gate) }, paths(id));
+    await waitFor(async () => (await linesIn(id)) >= 100, 30_000, 'first half');
+    const killed = await sshd.killSessions();
+    t.ok(killed > 0, `killed ${killed} sshd session processes`);
+    t.ok((await userProcesses(user.name)).some((p) => p.args.includes('outpost-runner')), 'the remote job survived');
+    // Release the second half over a fresh connection (the pool re-dials).
+    const release = await ssh.start({ id: `${id}-release`, kind: 'argv', argv: ['touch', gate] }, paths(`${id}-release`));
+    t.equal((await release.done).exitCode, 0);
+    await waitFor(async () => (await linesIn(id)) >= 150, 30_000, 'more lines');
+    t.ok((await sshd.killSessions()) > 0, 'and once more');
+    const exit = await exec.done;
+    t.match(exit, { exitCode: 7, reason: 'exited' });
+    t.equal(await readFile(paths(id).output, 'utf8'), expected(), 'every line exactly once, in order');
+  });
+
+  t.test('the agent process SIGKILLed mid-job: a new executor re-attaches from the record', async (t) => {
+    const id = `drop-${process.pid}-2`;
+    const gate = join(user.home, `gate-${id}`);
+    const modules = fileURLToPath(new URL('../../agent/executors/ssh/index.ts', import.meta.url));
+    const fixtures = fileURLToPath(new URL('../fixtures/sshd.ts', import.meta.url));
+    // A separate "agent" process starts the job and prints the runtime record the agent would persist.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', `
+        import { createSshExecutor } from ${JSON.stringify(modules)};
+        import { staticCredentials, captureLogger } from ${JSON.stringify(fixtures)};
+        const a = JSON.parse(process.env.OT_ARGS);
+        const ssh = createSshExecutor(a.server, { credentials: staticCredentials({ key: a.cred }), logger: captureLogger().logger, dataDir: a.dir });
+        const exec = await ssh.start(a.job, a.paths);
+        console.log(JSON.stringify(exec.runtime));
+        setInterval(() => {}, 1000);`],
+      {
+        env: { ...process.env, OT_ARGS: JSON.stringify({ server, cred, dir, job: { id, kind: 'command', command: gated(gate) }, paths: paths(id) }) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    t.teardown(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const runtime = await waitFor(() => (out.includes('\n') ? (JSON.parse(out.split('\n')[0] ?? '') as RuntimeInfo) : undefined), 60_000, 'runtime record');
+    await waitFor(async () => (await linesIn(id).catch(() => 0)) >= 60, 30_000, 'some output');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const before = await linesIn(id);
+    t.ok(before < 200, `agent died after ${before} lines`);
+    t.ok((await userProcesses(user.name)).some((p) => p.args.includes('outpost-runner')), 'the remote job survived the agent');
+
+    const ssh = createSshExecutor(server, { credentials, logger, dataDir: dir, tuning: { attachSlice: 2 } });
+    t.teardown(() => ssh.close());
+    const again = await ssh.reattach({ id, kind: 'command', command: gated(gate) }, runtime, paths(id));
+    if ('lost' in again) {
+      t.fail(again.lost);
+      return;
+    }
+    const release = await ssh.start({ id: `${id}-release`, kind: 'argv', argv: ['touch', gate] }, paths(`${id}-release`));
+    t.equal((await release.done).exitCode, 0);
+    t.match(await again.done, { exitCode: 7, reason: 'exited', ranOn: { host: sshd.host, user: user.name } });
+    t.equal(await readFile(paths(id).output, 'utf8'), expected(), 'output complete, nothing duplicated');
+  });
+
+  t.test('an executor closed and re-created re-attaches too, and a record for another server is lost', async (t) => {
+    const id = `drop-${process.pid}-3`;
+    const gate = join(user.home, `gate-${id}`);
+    const first = createSshExecutor(server, { credentials, logger, dataDir: dir });
+    const exec = await first.start({ id, kind: 'command', command: gated(gate, 20) }, paths(id));
+    await waitFor(async () => (await linesIn(id)) >= 10, 30_000, 'first half');
+    await first.close();
+    const second = createSshExecutor(server, { credentials, logger, dataDir: dir });
+    t.teardown(() => second.close());
+    t.match(await second.reattach({ id, kind: 'command' }, { ...exec.runtime, processServer: 'elsewhere' }, paths(id)), { lost: /not started by process server drop/ });
+    const again = await second.reattach({ id, kind: 'command' }, exec.runtime, paths(id));
+    if ('lost' in again) return t.fail(again.lost);
+    await (await second.start({ id: `${id}-release`, kind: 'argv', argv: ['touch', gate] }, paths(`${id}-release`))).done;
+    t.match(await again.done, { exitCode: 7 });
+    t.equal(await readFile(paths(id).output, 'utf8'), expected(20));
+  });
+}
