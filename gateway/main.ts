@@ -46,6 +46,8 @@ export async function startGateway(configPath: string, options: { stdout?: Writa
   const addr = gateway.address();
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   process.stdout.write(`outpost gateway listening on https://${host}:${addr.port} (pid ${process.pid})\n`);
+  const metricsAt = gateway.metricsAddress();
+  if (metricsAt) logger.info('metrics listening', { url: `http://${metricsAt.family === 'IPv6' ? `[${metricsAt.address}]` : metricsAt.address}:${metricsAt.port}/metrics` });
   checkFreshness(gateway, config, logger);
 
   let reloading: Promise<void> | undefined;
