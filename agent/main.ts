@@ -12,7 +12,6 @@ import { credentialsPath, type AgentConfig } from './config.js';
 import { CredentialStore } from './credentials.js';
 import { agentError } from './errors.js';
 import type { JobSpec } from './executors/executor.js';
-import { buildInvocation } from './executors/local/invocation.js';
 import { createLocalExecutor } from './executors/local/index.js';
 import { createSshExecutor, type ProcessServerConfig, type ProcessServerStatus, type SshExecutor } from './executors/ssh/index.js';
 import { publicView } from './job-record.js';
@@ -62,6 +61,8 @@ function baseEnv(): Record<string, string> {
 export async function startAgent(config: Readonly<AgentConfig>, options: StartOptions): Promise<AgentHandle> {
   const { logger } = options;
   const started = Date.now();
+  // Everything that can fail without side effects comes first, so a bad start leaves nothing running.
+  let secret = 'secretFile' in config.listen ? await readSecretFile(config.listen.secretFile) : undefined;
   await ensureDir(config.dataDir, 0o700);
   await ensureDir(join(config.dataDir, 'jobs'), 0o700);
   const lockPath = await lockDataDir(config.dataDir);
@@ -104,7 +105,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     if (spec.runAs !== undefined && spec.runAs !== invocationOptions.agentUser && !config.runAs.allowedUsers.includes(spec.runAs)) {
       throw agentError('AGENT_RUNAS_NOT_ALLOWED', `this agent may not run jobs as ${spec.runAs}; allowed: ${config.runAs.allowedUsers.join(', ') || '(none)'}`);
     }
-    buildInvocation(spec, invocationOptions); // throws for an interpreter outside the whitelist
+    await local.precheck(spec);
   }
 
   const runner = new JobRunner({
@@ -116,7 +117,14 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     precheckLocal,
     credentialExists: (key) => credentials.has(key),
   });
-  const recovered = await runner.recover();
+  let recovered;
+  try {
+    recovered = await runner.recover();
+  } catch (err) {
+    await local.close();
+    await store.close();
+    throw err;
+  }
   logger.info('jobs recovered', recovered);
   const removed = await runner.applyRetention();
   if (removed) logger.info('retention removed jobs', { removed });
@@ -148,7 +156,6 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     }),
   });
   const metrics = createMetrics(runner);
-  let secret = 'secretFile' in config.listen ? await readSecretFile(config.listen.secretFile) : undefined;
   const statusPage = createStatusPage({
     status,
     jobs: (limit) => runner.list({ limit }).map((j) => publicView(j) as unknown as StatusPageJob),

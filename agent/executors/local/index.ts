@@ -56,6 +56,8 @@ async function readSupervisorFile(dir: string): Promise<{ pid: number; startTime
 
 export interface LocalExecutor extends Executor {
   readonly launcherPid: number | undefined;
+  /** What must be refused before a job is accepted: interpreter outside the whitelist, sudo refusing. */
+  precheck(job: JobSpec): Promise<void>;
 }
 
 export function createLocalExecutor(options: LocalExecutorOptions): LocalExecutor {
@@ -181,6 +183,10 @@ export function createLocalExecutor(options: LocalExecutorOptions): LocalExecuto
   return {
     name: 'local',
     start,
+    async precheck(job: JobSpec) {
+      const inv = buildInvocation(job, options);
+      if (inv.switchProgram && job.runAs) await checkSudo(job.runAs, inv.switchProgram);
+    },
     reattach,
     get launcherPid() {
       return launcher.pid;

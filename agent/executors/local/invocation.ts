@@ -74,7 +74,8 @@ export function buildInvocation(job: JobSpec, o: InvocationOptions): Invocation 
   // su passes the words after the user name to the shell given by -s.
   const login = job.loginProfile ? ['-l'] : [];
   return {
-    argv: ['su', ...login, '-s', DEFAULT_SHELL, user, '-c', 'exec "$0" "$@"', ...shim, ...program],
+    // `--` ends su's own options: without it su would parse the shim's `-e` as an option of its own.
+    argv: ['su', ...login, '-s', DEFAULT_SHELL, '--', user, '-c', 'exec "$0" "$@"', ...shim, ...program],
     mode: 'stdin',
     payload,
   };
