@@ -1,0 +1,66 @@
+import t from 'tap';
+import { responseHeaders, screenRequest, type Screened } from '../../gateway/request-guard.js';
+
+const id = { sourceIp: '192.0.2.10', subject: 'CN=master', thumbprint: 'AB'.repeat(32), secret: undefined };
+const screen = (method: string, headers: string[], max = 1000) => screenRequest(method, headers, id, max);
+const pairs = (s: Screened) => Object.fromEntries(Array.from({ length: s.headers.length / 2 }, (_, i) => [s.headers[2 * i]!.toLowerCase(), s.headers[2 * i + 1]]));
+
+t.test('ok: a POST with a body keeps its end-to-end headers and gains ours', async (t) => {
+  const s = screen('POST', ['Host', 'agent', 'Content-Type', 'application/json', 'Content-Length', '17', 'Accept', '*/*']) as Screened;
+  t.same(pairs(s), {
+    host: 'agent', 'content-type': 'application/json', accept: '*/*', 'content-length': '17',
+    'x-forwarded-for': '192.0.2.10', 'x-forwarded-proto': 'https', 'x-outpost-client-subject': 'CN=master', 'x-outpost-client-thumbprint': 'AB'.repeat(32),
+  });
+  t.equal(s.contentLength, 17);
+  t.equal(s.chunked, false);
+});
+
+t.test('ok: client-sent forwarding, identity, hop-by-hop and Connection-listed headers are dropped', async (t) => {
+  const s = screen('GET', [
+    'X-Forwarded-For', '6.6.6.6', 'x-forwarded-host', 'evil', 'Forwarded', 'for=6.6.6.6', 'X-Real-IP', '6.6.6.6',
+    'X-Outpost-Client-Subject', 'CN=admin', 'x-outpost-secret', 'guess', 'Keep-Alive', 'timeout=5', 'Connection', 'keep-alive, X-Custom',
+    'X-Custom', 'hop', 'TE', 'trailers', 'Trailer', 'X-Sig', 'Proxy-Authorization', 'Basic x', 'Cookie', 'a=b',
+  ]) as Screened;
+  const h = pairs(s);
+  t.same(Object.keys(h).sort(), ['cookie', 'x-forwarded-for', 'x-forwarded-proto', 'x-outpost-client-subject', 'x-outpost-client-thumbprint']);
+  t.equal(h['x-forwarded-for'], '192.0.2.10');
+});
+
+t.test('ok: the upstream secret is added for a TCP upstream', async (t) => {
+  const s = screenRequest('GET', [], { ...id, secret: 's3cret' }, 10) as Screened;
+  t.equal(pairs(s)['x-outpost-secret'], 's3cret');
+});
+
+t.test('fail: refusals before proxying', async (t) => {
+  const cases: [string, string, string[], number, RegExp][] = [
+    ['DELETE', 'DELETE', [], 405, /method DELETE/],
+    ['chunked DELETE', 'DELETE', ['Transfer-Encoding', 'chunked'], 405, /method DELETE/],
+    ['PUT', 'PUT', ['Content-Length', '0'], 405, /PUT/],
+    ['CONNECT', 'CONNECT', [], 405, /CONNECT/],
+    ['Upgrade', 'GET', ['Upgrade', 'websocket'], 405, /upgrades/],
+    ['Connection: upgrade', 'GET', ['Connection', 'Upgrade'], 405, /upgrades/],
+    ['CL.TE', 'POST', ['Content-Length', '6', 'Transfer-Encoding', 'chunked'], 400, /together/],
+    ['TE.CL', 'POST', ['Transfer-Encoding', 'chunked', 'Content-Length', '6'], 400, /together/],
+    ['duplicate CL', 'POST', ['Content-Length', '5', 'content-length', '5'], 400, /more than one/],
+    ['TE not chunked', 'POST', ['Transfer-Encoding', 'gzip, chunked'], 400, /not accepted/],
+    ['TE split over two lines', 'POST', ['Transfer-Encoding', 'chunked', 'Transfer-Encoding', 'identity'], 400, /not accepted/],
+    ['CL not a number', 'POST', ['Content-Length', '5, 5'], 400, /not a number/],
+    ['body on GET', 'GET', ['Content-Length', '3'], 400, /GET request must not carry a body/],
+    ['chunked GET', 'GET', ['Transfer-Encoding', 'chunked'], 400, /GET/],
+    ['too large', 'POST', ['Content-Length', '1001'], 413, /exceeds 1000/],
+  ];
+  for (const [name, method, headers, status, reason] of cases) {
+    const r = screen(method, headers);
+    t.match(r, { status, reason }, name);
+  }
+  t.notMatch(screen('GET', ['Content-Length', '0']), { status: Number }, 'ok: GET with Content-Length: 0');
+});
+
+t.test('response headers: hop-by-hop and X-Powered-By removed, security headers win', async (t) => {
+  const out = responseHeaders(
+    ['Content-Type', 'text/html', 'Connection', 'keep-alive', 'Transfer-Encoding', 'chunked', 'X-Powered-By', 'Express', 'Content-Security-Policy', 'default-src *'],
+    new Set(['content-security-policy']),
+    ['content-security-policy', "default-src 'none'"],
+  );
+  t.same(out, ['content-security-policy', "default-src 'none'", 'Content-Type', 'text/html']);
+});
