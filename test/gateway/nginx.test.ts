@@ -33,7 +33,7 @@ t.test('TLS settings mirror tls.*', async (t) => {
 
 t.test('the access policy: sources, pins, first match, methods, default deny', async (t) => {
   const text = render();
-  t.match(text, /# access\[0\] \(master\)\.sources\ngeo \$outpost_src_0 \{\n    default 0;\n    192\.0\.2\.10\/32 1;\n    192\.0\.2\.11\/32 1;/, 'IPv4-mapped written as IPv4');
+  t.match(text, /# access\[0\] \(master\)\.sources\ngeo \$outpost_src_0 \{\n {4}default 0;\n {4}192\.0\.2\.10\/32 1;\n {4}192.0.2.11\/32 1;/, 'IPv4-mapped written as IPv4');
   t.match(text, `    c2691fcf906ec6631fad2ce6782fbc88d800204a 1;  # SHA-256 ${TP}`);
   t.match(text, '"~^(?=(.*,)?CN=master(,|$))" 1;');
   t.match(text, '"~^11" master;');
