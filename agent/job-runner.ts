@@ -95,13 +95,13 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     const id = newJobId(Date.now(), randomBytes(5));
     const defaultRunAs = request.processServer ? undefined : config.runAs.defaultUser;
     const spec = toJobSpec(id, request, { runAs: defaultRunAs, timeoutSeconds: config.defaultTimeoutSeconds });
-    const executor = this.executorFor(spec);
     if (spec.credentialKey !== undefined) {
       if (!spec.processServer) throw agentError('AGENT_BAD_REQUEST', 'credentialKey applies to jobs with a processServer');
       if (!(await this.deps.credentialExists(spec.credentialKey))) {
         throw agentError('AGENT_CREDENTIAL_UNKNOWN', `no credential with key ${spec.credentialKey} in the agent's credential store`);
       }
     }
+    const executor = this.executorFor(spec);
     if (!spec.processServer) await this.deps.precheckLocal(spec);
 
     // Reserve the slot or queue place synchronously so concurrent submits cannot overshoot.

@@ -22,7 +22,9 @@ export class JobStore {
   private journal: FileHandle | null = null;
   private journalBytes = 0;
   private pending: string[] = [];
-  private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  private waiters: { resolve: () => void; reject: (e: Error) => void; durable: boolean }[] = [];
+  private unsynced = false;
+  private syncTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private compacting = false;
 
@@ -66,11 +68,15 @@ export class JobStore {
     }
   }
 
-  /** Appends an event; the promise resolves once it is fsynced (callers of updates need not wait). */
-  private append(e: Event): Promise<void> {
+  /**
+   * Appends an event. `durable` events resolve once fsynced; the others are written at once (so they
+   * survive a crash of the agent, the page cache being the kernel's) and fsynced lazily, piggybacking on
+   * the next durable batch or a short timer, so they never sit on the critical path of a submit.
+   */
+  private append(e: Event, durable: boolean): Promise<void> {
     this.apply(e);
     this.pending.push(`${JSON.stringify(e)}\n`);
-    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject, durable }));
     void this.kick();
     return p;
   }
@@ -82,13 +88,19 @@ export class JobStore {
       const waiters = this.waiters;
       this.pending = [];
       this.waiters = [];
+      const sync = waiters.some((w) => w.durable);
       this.flushing = (async () => {
         const journal = this.journal;
         if (!journal) throw new Error('job store is closed');
         const data = Buffer.from(lines.join(''));
         await journal.write(data);
-        await journal.datasync();
         this.journalBytes += data.length;
+        if (sync) {
+          this.unsynced = false;
+          await journal.datasync();
+        } else {
+          this.unsynced = true;
+        }
       })();
       try {
         await this.flushing;
@@ -100,19 +112,32 @@ export class JobStore {
         this.flushing = null;
       }
     }
+    if (this.unsynced && !this.syncTimer) {
+      this.syncTimer = setTimeout(() => {
+        this.syncTimer = null;
+        if (this.unsynced && !this.flushing && !this.compacting && this.journal) {
+          this.unsynced = false;
+          this.flushing = this.journal.datasync().finally(() => (this.flushing = null));
+          void this.flushing.then(() => this.kick(), () => undefined);
+        }
+      }, 200);
+      this.syncTimer.unref();
+    }
     if (this.journalBytes > COMPACT_MIN_BYTES && this.journalBytes > this.jobs.size * 2048) void this.compact();
   }
 
+  /** Resolves once the record is on disk: the promise behind "nothing accepted is ever dropped". */
   create(job: JobRecord): Promise<void> {
-    return this.append({ t: 'create', job });
+    return this.append({ t: 'create', job }, true);
   }
 
+  /** State changes: written at once, fsynced lazily (the supervisor's files can rebuild them). */
   update(id: string, patch: Partial<JobRecord>): Promise<void> {
-    return this.append({ t: 'update', id, patch });
+    return this.append({ t: 'update', id, patch }, false);
   }
 
   remove(ids: string[]): Promise<void> {
-    return ids.length === 0 ? Promise.resolve() : this.append({ t: 'remove', ids });
+    return ids.length === 0 ? Promise.resolve() : this.append({ t: 'remove', ids }, true);
   }
 
   /** Rewrites all records as a snapshot and starts an empty journal. Flushes pause meanwhile; events
@@ -145,6 +170,8 @@ export class JobStore {
       if (this.flushing) await this.flushing.catch(() => undefined);
       else await this.kick();
     }
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    if (this.unsynced) await this.journal?.datasync();
     await this.journal?.close();
     this.journal = null;
   }

@@ -12,7 +12,7 @@ import { ensureUser } from '../fixtures/agent-users.js';
 import { isRoot } from '../fixtures/cli.js';
 
 if (!isRoot) {
-  t.skip('run-as tests need root (they create OS users and a sudoers rule)');
+  t.test('run-as with real users', { skip: 'needs root (creates OS users and a sudoers rule)' }, () => undefined);
 } else {
   const batch = await ensureUser('ot-agent-batch');
   const svc = await ensureUser('ot-agent-svc');
