@@ -54,13 +54,48 @@ export function parseCsr(pem: string): ParsedCsr {
   const hash = HASH_BY_OID[der.readOid(der.children(algId)[0]) ?? ''];
   if (!hash) throw new Error('unsupported signature algorithm');
   if (!verify(hash, der.encode(info), publicKey, der.bytesOf(sigNode).subarray(1))) throw new Error('the request\'s self-signature does not verify');
-  // The signature is good: forge may now read the names.
-  const csr = forge.pki.certificationRequestFromPem(pem);
-  const cn = csr.subject.getField('CN') as { value?: string } | null;
-  const ext = csr.getAttribute({ name: 'extensionRequest' }) as { extensions?: { name?: string; altNames?: { type: number; value?: string; ip?: string }[] }[] } | null;
-  const altNames = ext?.extensions?.find((e) => e.name === 'subjectAltName')?.altNames ?? [];
-  const entries = altNames.flatMap((a) => (a.type === 2 ? [`dns:${a.value}`] : a.type === 7 && a.ip ? [`ip:${a.ip}`] : []));
+  // The signature is good: read the names straight from the verified structure.
+  const [, subject, , attributes] = der.children(info);
+  const entries = requestedSans(attributes);
   const { sans, invalid } = parseSans(entries);
   if (invalid.length > 0) throw new Error(`request carries unusable SANs: ${invalid.join(', ')}`);
-  return { commonName: cn?.value ?? '', sans, publicKey };
+  return { commonName: commonNameOf(subject), sans, publicKey };
+}
+
+// forge.util.bytesToIP exists (util.js) but is missing from @types/node-forge.
+const bytesToIP = (forge.util as unknown as { bytesToIP(bytes: string): string | null }).bytesToIP;
+const OID_CN = '2.5.4.3';
+const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const OID_SAN = '2.5.29.17';
+
+/** The last CN in a Name (RDNSequence); empty when there is none. */
+function commonNameOf(name: der.Asn1 | undefined): string {
+  let cn = '';
+  for (const rdn of der.children(name)) {
+    for (const atv of der.children(rdn)) {
+      const [type, value] = der.children(atv);
+      // UTF8String values are UTF-8 bytes; Printable/IA5 are ASCII, which UTF-8 decoding leaves alone.
+      if (der.readOid(type) === OID_CN) cn = der.bytesOf(value).toString('utf8');
+    }
+  }
+  return cn;
+}
+
+/** `dns:`/`ip:` entries of the subjectAltName in the request's extensionRequest attribute. */
+function requestedSans(attributes: der.Asn1 | undefined): string[] {
+  const out: string[] = [];
+  for (const attr of der.children(attributes)) {
+    const [type, values] = der.children(attr);
+    if (der.readOid(type) !== OID_EXTENSION_REQUEST) continue;
+    for (const ext of der.children(der.children(values)[0])) {
+      const kids = der.children(ext);
+      if (der.readOid(kids[0]) !== OID_SAN) continue;
+      for (const gn of der.children(der.decode(der.bytesOf(kids.at(-1))))) {
+        if (gn.type === 2) out.push(`dns:${der.bytesOf(gn).toString('latin1')}`);
+        else if (gn.type === 7) out.push(`ip:${bytesToIP(gn.value as string) ?? ''}`);
+        else out.push(`unsupported-name-type-${gn.type}:`);
+      }
+    }
+  }
+  return out;
 }
