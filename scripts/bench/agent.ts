@@ -171,6 +171,8 @@ async function main(): Promise<void> {
     let agent = await startAgent(dir);
     await new Promise((r) => setTimeout(r, 1000));
     results.idleRssMiB = await rssMiB(agent.child.pid as number);
+    const launcher = Number((await readFile(`/proc/${agent.child.pid}/task/${agent.child.pid}/children`, 'utf8')).trim().split(' ')[0]);
+    results.launcherRssMiB = launcher ? await rssMiB(launcher) : 0;
     results.agentC1 = await agentRate(agent, N1, 1);
     results.agentC8 = await agentRate(agent, N8, 8);
     results.rssAfter1500MiB = await rssMiB(agent.child.pid as number);
@@ -219,6 +221,7 @@ async function main(): Promise<void> {
   console.log(`idle RSS                   ${(results.idleRssMiB ?? 0).toFixed(1)} MiB (target ≤ 60)`);
   console.log(`RSS after 1,500 jobs       ${(results.rssAfter1500MiB ?? 0).toFixed(1)} MiB`);
   console.log(`RSS after 10,000 jobs      ${(results.rssAfter10000MiB ?? 0).toFixed(1)} MiB (${pct(results.rssAfter10000MiB, results.rssAfter1500MiB)} of the 1,500-job figure)`);
+  console.log(`launcher RSS               ${(results.launcherRssMiB ?? 0).toFixed(1)} MiB (the process that forks each job's supervisor)`);
   console.log(`busy agent RSS             ${(results.busyRssMiB ?? 0).toFixed(1)} MiB (10,000 records, 4 output followers)`);
   console.log(`restart with 10,000 records ${(results.restartWith10000RecordsMs ?? 0).toFixed(0)} ms (to listening)`);
   await mkdir(join(root, 'bench-results'), { recursive: true });
