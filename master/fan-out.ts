@@ -7,7 +7,7 @@ import type { ClientPool, JobRecord } from './client.js';
 import { chooseCandidate, type Choice, type Strategy } from './candidates.js';
 import { followOutput } from './follow.js';
 import { commandSummary, renderDescription, type JobRequest } from './job-request.js';
-import { schedule } from './scheduler.js';
+import { abortableSleep, schedule } from './scheduler.js';
 import type { HostResult, HostState } from './summary.js';
 import type { Target } from './targets.js';
 
@@ -112,7 +112,7 @@ export class FanOut {
     }
     let submitted: Submitted;
     try {
-      const created = await client.submit(body);
+      const created = await submitWithRetry(() => client.submit(body), () => this.#mode !== 'run');
       submitted = { host: target.name, agent: choice.url, jobId: created.id, ended: false };
       this.#submitted.push(submitted);
       row.jobId = created.id;
@@ -143,6 +143,23 @@ export class FanOut {
     submitted.ended = true;
     events?.done?.(row);
     return row;
+  }
+}
+
+/**
+ * A full agent queue answers 503 with Retry-After: wait as asked (at most 30 s a time, 5 times) instead of
+ * failing the host, unless the run is being interrupted.
+ */
+async function submitWithRetry<R>(submit: () => Promise<R>, stopping: () => boolean): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await submit();
+    } catch (err) {
+      const e = err as { code?: string; details?: { retryAfter?: string } };
+      if (e.code !== 'MASTER_AGENT_BUSY' || attempt >= 5 || stopping()) throw err;
+      const seconds = Math.min(30, Math.max(1, Number(e.details?.retryAfter) || 1));
+      await abortableSleep(seconds * 1000);
+    }
   }
 }
 

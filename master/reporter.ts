@@ -3,10 +3,9 @@
  * (stdout), notes and the per-host summary (stderr, so piping the output stays clean), a progress bar when
  * a person watches many hosts at a terminal, or with --json nothing live and one document at the end.
  */
-import cliProgress from 'cli-progress';
 import { paint } from '../core/cli-support.js';
 import { LineSplitter, prefixLine } from './output-stream.js';
-import { renderSummary, summaryJson, type HostResult } from './summary.js';
+import { formatDuration, renderSummary, summaryJson, type HostResult } from './summary.js';
 
 export interface ReporterOptions {
   stdout: NodeJS.WritableStream;
@@ -27,8 +26,9 @@ export class Reporter {
   readonly #colors = new Map<string, number>();
   readonly #width: number;
   readonly #captured = new Map<string, { chunks: Buffer[]; bytes: number; truncated: boolean }>();
-  readonly #bars: cliProgress.MultiBar | null = null;
-  readonly #bar: cliProgress.SingleBar | null = null;
+  readonly #started = Date.now();
+  #timer: NodeJS.Timeout | null = null;
+  #barShown = false;
   #finished = 0;
   #failed = 0;
 
@@ -37,31 +37,36 @@ export class Reporter {
     this.#width = Math.max(...options.hosts.map((h) => h.length), 1);
     options.hosts.forEach((h, i) => this.#colors.set(h, HOST_COLORS[i % HOST_COLORS.length] as number));
     if (options.progress) {
-      this.#bars = new cliProgress.MultiBar(
-        {
-          stream: options.stderr as NodeJS.WriteStream,
-          format: ' {bar} {value}/{total} hosts done | {failed} failed | {duration_formatted}',
-          hideCursor: true,
-          clearOnComplete: true,
-          gracefulExit: false,
-          barsize: 30,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      this.#bar = this.#bars.create(options.hosts.length, 0, { failed: 0 });
+      this.#drawBar();
+      // Keeps the elapsed time moving while hosts are quiet; never keeps the process alive.
+      this.#timer = setInterval(() => this.#drawBar(), 1000);
+      this.#timer.unref();
     }
   }
 
-  #write(line: string): void {
-    if (this.#bars) this.#bars.log(`${line}\n`);
-    else this.#o.stdout.write(`${line}\n`);
+  /** The bar lives on the last line of stderr; anything printed clears it first and redraws it after. */
+  #drawBar(): void {
+    if (!this.#o.progress) return;
+    const line = renderProgressLine(this.#finished, this.#o.hosts.length, this.#failed, Date.now() - this.#started);
+    this.#o.stderr.write(`\r\u001b[2K${line}`);
+    this.#barShown = true;
+  }
+
+  #clearBar(): void {
+    if (this.#barShown) this.#o.stderr.write('\r\u001b[2K');
+    this.#barShown = false;
+  }
+
+  #write(line: string, stream: NodeJS.WritableStream = this.#o.stdout): void {
+    this.#clearBar();
+    stream.write(`${line}\n`);
+    if (this.#timer) this.#drawBar();
   }
 
   /** A note for the person (stderr); silent with --json. */
   note(text: string): void {
     if (this.#o.json) return;
-    if (this.#bars) this.#bars.log(`${text}\n`);
-    else this.#o.stderr.write(`${text}\n`);
+    this.#write(text, this.#o.stderr);
   }
 
   output(host: string, data: Buffer): void {
@@ -95,12 +100,14 @@ export class Reporter {
     if (splitter) for (const line of splitter.flush()) this.#line(result.host, line);
     this.#finished++;
     if (result.state !== 'succeeded') this.#failed++;
-    this.#bar?.increment(1, { failed: this.#failed });
+    if (this.#timer) this.#drawBar();
   }
 
   /** Prints the summary (or the JSON document) and stops the progress bar. */
   finish(rows: readonly HostResult[], interrupted: boolean): void {
-    this.#bars?.stop();
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#clearBar();
     if (this.#o.json) {
       const doc = summaryJson(rows, interrupted);
       doc.hosts = rows.map((r) => {
@@ -116,4 +123,11 @@ export class Reporter {
   get finished(): number {
     return this.#finished;
   }
+}
+
+/** One line: `[#######-------------]  7/20 hosts done, 1 failed, 3.2s`. */
+export function renderProgressLine(done: number, total: number, failed: number, elapsedMs: number, width = 24): string {
+  const filled = total > 0 ? Math.round((done / total) * width) : width;
+  const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
+  return `[${bar}] ${String(done).padStart(String(total).length)}/${total} hosts done, ${failed} failed, ${formatDuration(elapsedMs)}`;
 }

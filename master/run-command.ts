@@ -136,6 +136,10 @@ export async function runJob(words: string[], flags: RunFlags): Promise<number> 
     }
   };
   process.on('SIGINT', onSigint);
+  // Output piped into `head` and the like: a closed pipe ends the printing, not the run.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   try {
     const rows = await fan.run();
     reporter.finish(rows, fan.interrupted);

@@ -88,3 +88,20 @@ t.test('status, output, cancel, abort and agent errors', async (t) => {
   const bad = await runOutpost(['job', 'status', '../x', '--agent', a.url, '--json'], { env });
   t.match(JSON.parse(bad.stderr), { error: { code: 'MASTER_INVALID_JOB_ID' } });
 });
+
+t.test('a full agent queue (503 + Retry-After) is waited out, not reported as a failure', async (t) => {
+  a.busy = 1;
+  const before = a.requests.filter((q) => q.method === 'POST').length;
+  const r = await runOutpost(['job', 'run', '--agent', a.url, '--', 'patient'], { env });
+  t.equal(r.code, 0, r.stderr);
+  t.equal(a.requests.filter((q) => q.method === 'POST').length - before, 2, 'submitted again after Retry-After');
+  t.match(r.stdout, /patient/);
+});
+
+t.test('--time-span: hosts that cannot start inside the window are skipped and reported', async (t) => {
+  const r = await runOutpost(['job', 'run', '--json', '--agent', a.url, '--agent', b.url, '--concurrency', '1', '--time-span', '0.001', '--', 'x'], { env });
+  const doc = JSON.parse(r.stdout) as { hosts: { state: string; error: { code: string } | null }[] };
+  t.equal(doc.hosts[0]?.state, 'succeeded');
+  t.match(doc.hosts[1], { state: 'skipped', error: { code: 'MASTER_NOT_STARTED', message: /time-span/ } });
+  t.equal(r.code, 1);
+});

@@ -48,3 +48,10 @@ t.test('durations and progress decision', async (t) => {
   t.equal(shouldShowProgress({ isTTY: true, hosts: 10, json: true, disabled: false }), false);
   t.equal(shouldShowProgress({ isTTY: true, hosts: 10, json: false, disabled: true }), false);
 });
+
+t.test('progress line', async (t) => {
+  const { renderProgressLine } = await import('../../master/reporter.js');
+  t.equal(renderProgressLine(0, 20, 0, 0, 10), '[----------]  0/20 hosts done, 0 failed, 0ms');
+  t.equal(renderProgressLine(10, 20, 1, 3200, 10), '[#####-----] 10/20 hosts done, 1 failed, 3.2s');
+  t.equal(renderProgressLine(3, 3, 0, 61_000, 4), '[####] 3/3 hosts done, 0 failed, 1m01s');
+});
