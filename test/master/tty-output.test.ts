@@ -45,7 +45,7 @@ if (!hasScript) {
 
   t.test('NO_COLOR turns colour off, even on a terminal', async (t) => {
     const out = await inTerminal({ NO_COLOR: '1' });
-    t.notOk(/\u001b\[3\dm/.test(out), 'no colour codes');
+    t.notMatch(out.replaceAll('\u001b', '<ESC>'), /<ESC>\[3\dm/, 'no colour codes');
     t.match(out, /\[127\.0\.0\.1:\d+\]\s+echo hi/);
   });
 
