@@ -127,11 +127,20 @@ export function createProxy(options: ProxyOptions): {
       upstreamRes = upRes;
       const headers = responseHeaders(upRes.rawHeaders, security.names, [...security.list]);
       res.writeHead(upRes.statusCode ?? 502, headers);
+      const declared = upRes.headers['content-length'];
       upRes.on('data', (chunk: Buffer) => {
         bytes += chunk.length;
+        // The whole body in one chunk (small answers): end with it, so headers and body leave in one
+        // write and one TLS record instead of two. Anything longer streams chunk by chunk.
+        if (bytes === chunk.length && declared !== undefined && Number(declared) === chunk.length) {
+          res.end(chunk);
+          return;
+        }
         if (!res.write(chunk)) upRes.pause();
       });
-      upRes.on('end', () => res.end());
+      upRes.on('end', () => {
+        if (!res.writableEnded) res.end();
+      });
       upRes.on('error', () => res.destroy());
     });
     res.on('drain', () => upstreamRes?.resume());
