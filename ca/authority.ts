@@ -3,7 +3,7 @@
  * Returns plain values and never logs (the CLI prints). Secrets arrive as callbacks so a command asks for
  * a passphrase only when it really needs one.
  */
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
 import { caError } from './errors.js';
 import { generateRsaKey, privateKeyPem, DEFAULT_KEY_SIZE, type KeySize } from './keys.js';
 import { buildCertificate, parseForgeCertificate, type Issuer } from './x509.js';
@@ -235,6 +235,8 @@ export async function renew(store: CaStore, opts: { thumbprintOrSerial: string; 
 
 export interface CrlResult {
   path: string;
+  /** SHA-256 of the DER CRL, uppercase hex: what the gateway can log when it loads it. */
+  thumbprint: string;
   crlNumber: number;
   revoked: number;
   nextUpdate: string;
@@ -253,7 +255,7 @@ export function writeCrlLocked(store: CaStore, index: StoreIndex, root: Unlocked
   const pem = buildCrl({ issuerCert: root.cert, issuerKey: root.issuer.key, crlNumber: index.crlNumber, thisUpdate: new Date(now - BACKDATE_MS), nextUpdate, revoked });
   return store
     .writePublic(store.crlPath, pem)
-    .then(() => ({ path: store.crlPath, crlNumber: index.crlNumber, revoked: revoked.length, nextUpdate: nextUpdate.toISOString(), issuer: root.record.thumbprint, pem }));
+    .then(() => ({ path: store.crlPath, thumbprint: createHash('sha256').update(Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64')).digest('hex').toUpperCase(), crlNumber: index.crlNumber, revoked: revoked.length, nextUpdate: nextUpdate.toISOString(), issuer: root.record.thumbprint, pem }));
 }
 
 export async function crl(store: CaStore, opts: { days?: number | undefined; passphrase: Secret }): Promise<CrlResult> {

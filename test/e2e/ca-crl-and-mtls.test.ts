@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ca } from '../fixtures/ca-cli.js';
@@ -62,6 +63,8 @@ t.test('revoke + crl: openssl crl -verify, verify -crl_check, s_server and Node 
   const crl = await ca(s.dir, ['crl', '--days', '3', '--out', crlOut]);
   t.equal(crl.code, 0, crl.stderr);
   t.equal(crl.json.crlNumber, 2, 'CRL numbers increase');
+  const crlDer = (await openssl(['crl', '-in', crlOut, '-outform', 'DER', '-out', `${crlOut}.der`])).code === 0 ? await readFile(`${crlOut}.der`) : Buffer.alloc(0);
+  t.equal(crl.json.thumbprint, createHash('sha256').update(crlDer).digest('hex').toUpperCase(), '--json carries the CRL SHA-256');
   const check = await openssl(['crl', '-in', crlOut, '-CAfile', s.root.certPath, '-noout', '-verify', '-text']);
   t.equal(check.code, 0);
   t.match(check.stderr, /verify OK/);

@@ -83,5 +83,9 @@ t.test('import accepts good files and refuses each bad one with its own code', a
   const expired = join(s.work, 'expired.pem');
   await writeFile(expired, old.pem + key.export({ type: 'pkcs8', format: 'pem' }).toString());
   t.equal((await ca(standbyDir, ['import', expired], pass)).errorCode, 'CA_IMPORT_EXPIRED');
+  const early = buildCertificate({ serialHex: randomSerialHex(), subject: { commonName: 'early' }, publicKey: key, notBefore: new Date(Date.now() + day), notAfter: new Date(Date.now() + 3 * day), profile: 'connector', issuer: root.issuer });
+  const future = join(s.work, 'future.pem');
+  await writeFile(future, early.pem + key.export({ type: 'pkcs8', format: 'pem' }).toString());
+  t.equal((await ca(standbyDir, ['import', future], pass)).errorCode, 'CA_IMPORT_NOT_YET_VALID');
   t.equal((await ca(standbyDir, ['import', join(s.work, 'missing.p12')], pass)).errorCode, 'CA_INPUT_UNREADABLE');
 });
