@@ -46,6 +46,16 @@ t.test('a failing host makes the exit status non-zero, --json has every host', a
   t.match(JSON.parse(status.stdout), { state: 'succeeded', exitCode: 0, description: `check on ${one.url.replace('https://', '')}` });
 });
 
+t.test('--script sends a local file\'s text, words after -- are its arguments', async (t) => {
+  const { writeFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const file = join(one.dir, 'report.sh');
+  await writeFile(file, '#!/bin/sh\necho "args: $# first=[$1] second=[$2]"\n');
+  const r = await runOutpost(['job', 'run', '--agent', one.url, '--script', file, '--', 'a b', '$HOME'], { env });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /args: 2 first=\[a b\] second=\[\$HOME\]/);
+});
+
 t.test('timeout: the agent kills the job and the state is timed_out', async (t) => {
   const r = await runOutpost(['job', 'run', '--agent', one.url, '--timeout', '1', '--', 'sleep', '30'], { env, timeoutMs: 30_000 });
   t.equal(r.code, 124, r.stderr);
