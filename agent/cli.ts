@@ -53,7 +53,12 @@ function registerStart(agent: Command): void {
           };
           process.once('SIGTERM', () => stop('SIGTERM'));
           process.once('SIGINT', () => stop('SIGINT'));
-          process.on('SIGHUP', () => void handle.reload().catch((err: Error) => logger.error('reload failed', { error: err.message })));
+          // A config that fails validation on reload is reported and the running one kept.
+          process.on('SIGHUP', () =>
+            void loadAgentConfig(flags.config)
+              .then((next) => handle.reload(next))
+              .catch((err: Error) => logger.error('reload failed; keeping the running configuration', { error: err.message })),
+          );
         });
       }),
     );

@@ -27,8 +27,9 @@ export interface AgentHandle {
   readonly address: string;
   readonly runner: JobRunner;
   close(): Promise<void>;
-  /** SIGHUP: re-read the shared secret (rotation) and drop cached credentials. */
-  reload(): Promise<void>;
+  /** SIGHUP: apply a re-read config (limits, whitelist, run-as, retention, log level) and re-read the
+   * shared secret (rotation). Listen address, dataDir, perl and processServers need a restart. */
+  reload(next?: Readonly<AgentConfig>): Promise<void>;
 }
 
 export interface StartOptions {
@@ -58,8 +59,13 @@ function baseEnv(): Record<string, string> {
   };
 }
 
+/** Keys a SIGHUP cannot change: they need a restart. */
+const RESTART_KEYS = ['listen', 'dataDir', 'perl', 'processServers', 'credentialsFile'] as const;
+
 export async function startAgent(config: Readonly<AgentConfig>, options: StartOptions): Promise<AgentHandle> {
   const { logger } = options;
+  // Reloadable settings are read through `current` at use, so a SIGHUP takes effect for the next job.
+  let current = config;
   const started = Date.now();
   // Everything that can fail without side effects comes first, so a bad start leaves nothing running.
   let secret = 'secretFile' in config.listen ? await readSecretFile(config.listen.secretFile) : undefined;
@@ -69,9 +75,15 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
   const store = await JobStore.open(config.dataDir);
   const credentials = new CredentialStore(credentialsPath(config));
   const invocationOptions = {
-    interpreterWhitelist: config.interpreterWhitelist,
-    localInterpreter: config.localInterpreter,
-    runAsMethod: config.runAs.method,
+    get interpreterWhitelist() {
+      return current.interpreterWhitelist;
+    },
+    get localInterpreter() {
+      return current.localInterpreter;
+    },
+    get runAsMethod() {
+      return current.runAs.method;
+    },
     agentUser: userInfo().username,
     perl: config.perl,
     baseEnv: baseEnv(),
@@ -79,7 +91,9 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
   let launcherDown: Error | null = null;
   const local = createLocalExecutor({
     ...invocationOptions,
-    graceSeconds: config.cancelGraceSeconds,
+    get graceSeconds() {
+      return current.cancelGraceSeconds;
+    },
     onLauncherCrash: (err) => {
       launcherDown = err;
       logger.error('job launcher failed; local jobs cannot start until the agent restarts', { error: err.message });
@@ -102,14 +116,17 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
 
   async function precheckLocal(spec: JobSpec): Promise<void> {
     if (launcherDown) throw agentError('AGENT_LAUNCHER_UNAVAILABLE', `the job launcher is not running: ${launcherDown.message}`);
-    if (spec.runAs !== undefined && spec.runAs !== invocationOptions.agentUser && !config.runAs.allowedUsers.includes(spec.runAs)) {
-      throw agentError('AGENT_RUNAS_NOT_ALLOWED', `this agent may not run jobs as ${spec.runAs}; allowed: ${config.runAs.allowedUsers.join(', ') || '(none)'}`);
+    const allowed = current.runAs.allowedUsers;
+    if (spec.runAs !== undefined && spec.runAs !== invocationOptions.agentUser && !allowed.includes(spec.runAs)) {
+      throw agentError('AGENT_RUNAS_NOT_ALLOWED', `this agent may not run jobs as ${spec.runAs}; allowed: ${allowed.join(', ') || '(none)'}`);
     }
     await local.precheck(spec);
   }
 
   const runner = new JobRunner({
-    config,
+    get config() {
+      return current;
+    },
     store,
     local,
     processServers,
@@ -140,7 +157,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     version: options.version,
     uptimeSeconds: Math.round((Date.now() - started) / 1000),
     jobs: { running: runner.runningCount, queued: runner.queuedCount, total: store.jobs.size },
-    capacity: { maxConcurrentJobs: config.maxConcurrentJobs, queueLimit: config.queueLimit },
+    capacity: { maxConcurrentJobs: current.maxConcurrentJobs, queueLimit: current.queueLimit },
     launcher: launcherDown ? { running: false, error: launcherDown.message } : { running: true },
     processServers: config.processServers.map((s): ProcessServerStatus | Record<string, unknown> => {
       const slot = processServers.get(s.name);
@@ -183,9 +200,15 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
   return {
     address,
     runner,
-    async reload() {
+    async reload(next?: Readonly<AgentConfig>) {
+      if (next) {
+        const fixed = RESTART_KEYS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(config[k]));
+        if (fixed.length) logger.warn('reload: these keys change only with a restart', { keys: fixed });
+        current = { ...next, listen: config.listen, dataDir: config.dataDir, perl: config.perl, processServers: config.processServers, credentialsFile: config.credentialsFile };
+        logger.level = current.logLevel;
+      }
       if ('secretFile' in config.listen) secret = await readSecretFile(config.listen.secretFile);
-      logger.info('reloaded', { secret: secret === undefined ? 'n/a' : 'reread' });
+      logger.info('reloaded', { config: next ? 'reread' : 'unchanged', secret: secret === undefined ? 'n/a' : 'reread' });
     },
     async close() {
       if (closed) return;

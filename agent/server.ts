@@ -165,7 +165,9 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         routeName = await route(req, res, url);
       } catch (err) {
         const e = toOutpostError(err);
-        if (e.status >= 500) logger.error('request failed', { code: e.code, error: (err as Error).message, stack: (err as Error).stack });
+        // Only the unexpected gets a stack; a full queue or a stopping agent is a warning.
+        if (e.code === 'AGENT_INTERNAL') logger.error('request failed', { code: e.code, error: (err as Error).message, stack: (err as Error).stack });
+        else if (e.status >= 500) logger.warn('request refused', { code: e.code, error: e.message });
         sendError(res, e);
       }
     })();

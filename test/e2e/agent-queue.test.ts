@@ -31,3 +31,26 @@ t.test('a full queue answers 503 with Retry-After, and the queue drains in order
   const metrics = (await agent.request('GET', '/metrics')).text;
   t.match(metrics, /outpost_agent_jobs_rejected_queue_full_total 1/);
 });
+
+t.test('SIGHUP applies a changed queue limit without a restart; a bad config is refused and the old one kept', async (t) => {
+  const agent = await startAgentProcess(t, { config: { maxConcurrentJobs: 1, queueLimit: 0 } });
+  const blocker = await agent.submit({ command: 'sleep 30' });
+  t.equal((await agent.request('POST', '/v1/jobs', { command: 'true' })).status, 503);
+  const { readFile: read, writeFile } = await import('node:fs/promises');
+  const yaml = await read(agent.configPath, 'utf8');
+  const waitLog = async (re: RegExp): Promise<void> => {
+    for (let i = 0; i < 100 && !re.test(agent.log); i++) await new Promise((r) => setTimeout(r, 50));
+  };
+  await writeFile(agent.configPath, `${yaml}bogus: 1\n`);
+  agent.child.kill('SIGHUP');
+  await waitLog(/reload failed/);
+  t.match(agent.log, /"error":"[^"]*bogus: unknown key[^"]*","level":"error","message":"reload failed; keeping the running configuration"/);
+  await writeFile(agent.configPath, yaml.replace('queueLimit: 0', 'queueLimit: 5'));
+  agent.child.kill('SIGHUP');
+  await waitLog(/"message":"reloaded"/);
+  const res = await agent.request('POST', '/v1/jobs', { command: 'true' });
+  t.equal(res.status, 201);
+  t.equal(res.json().state, 'queued');
+  await agent.request('POST', `/v1/jobs/${blocker}/abort`);
+  t.equal((await agent.waitDone(res.json().id as string)).state, 'succeeded', 'the queue drains once the slot frees');
+});
