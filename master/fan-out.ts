@@ -105,6 +105,13 @@ export class FanOut {
     }
     events?.choice?.(target.name, choice);
     row.agent = choice.url;
+    if (this.#mode !== 'run') {
+      // Interrupted while probing candidates: nothing was submitted, so nothing must be.
+      row.state = 'skipped';
+      row.error = { code: 'MASTER_NOT_STARTED', message: 'not started: the run was interrupted' };
+      events?.done?.(row);
+      return row;
+    }
     const client = pool.get(choice.url);
     const body: JobRequest = { ...request };
     if (request.description !== undefined) {
