@@ -3,7 +3,7 @@
  * bytes. forge's pure-JS RSA signature costs ~30 ms a certificate; the native one well under 1 ms.
  * Every certificate is checked with OpenSSL against its issuer's key before it is returned.
  */
-import { X509Certificate, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { toForgePublicKey } from './keys.js';
 import { profileExtensions, type Profile, type SubjectAltName } from './profiles.js';
@@ -68,11 +68,13 @@ export function buildCertificate(spec: CertificateSpec): BuiltCertificate {
   if (!signer) throw new TypeError('a self-signed certificate needs signingKey');
   if (spec.issuer) cert.setIssuer(spec.issuer.cert.subject.attributes);
   else cert.setIssuer(attrs);
-  // Without an issuer the certificate is its own authority: AKI = its own SKI.
-  const authorityKeyId = spec.issuer ? keyIdOf(spec.issuer.cert) : cert.generateSubjectKeyIdentifier().getBytes();
+  // SKI = SHA-1 of the RSAPublicKey (RFC 5280 4.2.1.2 method 1), computed natively: forge's JS SHA-1
+  // is a visible share of the signing time. Without an issuer, AKI = the certificate's own SKI.
+  const ski = createHash('sha1').update(spec.publicKey.type === 'private' ? createPublicKey(spec.publicKey).export({ type: 'pkcs1', format: 'der' }) : spec.publicKey.export({ type: 'pkcs1', format: 'der' })).digest();
+  const authorityKeyId = spec.issuer ? keyIdOf(spec.issuer.cert) : ski.toString('binary');
   cert.setExtensions([
     ...profileExtensions(spec.profile, spec.sans ?? []),
-    { name: 'subjectKeyIdentifier' },
+    { name: 'subjectKeyIdentifier', value: forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.OCTETSTRING, false, ski.toString('binary')) },
     { name: 'authorityKeyIdentifier', keyIdentifier: authorityKeyId },
   ]);
   cert.siginfo.algorithmOid = SHA256_WITH_RSA;
