@@ -4,7 +4,7 @@
  * only a caller presenting the shared secret. Only such an authenticated upstream's identity headers are
  * recorded as `submittedBy`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/logger.js';
 import { agentError } from './errors.js';
@@ -50,11 +50,42 @@ function notAllowed(allow: string): never {
   throw agentError('AGENT_METHOD_NOT_ALLOWED', `use ${allow} on this endpoint`, { details: { allow } });
 }
 
+/** The last `size` job events, with ids `<boot>-<n>` so a client can tell an id from an earlier run. */
+export class EventRing {
+  private readonly ring: { n: number; text: string }[] = [];
+  private n = 0;
+  readonly listeners = new Set<(text: string) => void>();
+
+  constructor(
+    private readonly boot: string,
+    private readonly size: number,
+  ) {}
+
+  push(change: JobChange): void {
+    const n = ++this.n;
+    const text = `id: ${this.boot}-${n}\nevent: job\ndata: ${JSON.stringify(change)}\n\n`;
+    this.ring.push({ n, text });
+    if (this.ring.length > this.size) this.ring.shift();
+    for (const l of this.listeners) l(text);
+  }
+
+  /** Events after `lastId`, or null when they cannot be known (other boot, or fallen out of the ring). */
+  since(lastId: string): { n: number; text: string }[] | null {
+    const m = /^([0-9a-f]+)-(\d+)$/.exec(lastId);
+    if (!m || m[1] !== this.boot) return null;
+    const after = Number(m[2]);
+    const first = this.ring[0]?.n ?? this.n + 1;
+    if (after < first - 1) return null;
+    return this.ring.filter((e) => e.n > after);
+  }
+}
+
 const JOB_PATH = /^\/v1\/jobs\/([^/]*)(?:\/(output|cancel|abort))?$/;
 
 export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { runner, logger } = deps;
-  let eventId = 0;
+  const events = new EventRing(randomBytes(4).toString('hex'), 4096);
+  runner.on('change', (c: JobChange) => events.push(c));
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<string> {
     // The raw path, not url.pathname: WHATWG URL parsing would turn /v1/jobs/%2e%2e into /v1/ before
@@ -82,14 +113,20 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
       if (method !== 'GET') notAllowed('GET');
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
       res.write('retry: 2000\n\n');
-      const onChange = (c: JobChange): void => {
-        res.write(`id: ${++eventId}\nevent: job\ndata: ${JSON.stringify(c)}\n\n`);
-      };
+      // A reconnecting client (Last-Event-ID) gets what it missed from the recent-events ring; an id from
+      // before this agent started, or one too old, gets `event: resync` (re-list the jobs instead).
+      const last = header(req, 'last-event-id');
+      if (last !== undefined) {
+        const missed = events.since(last);
+        if (missed === null) res.write(`event: resync\ndata: {}\n\n`);
+        else for (const e of missed) res.write(e.text);
+      }
+      const onEvent = (text: string): void => void res.write(text);
       const beat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-      runner.on('change', onChange);
+      events.listeners.add(onEvent);
       await new Promise<void>((resolve) => res.on('close', resolve));
       clearInterval(beat);
-      runner.off('change', onChange);
+      events.listeners.delete(onEvent);
       return path;
     }
     if (path === '/v1/jobs') {
@@ -131,6 +168,8 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
           'cache-control': 'no-store',
           'x-content-type-options': 'nosniff',
           'x-outpost-job-state': job.state,
+          // The offset of the first byte sent, so a follower that reconnects can check where it resumes.
+          'x-outpost-offset': offsetText,
         });
         await streamOutput(res, { path: runner.paths(id).output, ended: () => FINAL_STATES.has(runner.get(id).state) }, Number(offsetText), follow);
         res.end();

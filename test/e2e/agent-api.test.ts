@@ -67,7 +67,10 @@ t.test('output from an offset, and follow=1 streams until the job ends', async (
   });
   t.equal(full, 'line1\nline2\nline3\nline4\nline5\n');
   t.ok(received.length > 1, `arrived in ${received.length} pieces while the job ran`);
-  t.equal((await agent.request('GET', `/v1/jobs/${id}/output?offset=6`)).text, 'line2\nline3\nline4\nline5\n');
+  const fromSix = await agent.request('GET', `/v1/jobs/${id}/output?offset=6`);
+  t.equal(fromSix.text, 'line2\nline3\nline4\nline5\n');
+  t.equal(fromSix.headers['x-outpost-offset'], '6');
+  t.equal(fromSix.headers['x-outpost-job-state'], 'succeeded');
   const bad = await agent.request('GET', `/v1/jobs/${id}/output?offset=-1`);
   t.equal(bad.status, 400);
 });
@@ -86,6 +89,24 @@ t.test('events stream job state changes as server-sent events', async (t) => {
   const text = events.join('');
   t.match(text, new RegExp(`event: job\\ndata: \\{"id":"${id}","state":"running"`));
   t.match(text, new RegExp(`"id":"${id}","state":"succeeded"`));
+
+  // Reconnect with the last id seen: what happened meanwhile is replayed; a stranger id asks for a resync.
+  const lastId = [...text.matchAll(/^id: (\S+)$/gm)].pop()?.[1] as string;
+  const missed = await agent.submit({ command: 'true' });
+  await agent.waitDone(missed);
+  const replay = async (lastEventId: string): Promise<string> => {
+    const r = http.get({ socketPath: agent.socket, path: '/v1/events', headers: { 'last-event-id': lastEventId } });
+    const got = await new Promise<http.IncomingMessage>((resolve) => r.on('response', resolve));
+    let body = '';
+    got.setEncoding('utf8').on('data', (d: string) => (body += d));
+    await new Promise((r2) => setTimeout(r2, 200));
+    r.destroy();
+    return body;
+  };
+  const again = await replay(lastId);
+  t.match(again, new RegExp(`"id":"${missed}","state":"succeeded"`));
+  t.notMatch(again, new RegExp(`"id":"${id}"`), 'nothing already seen is sent twice');
+  t.match(await replay('0000-1'), /event: resync/);
 });
 
 t.test('requests are validated strictly', async (t) => {
