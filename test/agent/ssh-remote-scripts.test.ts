@@ -1,9 +1,9 @@
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../fixtures/cli.js';
-import { ATTACH, KILL, LAUNCH, RUNNER, commandLine, remoteCommand, shq } from '../../agent/executors/ssh/remote-scripts.js';
+import { ATTACH, KILL, LAUNCH, commandLine, remoteCommand, shq } from '../../agent/executors/ssh/remote-scripts.js';
 import { parseEndLine, planJob, runnerArgs } from '../../agent/executors/ssh/job-plan.js';
 
 const NASTY = ["it's", '$(touch /tmp/outpost-pwned)', '`id`', 'a;b', 'x && y', '*', '', ' lead', 'new\nline', '"q"', '\\', 'ünï', '--', '-n'];
@@ -31,19 +31,20 @@ function sh(home: string, program: string, args: string[], input = ''): { stdout
 t.test('the wrapper launches detached, follows output and reports the exit status and size', async (t) => {
   const home = await tempDir(t);
   const plan = planJob({ id: 'job-a', kind: 'argv', argv: ['printf', '%s|', ...NASTY], env: { GREETING: "hello 'world'" } }, [], 's');
-  const r = sh(home, LAUNCH, [RUNNER, 'job-a', '5', '0.01', ...runnerArgs(plan)]);
+  const r = sh(home, LAUNCH, ['job-a', ...runnerArgs(plan)]);
   t.equal(r.stdout, NASTY.map((a) => `${a}|`).join(''), 'arguments arrive verbatim');
   const end = parseEndLine(r.stderr);
-  t.same(end, { state: 0, size: Buffer.byteLength(r.stdout) });
+  t.same(end, { state: 0, size: null });
+  t.equal(await readFile(join(home, '.outpost', 'jobs', 'job-a.out'), 'utf8'), r.stdout, 'the file has what the channel got');
   t.match(r.stderr, /^outpost-started \d+$/m);
   t.equal(spawnSync('test', ['-e', '/tmp/outpost-pwned']).status, 1, 'no argument was run as shell code');
 
-  const again = sh(home, LAUNCH, [RUNNER, 'job-a', '5', '0.01', ...runnerArgs(plan)]);
+  const again = sh(home, LAUNCH, ['job-a', ...runnerArgs(plan)]);
   t.equal(again.status, 91, 'an existing job id is refused');
   t.match(again.stderr, /outpost-error job files for job-a already exist/);
 
   const script = planJob({ id: 'job-b', kind: 'script', script: 'echo "$GREETING [$1] $(pwd)"; exit 4', args: ['a b'], env: { GREETING: 'hi' }, cwd: '/tmp' }, [], 's');
-  const s = sh(home, LAUNCH, [RUNNER, 'job-b', '5', '0.01', ...runnerArgs(script)], script.stdin);
+  const s = sh(home, LAUNCH, ['job-b', ...runnerArgs(script)], script.stdin);
   t.equal(s.stdout, 'hi [a b] /tmp\n');
   t.equal(parseEndLine(s.stderr)?.state, 4);
   // Files are private to the user.
@@ -51,33 +52,44 @@ t.test('the wrapper launches detached, follows output and reports the exit statu
   t.ok(files.includes('job-b.exit') && files.includes('job-b.pid') && files.includes('job-b.script'));
 
   const bad = planJob({ id: 'job-c', kind: 'command', command: 'echo no', cwd: '/nonexistent/dir' }, [], 's');
-  const c = sh(home, LAUNCH, [RUNNER, 'job-c', '5', '0.01', ...runnerArgs(bad)]);
+  const c = sh(home, LAUNCH, ['job-c', ...runnerArgs(bad)]);
   t.equal(parseEndLine(c.stderr)?.state, 126);
   t.match(c.stdout, /cannot change directory to \/nonexistent\/dir/);
 });
 
 t.test('attach resumes from an offset; kill ends the whole session and its descendants', async (t) => {
   const home = await tempDir(t);
-  const plan = planJob({ id: 'job-k', kind: 'command', command: 'echo one; (sleep 300; echo never) & setsid sleep 301 & sleep 302; echo never' }, [], 's');
-  const r = sh(home, LAUNCH, [RUNNER, 'job-k', '1', '0.01', ...runnerArgs(plan)]);
-  t.equal(r.stdout, 'one\n');
-  t.same(parseEndLine(r.stderr), { state: 'running', size: 4 }, 'the launch slice ended while the job runs');
-  const pid = Number(await readFile(join(home, '.outpost', 'jobs', 'job-k.pid'), 'utf8'));
+  // Sleep lengths unique to this run, so other processes on the machine never count.
+  const base = 1000 + Math.floor(Math.random() * 8000) * 3;
+  const plan = planJob({ id: 'job-k', kind: 'command', command: `echo one; (sleep ${base}; echo never) & setsid sleep ${base + 1} & sleep ${base + 2}; echo never` }, [], 's');
+  // detached: its own session and process group, as sshd gives every exec.
+  const launch = spawn('/bin/sh', ['-c', LAUNCH, 'outpost-test', 'job-k', ...runnerArgs(plan)], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home }, detached: true });
+  t.teardown(() => launch.kill('SIGKILL'));
+  let out = '';
+  let err = '';
+  launch.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  launch.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const ended = new Promise((r) => launch.once('close', r));
+  for (let i = 0; i < 100 && out !== 'one\n'; i++) await new Promise((res) => setTimeout(res, 50));
+  t.equal(out, 'one\n', 'the launch channel streams while the job runs');
+  const [pid, pg, sid] = (await readFile(join(home, '.outpost', 'jobs', 'job-k.pid'), 'utf8')).trim().split(' ').map(Number);
+  t.ok(pid && pg && sid, 'runner pid, process group and session are recorded');
   const a = sh(home, ATTACH, ['job-k', '2', '1', '0.1']);
   t.equal(a.stdout, 'e\n', 'output from byte 2 on');
-  t.equal(parseEndLine(a.stderr)?.state, 'running');
+  t.same(parseEndLine(a.stderr), { state: 'running', size: 4 });
 
   const members = (): string[] =>
     spawnSync('ps', ['-A', '-o', 'pid=,sid=,args='], { encoding: 'utf8' })
       .stdout.split('\n')
-      .filter((l) => / sleep 30[012]$/.test(l));
+      .filter((l) => new RegExp(` sleep (${base}|${base + 1}|${base + 2})$`).test(l));
   t.equal(members().length, 3, 'three sleeps, one of them in its own session');
   const k = sh(home, KILL, ['job-k', 'KILL']);
   t.match(k.stderr, /outpost-signalled/);
   for (let i = 0; i < 50 && members().length; i++) await new Promise((res) => setTimeout(res, 100));
   t.same(members(), [], 'group, session and escaped descendants are gone');
+  await ended;
+  t.notMatch(err, /outpost-end \d/, 'no exit status for a killed job');
   const after = sh(home, ATTACH, ['job-k', '4', '1', '0.1']);
   t.same(parseEndLine(after.stderr), { state: 'gone', size: 4 }, 'killed: no exit status');
-  t.ok(pid > 0);
   t.equal(sh(home, ATTACH, ['job-nope', '0', '1', '0.1']).status, 93);
 });

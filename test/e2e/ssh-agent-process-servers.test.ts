@@ -78,7 +78,7 @@ else {
   });
 
   t.test('the agent SIGKILLed mid remote job: after restart the job completes with all its output', async (t) => {
-    const gate = join(user.home, 'gate-agent');
+    const gate = join(user.home, `gate-${process.pid}-${Date.now()}`);
     const lines = 100;
     const id = await agent.submit({
       command: `i=0; while [ $i -lt ${lines} ]; do i=$((i+1)); echo "line $i"; if [ $i = 50 ]; then while [ ! -e ${gate} ]; do sleep 0.05; done; fi; done`,
@@ -86,7 +86,8 @@ else {
     });
     await waitFor(async () => (await agent.output(id)).includes('line 50\n'), 30_000, 'first half');
     await agent.kill('SIGKILL');
-    t.ok((await userProcesses(user.name)).some((p) => p.args.includes('outpost-runner')), 'the remote job outlived the agent');
+    const procs = await userProcesses(user.name);
+    t.ok(procs.some((p) => p.args.includes('while [ $i -lt')), 'the remote job outlived the agent', { procs });
     await writeFile(gate, '');
     await agent.restart();
     t.match(await agent.waitDone(id, 60_000), { state: 'succeeded', exitCode: 0, ranOn: { host: sshd.host, user: user.name } });

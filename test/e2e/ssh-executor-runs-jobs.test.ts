@@ -41,7 +41,8 @@ else {
   };
   let n = 0;
   const paths = (id: string) => ({ dir, output: join(dir, `${id}.out`) });
-  const jobId = () => `job-${process.pid}-${++n}`;
+  const token = Date.now().toString(36);
+  const jobId = () => `job-${process.pid}-${token}-${++n}`;
   const ssh = executor();
   const records: unknown[] = [];
   const run = async (e: SshExecutor, spec: Omit<Parameters<SshExecutor['start']>[0], 'id'>) => {

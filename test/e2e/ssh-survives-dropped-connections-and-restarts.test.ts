@@ -34,13 +34,13 @@ else {
   t.test('every sshd session process killed mid-job: the job finishes and its output is complete', async (t) => {
     const ssh = createSshExecutor(server, { credentials, logger, dataDir: dir, tuning: { attachSlice: 2 } });
     t.teardown(() => ssh.close());
-    const id = `drop-${process.pid}-1`;
+    const id = `drop-${process.pid}-${Date.now().toString(36)}-1`;
     const gate = join(user.home, `gate-${id}`);
     const exec = await ssh.start({ id, kind: 'command', command: gated(gate) }, paths(id));
     await waitFor(async () => (await linesIn(id)) >= 100, 30_000, 'first half');
     const killed = await sshd.killSessions();
     t.ok(killed > 0, `killed ${killed} sshd session processes`);
-    t.ok((await userProcesses(user.name)).some((p) => p.args.includes('outpost-runner')), 'the remote job survived');
+    t.ok((await userProcesses(user.name)).some((p) => p.args.includes('while [ $i -lt')), 'the remote job survived');
     // Release the second half over a fresh connection (the pool re-dials).
     const release = await ssh.start({ id: `${id}-release`, kind: 'argv', argv: ['touch', gate] }, paths(`${id}-release`));
     t.equal((await release.done).exitCode, 0);
@@ -52,7 +52,7 @@ else {
   });
 
   t.test('the agent process SIGKILLed mid-job: a new executor re-attaches from the record', async (t) => {
-    const id = `drop-${process.pid}-2`;
+    const id = `drop-${process.pid}-${Date.now().toString(36)}-2`;
     const gate = join(user.home, `gate-${id}`);
     const modules = fileURLToPath(new URL('../../agent/executors/ssh/index.ts', import.meta.url));
     const fixtures = fileURLToPath(new URL('../fixtures/sshd.ts', import.meta.url));
@@ -81,7 +81,7 @@ else {
     await new Promise((r) => child.once('exit', r));
     const before = await linesIn(id);
     t.ok(before < 200, `agent died after ${before} lines`);
-    t.ok((await userProcesses(user.name)).some((p) => p.args.includes('outpost-runner')), 'the remote job survived the agent');
+    t.ok((await userProcesses(user.name)).some((p) => p.args.includes('while [ $i -lt')), 'the remote job survived the agent');
 
     const ssh = createSshExecutor(server, { credentials, logger, dataDir: dir, tuning: { attachSlice: 2 } });
     t.teardown(() => ssh.close());
@@ -97,7 +97,7 @@ else {
   });
 
   t.test('an executor closed and re-created re-attaches too, and a record for another server is lost', async (t) => {
-    const id = `drop-${process.pid}-3`;
+    const id = `drop-${process.pid}-${Date.now().toString(36)}-3`;
     const gate = join(user.home, `gate-${id}`);
     const first = createSshExecutor(server, { credentials, logger, dataDir: dir });
     const exec = await first.start({ id, kind: 'command', command: gated(gate, 20) }, paths(id));

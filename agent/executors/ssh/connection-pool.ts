@@ -38,12 +38,16 @@ export interface ExecOptions {
   readonly onStdout?: (chunk: Buffer) => Promise<void> | void;
   /** Called per stderr chunk as it arrives (the wrapper's status lines). */
   readonly onStderr?: (text: string) => void;
+  /** Close the channel after this long (the remote side keeps running); the result says `cut`. */
+  readonly maxMs?: number;
 }
 
 export interface ExecResult {
   readonly code: number | null;
   readonly signal: string | null;
   readonly stderr: string;
+  /** The channel was closed by us after `maxMs`, not by the remote command ending. */
+  readonly cut: boolean;
 }
 
 interface Connection {
@@ -241,6 +245,13 @@ export class SshPool {
       let stderr = '';
       let writing: Promise<void> = Promise.resolve();
       let failed: Error | undefined;
+      let cut = false;
+      const timer = options.maxMs
+        ? setTimeout(() => {
+            cut = true;
+            channel.close();
+          }, options.maxMs)
+        : undefined;
       channel.on('data', (chunk: Buffer) => {
         if (!options.onStdout) return;
         channel.pause();
@@ -266,12 +277,13 @@ export class SshPool {
       };
       conn.client.once('close', onClientClose);
       channel.once('close', () => {
+        clearTimeout(timer);
         conn.client.removeListener('close', onClientClose);
         void writing.then(() => {
           if (failed) reject(failed);
           else if (!exited && conn.dead) {
             reject(agentError('AGENT_SSH_HOST_UNREACHABLE', `${this.where}: connection lost during a remote command`));
-          } else resolve({ code, signal, stderr });
+          } else resolve({ code, signal, stderr, cut: cut && !exited });
         });
       });
       channel.end(options.stdin ?? undefined);

@@ -11,7 +11,7 @@ import { createHostKeyPolicy, type HostKeyPolicy } from './host-key.js';
 import { SshPool } from './connection-pool.js';
 import { checkUserName, resolveLogin } from './login.js';
 import { checkJobId, planJob, runnerArgs } from './job-plan.js';
-import { LAUNCH, RUNNER, CLEANUP, remoteCommand, type RemoteUser } from './remote-scripts.js';
+import { LAUNCH, CLEANUP, remoteCommand, type RemoteUser } from './remote-scripts.js';
 import { DEFAULT_TUNING, RemoteJob, type FollowTuning } from './remote-job.js';
 
 /** A credential resolved from the agent's credential store by its key. Never logged, never persisted. */
@@ -167,8 +167,8 @@ class SshProcessServer implements SshExecutor {
     const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, handle, 0, deadline);
     let started: ((pid: number) => void) | undefined;
     const launched = new Promise<number>((resolve) => (started = resolve));
-    const args = [RUNNER, job.id, String(this.tuning.launchSlice), String(this.tuning.launchInterval), ...runnerArgs(plan)];
-    const launch = pool.exec(remoteCommand(user, LAUNCH, 'outpost-launch', args), {
+    const launch = pool.exec(remoteCommand(user, LAUNCH, 'outpost-launch', [job.id, ...runnerArgs(plan)]), {
+      maxMs: this.tuning.launchSlice * 1000,
       ...(plan.stdin !== undefined ? { stdin: plan.stdin } : {}),
       onStdout: remoteJob.append,
       onStderr: (text) => {

@@ -75,14 +75,15 @@ export function runnerArgs(plan: JobPlan): string[] {
 export interface EndLine {
   /** Exit status, or the job is still running, or it ended without one (killed). */
   readonly state: number | 'running' | 'gone';
-  readonly size: number;
+  /** Size of the remote output file; null from the launch channel, whose stream is complete by design. */
+  readonly size: number | null;
 }
 
 /** The wrapper's last `outpost-end <state> <size>` line on stderr, if any. */
 export function parseEndLine(stderr: string): EndLine | null {
-  const matches = [...stderr.matchAll(/^outpost-end (\d+|running|gone) (\d+)\s*$/gm)];
+  const matches = [...stderr.matchAll(/^outpost-end (\d+|running|gone) (\d+|-)\s*$/gm)];
   const m = matches.at(-1);
   if (!m?.[1] || !m[2]) return null;
   const state = /^\d+$/.test(m[1]) ? Number(m[1]) : (m[1] as 'running' | 'gone');
-  return { state, size: Number(m[2]) };
+  return { state, size: m[2] === '-' ? null : Number(m[2]) };
 }

@@ -13,14 +13,17 @@ import { parseEndLine, type EndLine } from './job-plan.js';
 import { ATTACH, KILL, remoteCommand, type RemoteUser } from './remote-scripts.js';
 
 export interface FollowTuning {
-  /** Seconds the launch channel follows before handing over to attach slices, and its poll interval. */
+  /**
+   * Seconds the launch channel streams before we close it and follow with attach slices instead (each
+   * holds a session for at most attachSlice seconds, so long jobs cannot starve new launches).
+   */
   readonly launchSlice: number;
-  readonly launchInterval: number;
   readonly attachSlice: number;
+  /** How often an attach slice checks whether the job has ended. */
   readonly attachInterval: number;
 }
 
-export const DEFAULT_TUNING: FollowTuning = { launchSlice: 3, launchInterval: 0.005, attachSlice: 30, attachInterval: 0.25 };
+export const DEFAULT_TUNING: FollowTuning = { launchSlice: 10, attachSlice: 30, attachInterval: 0.25 };
 
 export interface RemoteJobContext {
   readonly server: string;
@@ -96,6 +99,10 @@ export class RemoteJob implements Execution {
       try {
         const result = await pending;
         end = parseEndLine(result.stderr);
+        if (!end && result.cut) {
+          pending = this.attach();
+          continue;
+        }
         if (!end && /^outpost-missing/m.test(result.stderr)) {
           return this.finish({ exitCode: null, signal: null, reason: 'lost', message: `the remote job's files are gone from ${this.ctx.host}; its result cannot be known` });
         }
@@ -106,7 +113,7 @@ export class RemoteJob implements Execution {
         await new Promise((r) => this.later(delay, () => r(undefined)));
         delay = Math.min(delay * 2, 10_000);
       }
-      if (end && end.state !== 'running' && this.received >= end.size) return this.finishWith(end);
+      if (end && end.state !== 'running' && (end.size === null || this.received >= end.size)) return this.finishWith(end);
       if (this.stopped) return;
       pending = this.attach();
     }

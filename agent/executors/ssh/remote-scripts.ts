@@ -4,13 +4,15 @@
  * positional parameter ("$1"), so no parameter is ever parsed by a shell. Script bodies go over stdin.
  *
  * Files per job, under the effective user's `~/.outpost/jobs/` (0700 via umask):
- *   <id>.out    combined stdout+stderr (appended by the job; the agent copies it from an offset)
- *   <id>.pid    pid of the runner = id of the job's session and process group (setsid)
- *   <id>.exit   the job's exit status, written by the runner when the job ends
+ *   <id>.out    combined stdout+stderr (the agent copies it from an offset)
+ *   <id>.pid    "<runner pid> <process group> <session>" of the job
+ *   <id>.exit   the job's exit status, written once the job and its output are complete
  *   <id>.script the script body for kind=script
  *
- * Foreman's "asynchronous SSH" (control + retrieve scripts) is the model; unlike it, the launch exec also
- * follows the output, so a short job costs exactly one exec round trip.
+ * Foreman's "asynchronous SSH" (control + retrieve scripts) is the model. Unlike it, the launch exec also
+ * streams the output (through `tee -p`, which keeps writing the file when the channel is gone), so a short
+ * job costs exactly one exec round trip and no polling. After a dropped connection or an agent restart,
+ * ATTACH follows the file from the last byte the agent has.
  */
 
 /** POSIX single-quoting: the only character that needs care inside '…' is ' itself. */
@@ -27,14 +29,69 @@ export function commandLine(words: readonly string[]): string {
 const JOBS_DIR = '"$HOME/.outpost/jobs"';
 
 /**
- * Prints job output from byte `off` until the runner ends or `slice` seconds pass, then the status line
- * `outpost-end <exit status|running|gone> <size of the output file>` on stderr. `tail --pid` re-reads
- * the file once after the runner dies, so nothing written before the end is missed; the client still
- * compares the size and follows again if it got less (output of stray descendants).
- * Expects: $b (jobs dir), $id, $off, $slice, $pid, $interval.
+ * Creates the job's files (refusing an id that exists), runs the job in a background subshell with its
+ * output teed to <id>.out and to this channel, prints `outpost-started <pid>` and, when the job has
+ * ended, `outpost-end <exit status|gone> -` on stderr.
+ *
+ * The job stays in this exec's session and process group (sshd makes one per exec; no pty, so nothing
+ * signals them when the connection drops) and is recorded by runner pid, group and session for KILL.
+ * The runner, the launch shell and tee survive SIGTERM so that a cancelled job's last words and exit
+ * status are still recorded; the job itself gets default signal handling (traps reset on exec).
+ * $1 id, $2 mode (command|argv|script), $3 cwd ('' = home), $4 login profile (1/0), NAME=VALUE… -- argv….
  */
-const FOLLOW = `
-o="$b/$id.out"; x="$b/$id.exit"
+export const LAUNCH = `
+umask 077
+id=$1 mode=$2 cwd=$3 profile=$4; shift 4
+b=${JOBS_DIR}
+o="$b/$id.out" x="$b/$id.exit"
+[ -d "$b" ] || mkdir -p "$b" || { echo "outpost-error cannot create $b" >&2; exit 90; }
+set -C
+# "true", not ":": a failed redirection on a special builtin would end the whole shell.
+true 2>/dev/null > "$o" || { echo "outpost-error job files for $id already exist in $b" >&2; exit 91; }
+set +C
+if [ "$mode" = script ]; then cat > "$b/$id.script" || { echo "outpost-error cannot write $b/$id.script" >&2; exit 92; }; fi
+(
+  trap : TERM INT
+  {
+    trap : TERM INT
+    while [ "$#" -gt 0 ] && [ "$1" != -- ]; do export "$1"; shift; done
+    shift
+    if [ "$mode" = script ]; then i=$1; shift; set -- "$i" "$b/$id.script" "$@"; fi
+    if [ "$profile" = 1 ]; then set -- /bin/sh -lc 'exec "$@"' sh "$@"; fi
+    if [ -n "$cwd" ]; then
+      cd "$cwd" 2>/dev/null || { printf 'outpost: cannot change directory to %s\n' "$cwd"; echo 126 > "$b/$id.rc"; exit; }
+    else cd 2>/dev/null || cd /
+    fi
+    "$@" 2>&1 < /dev/null
+    echo "$?" > "$b/$id.rc"
+  } | (trap '' TERM INT; exec tee -p -a "$o")
+  rc=; read -r rc < "$b/$id.rc" 2>/dev/null
+  [ -n "$rc" ] && echo "$rc" > "$x"
+) < /dev/null 2> /dev/null &
+pid=$!
+ids() { set -f; set -- $1; set +f; pg=$3 sid=$4; }
+pg=$$ sid=$$
+if read -r st < "/proc/$$/stat" 2>/dev/null; then ids "\${st##*) }"; fi
+echo "$pid $pg $sid" > "$b/$id.pid"
+echo "outpost-started $pid" >&2
+trap : TERM INT
+while :; do wait "$pid"; kill -0 "$pid" 2>/dev/null || break; done
+if [ -s "$x" ]; then read -r st < "$x"; else st=gone; fi
+printf 'outpost-end %s -\n' "$st" >&2
+`;
+
+/**
+ * Prints job output from byte $2 until the runner ends or $3 seconds pass, then
+ * `outpost-end <exit status|running|gone> <size of the output file>` on stderr. `tail --pid` re-reads the
+ * file once after the runner dies; the client still compares the size and follows again if it got less.
+ * $1 id, $2 offset, $3 slice seconds, $4 poll interval.
+ */
+export const ATTACH = `
+id=$1 off=$2 slice=$3 interval=$4
+b=${JOBS_DIR}
+o="$b/$id.out" x="$b/$id.exit"
+[ -f "$o" ] || { echo "outpost-missing $o" >&2; exit 93; }
+pid=; read -r pid pg sid < "$b/$id.pid" 2>/dev/null || pid=
 if [ ! -s "$x" ] && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
   timeout "$slice" tail -c +"$((off + 1))" -f -s "$interval" --pid="$pid" "$o"
 else
@@ -48,62 +105,8 @@ elif [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
   case $s in *") Z "*) st=gone ;; esac
 else st=gone
 fi
-printf 'outpost-end %s %s\\n' "$st" "$(wc -c < "$o")" >&2
+printf 'outpost-end %s %s\n' "$st" "$(wc -c < "$o")" >&2
 `;
-
-/**
- * Runs detached in its own session (setsid): exports the environment, changes directory, runs the job
- * with output appended to <id>.out, and records the exit status. It survives SIGTERM (trap) so that a
- * cancelled job's exit status is still written; the job itself gets the default handling.
- * $1 jobs dir, $2 id, $3 mode, $4 cwd ('' = home), $5 login profile (1/0), then NAME=VALUE… -- argv…
- */
-export const RUNNER = `
-b=$1 id=$2 mode=$3 cwd=$4 profile=$5; shift 5
-while [ "$#" -gt 0 ] && [ "$1" != -- ]; do export "$1"; shift; done
-shift
-trap : TERM INT
-o="$b/$id.out"
-if [ "$mode" = script ]; then i=$1; shift; set -- "$i" "$b/$id.script" "$@"; fi
-if [ "$profile" = 1 ]; then set -- /bin/sh -lc 'exec "$@"' sh "$@"; fi
-if [ -n "$cwd" ]; then
-  cd "$cwd" 2>/dev/null || { printf 'outpost: cannot change directory to %s\\n' "$cwd" >> "$o"; echo 126 > "$b/$id.exit"; exit 126; }
-else cd 2>/dev/null || cd /
-fi
-"$@" >> "$o" 2>&1 < /dev/null
-rc=$?
-echo "$rc" > "$b/$id.exit"
-exit "$rc"
-`;
-
-/**
- * Creates the job's files (refusing an id that exists), starts the runner detached, prints
- * `outpost-started <pid>` on stderr and then follows the output like ATTACH.
- * $1 runner program, $2 id, $3 slice, $4 interval, then the runner's arguments from mode on.
- */
-export const LAUNCH = `
-umask 077
-runner=$1 id=$2 slice=$3 interval=$4; shift 4
-b=${JOBS_DIR}
-[ -d "$b" ] || mkdir -p "$b" || { echo "outpost-error cannot create $b" >&2; exit 90; }
-set -C
-# "true", not ":": a failed redirection on a special builtin would end the whole shell.
-true 2>/dev/null > "$b/$id.out" || { echo "outpost-error job files for $id already exist in $b" >&2; exit 91; }
-set +C
-if [ "$1" = script ]; then cat > "$b/$id.script" || { echo "outpost-error cannot write $b/$id.script" >&2; exit 92; }; fi
-setsid /bin/sh -c "$runner" outpost-runner "$b" "$id" "$@" < /dev/null > /dev/null 2>&1 &
-pid=$!
-echo "$pid" > "$b/$id.pid"
-echo "outpost-started $pid" >&2
-off=0
-${FOLLOW}`;
-
-/** $1 id, $2 offset, $3 slice, $4 interval. */
-export const ATTACH = `
-id=$1 off=$2 slice=$3 interval=$4
-b=${JOBS_DIR}
-[ -f "$b/$id.out" ] || { echo "outpost-missing $b/$id.out" >&2; exit 93; }
-pid=; read -r pid < "$b/$id.pid" 2>/dev/null || pid=
-${FOLLOW}`;
 
 /**
  * Signals the job's process group, every process of its session and every descendant of the runner
@@ -111,14 +114,14 @@ ${FOLLOW}`;
  */
 export const KILL = `
 b=${JOBS_DIR}
-pid=; read -r pid < "$b/$1.pid" 2>/dev/null || { echo "outpost-missing $b/$1.pid" >&2; exit 94; }
-case $pid in ''|*[!0-9]*) echo "outpost-error bad pid file" >&2; exit 94 ;; esac
-list=$(ps -A -o pid= -o ppid= -o sid= | awk -v root="$pid" '
-  { parent[$1] = $2; if ($3 == root) want[$1] = 1 }
+pid=; read -r pid pg sid < "$b/$1.pid" 2>/dev/null || { echo "outpost-missing $b/$1.pid" >&2; exit 94; }
+for v in "$pid" "$pg" "$sid"; do case $v in ''|*[!0-9]*) echo "outpost-error bad pid file" >&2; exit 94 ;; esac; done
+list=$(ps -A -o pid= -o ppid= -o pgid= -o sid= | awk -v root="$pid" -v pg="$pg" -v sid="$sid" '
+  { parent[$1] = $2; if ($3 == pg || $4 == sid) want[$1] = 1 }
   END { want[root] = 1; grew = 1
         while (grew) { grew = 0; for (p in parent) if (!(p in want) && (parent[p] in want)) { want[p] = 1; grew = 1 } }
         for (p in want) print p }')
-kill -s "$2" -- "-$pid" 2>/dev/null
+kill -s "$2" -- "-$pg" 2>/dev/null
 for p in $list; do kill -s "$2" "$p" 2>/dev/null; done
 echo "outpost-signalled" >&2
 `;
