@@ -34,7 +34,13 @@ const store = (o: Common): CaStore => new CaStore(o.caDir ?? defaultCaDir());
 /** Asks once, on first use. */
 function lazySecret(file: string | undefined, envVar: string, prompt: string, confirm = false): Secret {
   let value: Promise<string> | undefined;
-  return () => (value ??= readSecret({ file, envVar, prompt, confirm }));
+  return () =>
+    (value ??= readSecret({ file, envVar, prompt, confirm }).catch((err: NodeJS.ErrnoException) => {
+      if (typeof err.code === 'string' && err.code.startsWith('E')) {
+        throw caError('CA_INPUT_UNREADABLE', `cannot read the password file ${file}: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }));
 }
 const caPassphrase = (o: Common, confirm = false): Secret => lazySecret(o.passwordFile, CA_ENV, 'CA passphrase: ', confirm);
 const filePassword = (o: Common, confirm = false): Secret => lazySecret(o.p12PasswordFile, P12_ENV, 'File password: ', confirm);

@@ -85,6 +85,7 @@ t.test('operator errors: one line with a code, a non-zero exit, a stack only wit
   t.equal(none.code, 1);
   t.match(none.stderr, /CORE_SECRET_UNAVAILABLE: .*OUTPOST_CA_PASSWORD/, 'no TTY, no file, no env: says how to give it');
 
+  t.equal((await ca(dir, ['crl', '--password-file', join(work, 'no-such-file')])).errorCode, 'CA_INPUT_UNREADABLE');
   t.equal((await ca(join(work, 'nowhere'), ['list'])).errorCode, 'CA_STORE_NOT_FOUND');
   await writeFile(join(dir, 'index.json'), '{"version":1,', { mode: 0o600 });
   t.equal((await ca(dir, ['list'])).errorCode, 'CA_STORE_CORRUPT');
