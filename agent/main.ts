@@ -88,15 +88,15 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     perl: config.perl,
     baseEnv: baseEnv(),
   };
-  let launcherDown: Error | null = null;
+  let launcherError: Error | null = null;
   const local = createLocalExecutor({
     ...invocationOptions,
     get graceSeconds() {
       return current.cancelGraceSeconds;
     },
     onLauncherCrash: (err) => {
-      launcherDown = err;
-      logger.error('job launcher failed; local jobs cannot start until the agent restarts', { error: err.message });
+      launcherError = err;
+      logger.error('job launcher stopped; restarting it (running jobs are watched by pid meanwhile)', { error: err.message });
     },
   });
 
@@ -115,7 +115,9 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
   }
 
   async function precheckLocal(spec: JobSpec): Promise<void> {
-    if (launcherDown) throw agentError('AGENT_LAUNCHER_UNAVAILABLE', `the job launcher is not running: ${launcherDown.message}`);
+    if (local.launcherPid === undefined) {
+      throw agentError('AGENT_LAUNCHER_UNAVAILABLE', `the job launcher is not running${launcherError ? `: ${launcherError.message}` : ''}`);
+    }
     const allowed = current.runAs.allowedUsers;
     if (spec.runAs !== undefined && spec.runAs !== invocationOptions.agentUser && !allowed.includes(spec.runAs)) {
       throw agentError('AGENT_RUNAS_NOT_ALLOWED', `this agent may not run jobs as ${spec.runAs}; allowed: ${allowed.join(', ') || '(none)'}`);
@@ -158,7 +160,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     uptimeSeconds: Math.round((Date.now() - started) / 1000),
     jobs: { running: runner.runningCount, queued: runner.queuedCount, total: store.jobs.size },
     capacity: { maxConcurrentJobs: current.maxConcurrentJobs, queueLimit: current.queueLimit },
-    launcher: launcherDown ? { running: false, error: launcherDown.message } : { running: true },
+    launcher: { running: local.launcherPid !== undefined, pid: local.launcherPid ?? null, lastError: launcherError?.message ?? null },
     processServers: config.processServers.map((s): ProcessServerStatus | Record<string, unknown> => {
       const slot = processServers.get(s.name);
       const executor = slot?.executor as SshExecutor | undefined;

@@ -56,7 +56,7 @@ t.test('non-loopback listen addresses are refused at start with a clear message'
   const dir = await tempDir(t, 'outpost-agent-listen-');
   const secretFile = join(dir, 'secret');
   await writeFile(secretFile, 'y'.repeat(40), { mode: 0o600 });
-  for (const host of ['0.0.0.0', '192.0.2.1', '::']) {
+  for (const host of ['0.0.0.0', '::']) { // more addresses in test/agent/config.test.ts
     const config = join(dir, 'agent.yaml');
     await writeFile(config, `listen: { host: "${host}", port: 0, secretFile: ${secretFile} }\ndataDir: ${dir}/data\n`);
     const res = await runOutpost(['agent', 'start', '--config', config]);

@@ -100,3 +100,21 @@ t.test('a supervisor killed with -9 leaves the job lost, not guessed', async (t)
   // The orphaned job keeps its own process group (its pid); clean it up.
   process.kill(-Number((await readFile(pidFile, 'utf8')).trim()), 'SIGKILL');
 });
+
+t.test('kill -9 of the job launcher: running jobs still finish, and the launcher comes back', async (t) => {
+  const agent = await startAgentProcess(t);
+  const id = await agent.submit({ command: 'sleep 0.8; echo survived' });
+  const before = (await agent.request('GET', '/v1/status')).json() as { launcher: { pid: number } };
+  process.kill(before.launcher.pid, 'SIGKILL');
+  const job = await agent.waitDone(id);
+  t.equal(job.state, 'succeeded');
+  t.equal(await agent.output(id), 'survived\n');
+  let after = before;
+  for (let i = 0; i < 60 && (after.launcher.pid === before.launcher.pid || !after.launcher.pid); i++) {
+    await sleep(100);
+    after = (await agent.request('GET', '/v1/status')).json() as typeof before;
+  }
+  t.not(after.launcher.pid, before.launcher.pid, 'a new launcher runs');
+  const next = await agent.submit({ argv: ['/bin/echo', 'again'] });
+  t.equal((await agent.waitDone(next)).state, 'succeeded');
+});

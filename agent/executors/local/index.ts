@@ -9,7 +9,7 @@ import type { Execution, Executor, ExitInfo, JobPaths, JobSpec, RuntimeInfo } fr
 import { agentError } from '../../errors.js';
 import { isSameProcess, signalName } from '../../proc.js';
 import { buildInvocation, type InvocationOptions } from './invocation.js';
-import { Launcher } from './launcher.js';
+import { LAUNCHER_GONE, Launcher } from './launcher.js';
 
 export interface LocalExecutorOptions extends InvocationOptions {
   readonly graceSeconds: number;
@@ -143,7 +143,8 @@ export function createLocalExecutor(options: LocalExecutorOptions): LocalExecuto
       throw agentError('AGENT_LAUNCHER_UNAVAILABLE', `cannot launch job ${job.id}: ${(err as Error).message}`, { cause: err });
     }
     const { pid, startTime } = launched;
-    const done = launcher.waitExit(pid).then(async () => {
+    const done = launcher.waitExit(pid).then(async (wait) => {
+      if (wait === LAUNCHER_GONE) return watch(pid, startTime, paths.dir);
       const status = await readExitStatus(paths.dir);
       return (
         status ?? {

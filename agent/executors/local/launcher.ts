@@ -13,6 +13,9 @@ const SYSCALLS: Readonly<Record<string, readonly [number, number]>> = {
   arm64: [157, 167],
 };
 
+/** waitExit's answer when the launcher died before the supervisor: its end must be watched instead. */
+export const LAUNCHER_GONE = -1;
+
 export interface LaunchRequest {
   readonly dir: string;
   readonly output: string;
@@ -44,6 +47,7 @@ export class Launcher {
   /** Exits reported before the `S` line reached us (a very short job); kept until claimed. */
   private readonly earlyExits = new Map<number, number>();
   private closing = false;
+  private restarts: number[] = [];
 
   constructor(
     private readonly perl: string,
@@ -64,7 +68,21 @@ export class Launcher {
       this.child = null;
       const err = new Error(`job launcher exited (${signal ?? code})`);
       this.failAll(err);
-      if (!this.closing) this.onCrash(err);
+      // Supervisors outlive the launcher; their exits can no longer be reported, so waiters learn
+      // LAUNCHER_GONE and fall back to watching the supervisor by pid and start time.
+      for (const waiter of this.exitWaiters.values()) waiter(LAUNCHER_GONE);
+      this.exitWaiters.clear();
+      if (this.closing) return;
+      this.onCrash(err);
+      // Restart, but not in a tight loop if perl itself is broken.
+      const now = Date.now();
+      this.restarts = this.restarts.filter((at) => now - at < 60_000);
+      if (this.restarts.length < 5) {
+        this.restarts.push(now);
+        setTimeout(() => {
+          if (!this.closing) this.start();
+        }, 500).unref();
+      }
     });
   }
 
@@ -106,8 +124,9 @@ export class Launcher {
     });
   }
 
-  /** Resolves when the supervisor `pid` (launched by this launcher) has exited. */
+  /** Resolves when the supervisor `pid` (launched by this launcher) has exited, or LAUNCHER_GONE. */
   waitExit(pid: number): Promise<number> {
+    if (!this.child) return Promise.resolve(LAUNCHER_GONE);
     const early = this.earlyExits.get(pid);
     if (early !== undefined) {
       this.earlyExits.delete(pid);
