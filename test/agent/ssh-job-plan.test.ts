@@ -6,10 +6,10 @@ import { agentError } from '../../agent/errors.js';
 import { tempDir } from '../fixtures/cli.js';
 
 t.test('job kinds become runner arguments without any shell text', async (t) => {
-  t.same(runnerArgs(planJob({ id: 'a', kind: 'command', command: 'echo $HOME' }, [], 's')), ['command', '', '0', '--', '/bin/sh', '-c', 'echo $HOME']);
-  t.same(runnerArgs(planJob({ id: 'a', kind: 'argv', argv: ['ls', '-l'], env: { A: '1' }, cwd: '/srv', loginProfile: true }, [], 's')), ['argv', '/srv', '1', 'A=1', '--', 'ls', '-l']);
+  t.same(runnerArgs(planJob({ id: 'a', kind: 'command', command: 'echo $HOME' }, [], 's')), ['command', '', '0', '0', '--', '/bin/sh', '-c', 'echo $HOME']);
+  t.same(runnerArgs(planJob({ id: 'a', kind: 'argv', argv: ['ls', '-l'], env: { A: '1' }, cwd: '/srv', loginProfile: true }, [], 's')), ['argv', '/srv', '1', '0', 'A=1', '--', 'ls', '-l']);
   const script = planJob({ id: 'a', kind: 'script', script: 'echo', interpreter: '/bin/bash', args: ['x'] }, ['/bin/bash'], 's');
-  t.same(runnerArgs(script), ['script', '', '0', '--', '/bin/bash', 'x']);
+  t.same(runnerArgs(script), ['script', '', '0', '4', '--', '/bin/bash', 'x']);
   t.equal(script.stdin, 'echo');
 });
 

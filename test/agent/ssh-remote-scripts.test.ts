@@ -51,6 +51,16 @@ t.test('the wrapper launches detached, follows output and reports the exit statu
   const files = await readdir(join(home, '.outpost', 'jobs'));
   t.ok(files.includes('job-b.exit') && files.includes('job-b.pid') && files.includes('job-b.script'));
 
+  // A script shorter than announced (the connection dropped mid-upload) is removed, never run.
+  const cut = planJob({ id: 'job-d', kind: 'script', script: `touch ${home}/cut-ran\n# more` }, [], 's');
+  const args = runnerArgs(cut);
+  args[3] = String(Number(args[3]) + 100);
+  const d = sh(home, LAUNCH, ['job-d', ...args], cut.stdin);
+  t.equal(d.status, 92);
+  t.match(d.stderr, /the script arrived incomplete/);
+  t.equal(spawnSync('test', ['-e', `${home}/cut-ran`]).status, 1, 'the partial script did not run');
+  t.notOk((await readdir(join(home, '.outpost', 'jobs'))).some((f) => f.startsWith('job-d')), 'and its files are gone');
+
   const bad = planJob({ id: 'job-c', kind: 'command', command: 'echo no', cwd: '/nonexistent/dir' }, [], 's');
   const c = sh(home, LAUNCH, ['job-c', ...runnerArgs(bad)]);
   t.equal(parseEndLine(c.stderr)?.state, 126);

@@ -5,7 +5,8 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../fixtures/cli.js';
@@ -112,4 +113,38 @@ else {
     t.match(await again.done, { exitCode: 7 });
     t.equal(await readFile(paths(id).output, 'utf8'), expected(20));
   });
+
+  t.test('a connection dropped during a script launch: refused with nothing run, or found and followed', async (t) => {
+    const ssh = createSshExecutor(server, { credentials, logger, dataDir: dir });
+    t.teardown(() => ssh.close());
+    const id = `drop-${process.pid}-${Date.now().toString(36)}-4`;
+    const marker = join(user.home, `ran-${id}`);
+    // The side effect comes first: a truncated script that ran would still leave the marker.
+    const script = `touch ${marker}\n${'# padding to make the upload take a while\n'.repeat(1_200_000)}echo done\n`;
+    const starting = ssh.start({ id, kind: 'script', script }, paths(id));
+    const uploaded = join(user.home, '.outpost', 'jobs', `${id}.script`);
+    const size = await waitFor(async () => {
+      const s = await stat(uploaded).catch(() => null);
+      return s && s.size > 1_000_000 ? s.size : undefined;
+    }, 60_000, 'upload under way');
+    t.ok(size > 0);
+    t.ok((await sshd.killSessions()) > 0);
+    // Whether the cut lands during the upload or just after it depends on the machine: either the job
+    // is refused and nothing ran, or it was found running and completes with all its output.
+    const outcome = await starting.then(
+      (exec) => ({ exec }),
+      (err: unknown) => ({ err }),
+    );
+    if ('err' in outcome) {
+      t.match(outcome.err, { code: 'AGENT_SSH_HOST_UNREACHABLE' }, 'refused after a cut mid-upload');
+      t.notOk(existsSync(marker), 'nothing ran');
+      t.notOk(existsSync(uploaded), 'the partial script is gone');
+      t.notOk(existsSync(join(user.home, '.outpost', 'jobs', `${id}.out`)), 'so the job id can be used again');
+    } else {
+      t.match(await outcome.exec.done, { exitCode: 0, reason: 'exited' }, 'upload had completed: found running and followed');
+      t.ok(existsSync(marker));
+      t.equal(await readFile(paths(id).output, 'utf8'), 'done\n');
+    }
+  });
+
 }

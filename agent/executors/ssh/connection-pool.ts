@@ -282,7 +282,7 @@ export class SshPool {
         void writing.then(() => {
           if (failed) reject(failed);
           else if (!exited && conn.dead) {
-            reject(agentError('AGENT_SSH_HOST_UNREACHABLE', `${this.where}: connection lost during a remote command`));
+            reject(agentError('AGENT_SSH_HOST_UNREACHABLE', `${this.where}: connection lost during a remote command`, { details: { during: 'command' } }));
           } else resolve({ code, signal, stderr, cut: cut && !exited });
         });
       });

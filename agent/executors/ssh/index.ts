@@ -11,7 +11,7 @@ import { createHostKeyPolicy, type HostKeyPolicy } from './host-key.js';
 import { SshPool } from './connection-pool.js';
 import { checkUserName, resolveLogin } from './login.js';
 import { checkJobId, planJob, runnerArgs } from './job-plan.js';
-import { LAUNCH, CLEANUP, remoteCommand, type RemoteUser } from './remote-scripts.js';
+import { LAUNCH, CLEANUP, PROBE, remoteCommand, type RemoteUser } from './remote-scripts.js';
 import { DEFAULT_TUNING, RemoteJob, type FollowTuning } from './remote-job.js';
 
 /** A credential resolved from the agent's credential store by its key. Never logged, never persisted. */
@@ -181,12 +181,35 @@ class SshProcessServer implements SshExecutor {
       if (typeof first !== 'number') throw this.launchFailure(first.stderr, first.code, user);
       runtime.remotePid = first;
     } catch (err) {
-      remoteJob.detach();
-      throw err;
+      // The connection died after the launch was sent: the job may be running; find out before answering.
+      const pid = agentError.is(err, 'AGENT_SSH_HOST_UNREACHABLE') && err.details?.during === 'command' ? await this.probe(pool, user, job.id) : null;
+      if (pid === null) {
+        remoteJob.detach();
+        throw err;
+      }
+      runtime.remotePid = pid;
+      this.track(remoteJob);
+      this.deps.logger.info('ssh job started (found after a dropped launch connection)', { server: this.server.name, job: job.id, pid });
+      return remoteJob;
     }
     this.track(remoteJob, launch);
     this.deps.logger.info('ssh job started', { server: this.server.name, job: job.id, login: user.login, runAs: user.effective, pid: runtime.remotePid });
     return remoteJob;
+  }
+
+  /** The remote pid of a job whose launch connection died, or null when it did not start (or cannot be told). */
+  private async probe(pool: SshPool, user: RemoteUser, id: string): Promise<number | null> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const r = await pool.exec(remoteCommand(user, PROBE, 'outpost-probe', [id]));
+        const m = /^outpost-started (\d+)$/m.exec(r.stderr);
+        return m ? Number(m[1]) : null;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+      }
+    }
+    this.deps.logger.error('ssh launch outcome unknown: the job may be running unattended on the target', { server: this.server.name, job: id });
+    return null;
   }
 
   private launchFailure(stderr: string, code: number | null, user: RemoteUser): OutpostError {

@@ -67,9 +67,10 @@ export function planJob(job: JobSpec, whitelist: readonly string[], server: stri
   }
 }
 
-/** The runner's arguments after the program: mode cwd profile NAME=VALUE… -- argv…. */
+/** The launch arguments after the job id: mode cwd profile script-length NAME=VALUE… -- argv…. */
 export function runnerArgs(plan: JobPlan): string[] {
-  return [plan.mode, plan.cwd, plan.loginProfile ? '1' : '0', ...plan.env, '--', ...plan.argv];
+  const length = plan.stdin === undefined ? 0 : Buffer.byteLength(plan.stdin);
+  return [plan.mode, plan.cwd, plan.loginProfile ? '1' : '0', String(length), ...plan.env, '--', ...plan.argv];
 }
 
 export interface EndLine {

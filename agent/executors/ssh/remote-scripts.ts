@@ -7,6 +7,7 @@
  *   <id>.out    combined stdout+stderr (the agent copies it from an offset)
  *   <id>.pid    "<runner pid> <process group> <session>" of the job
  *   <id>.exit   the job's exit status, written once the job and its output are complete
+ *   <id>.rc     the job's exit status before its output is complete (copied to <id>.exit then)
  *   <id>.script the script body for kind=script
  *
  * Foreman's "asynchronous SSH" (control + retrieve scripts) is the model. Unlike it, the launch exec also
@@ -37,11 +38,12 @@ const JOBS_DIR = '"$HOME/.outpost/jobs"';
  * signals them when the connection drops) and is recorded by runner pid, group and session for KILL.
  * The runner, the launch shell and tee survive SIGTERM so that a cancelled job's last words and exit
  * status are still recorded; the job itself gets default signal handling (traps reset on exec).
- * $1 id, $2 mode (command|argv|script), $3 cwd ('' = home), $4 login profile (1/0), NAME=VALUE… -- argv….
+ * $1 id, $2 mode (command|argv|script), $3 cwd ('' = home), $4 login profile (1/0), $5 script length in
+ * bytes (a script cut short by a dropped connection is refused, never run), NAME=VALUE… -- argv….
  */
 export const LAUNCH = `
 umask 077
-id=$1 mode=$2 cwd=$3 profile=$4; shift 4
+id=$1 mode=$2 cwd=$3 profile=$4 len=$5; shift 5
 b=${JOBS_DIR}
 o="$b/$id.out" x="$b/$id.exit"
 [ -d "$b" ] || mkdir -p "$b" || { echo "outpost-error cannot create $b" >&2; exit 90; }
@@ -49,7 +51,10 @@ set -C
 # "true", not ":": a failed redirection on a special builtin would end the whole shell.
 true 2>/dev/null > "$o" || { echo "outpost-error job files for $id already exist in $b" >&2; exit 91; }
 set +C
-if [ "$mode" = script ]; then cat > "$b/$id.script" || { echo "outpost-error cannot write $b/$id.script" >&2; exit 92; }; fi
+if [ "$mode" = script ]; then
+  cat > "$b/$id.script" || { rm -f "$o" "$b/$id.script"; echo "outpost-error cannot write $b/$id.script" >&2; exit 92; }
+  [ "$(($(wc -c < "$b/$id.script")))" = "$len" ] || { rm -f "$o" "$b/$id.script"; echo "outpost-error the script arrived incomplete" >&2; exit 92; }
+fi
 (
   trap : TERM INT
   {
@@ -109,6 +114,19 @@ printf 'outpost-end %s %s\n' "$st" "$(wc -c < "$o")" >&2
 `;
 
 /**
+ * After a connection died during launch: waits briefly for the job's pid file and answers
+ * `outpost-started <pid>` or `outpost-not-started`. $1 id.
+ */
+export const PROBE = `
+b=${JOBS_DIR}
+i=0
+while [ ! -s "$b/$1.pid" ] && [ -f "$b/$1.out" ] && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+if read -r pid pg sid < "$b/$1.pid" 2>/dev/null; then echo "outpost-started $pid" >&2
+else rm -f "$b/$1.out" "$b/$1.script"; echo "outpost-not-started" >&2
+fi
+`;
+
+/**
  * Signals the job's process group, every process of its session and every descendant of the runner
  * (collected before the signal, so children re-parented by it are still found). $1 id, $2 signal.
  */
@@ -126,11 +144,18 @@ for p in $list; do kill -s "$2" "$p" 2>/dev/null; done
 echo "outpost-signalled" >&2
 `;
 
-/** Removes finished jobs' files. $@ ids. */
+/**
+ * Removes finished jobs' files ($@ ids), and files of jobs that finished over a week ago and were never
+ * cleaned (the agent stopped before it got to them).
+ */
 export const CLEANUP = `
 b=${JOBS_DIR}
 cd "$b" 2>/dev/null || exit 0
-for id in "$@"; do rm -f "$id.out" "$id.pid" "$id.exit" "$id.script"; done
+for id in "$@"; do rm -f "$id.out" "$id.pid" "$id.exit" "$id.rc" "$id.script"; done
+find . -maxdepth 1 -name '*.exit' -mtime +7 2>/dev/null | while read -r f; do
+  id=\${f#./}; id=\${id%.exit}
+  rm -f "$id.out" "$id.pid" "$id.exit" "$id.rc" "$id.script"
+done
 `;
 
 export interface RemoteUser {
