@@ -32,6 +32,22 @@ else {
   const expected = (lines = 200) => Array.from({ length: lines }, (_, i) => `line ${i + 1} ${'0'.repeat(100)}\n`).join('');
   const linesIn = async (id: string) => (await readFile(paths(id).output, 'utf8')).split('\n').length - 1;
 
+  t.test('a long job hands over from the launch channel to attach slices with nothing lost or left behind', async (t) => {
+    const ssh = createSshExecutor(server, { credentials, logger, dataDir: dir, tuning: { launchSlice: 1, attachSlice: 1, attachInterval: 0.1 } });
+    t.teardown(() => ssh.close());
+    const id = `drop-${process.pid}-${Date.now().toString(36)}-0`;
+    const gate = join(user.home, `gate-${id}`);
+    const exec = await ssh.start({ id, kind: 'command', command: gated(gate, 40) }, paths(id));
+    await waitFor(async () => (await linesIn(id)) >= 20, 30_000, 'first half');
+    // Several launch/attach slices pass while the job waits at the gate.
+    await new Promise((r) => setTimeout(r, 3500));
+    await (await ssh.start({ id: `${id}-release`, kind: 'argv', argv: ['touch', gate] }, paths(`${id}-release`))).done;
+    t.match(await exec.done, { exitCode: 7, reason: 'exited' });
+    t.equal(await readFile(paths(id).output, 'utf8'), expected(40));
+    const left = () => userProcesses(user.name).then((ps) => ps.filter((p) => !/outpost-(attach|kill|cleanup)/.test(p.args)));
+    t.ok(await waitFor(async () => ((await left()).length === 0 ? true : undefined), 20_000, 'no launch shell or tee left'));
+  });
+
   t.test('every sshd session process killed mid-job: the job finishes and its output is complete', async (t) => {
     const ssh = createSshExecutor(server, { credentials, logger, dataDir: dir, tuning: { attachSlice: 2 } });
     t.teardown(() => ssh.close());
