@@ -1,6 +1,6 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../fixtures/cli.js';
 import { ATTACH, KILL, LAUNCH, commandLine, remoteCommand, shq } from '../../agent/executors/ssh/remote-scripts.js';
@@ -50,6 +50,13 @@ t.test('the wrapper launches detached, follows output and reports the exit statu
   // Files are private to the user.
   const files = await readdir(join(home, '.outpost', 'jobs'));
   t.ok(files.includes('job-b.exit') && files.includes('job-b.pid') && files.includes('job-b.script'));
+
+  // loginProfile: the job runs under a login shell that read ~/.profile first.
+  await writeFile(join(home, '.profile'), 'export FROM_PROFILE=yes\n');
+  const prof = planJob({ id: 'job-p', kind: 'argv', argv: ['/bin/sh', '-c', 'echo "profile=$FROM_PROFILE"'], loginProfile: true }, [], 's');
+  t.equal(sh(home, LAUNCH, ['job-p', ...runnerArgs(prof)]).stdout, 'profile=yes\n');
+  const noProf = planJob({ id: 'job-q', kind: 'argv', argv: ['/bin/sh', '-c', 'echo "profile=$FROM_PROFILE"'] }, [], 's');
+  t.equal(sh(home, LAUNCH, ['job-q', ...runnerArgs(noProf)]).stdout, 'profile=\n');
 
   // A script shorter than announced (the connection dropped mid-upload) is removed, never run.
   const cut = planJob({ id: 'job-d', kind: 'script', script: `touch ${home}/cut-ran\n# more` }, [], 's');

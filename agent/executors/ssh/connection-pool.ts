@@ -144,6 +144,10 @@ export class SshPool {
           };
           client.once('ready', () => {
             options.onConnect();
+            // A link that dies later (keep-alive timeout, reset) makes the target unreachable until a redial works.
+            client.on('error', (err) => {
+              if (!this.closed) options.onError(agentError('AGENT_SSH_HOST_UNREACHABLE', `${this.where}: connection lost: ${err.message}`, { cause: err }));
+            });
             resolve();
           });
           client.on('connect', () => client.setNoDelay(true));

@@ -44,6 +44,8 @@ export class RemoteJob implements Execution {
   private resolveDone!: (info: ExitInfo) => void;
   private killedFor: Exclude<EndReason, 'exited' | 'lost'> | null = null;
   private lastSignal: string | null = null;
+  /** A kill that could not be delivered (target unreachable); sent again once the job is reached. */
+  private killOwed = false;
   private ended = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopped = false;
@@ -114,6 +116,10 @@ export class RemoteJob implements Execution {
         delay = Math.min(delay * 2, 10_000);
       }
       if (end && end.state !== 'running' && (end.size === null || this.received >= end.size)) return this.finishWith(end);
+      if (end?.state === 'running' && this.killOwed) {
+        this.killOwed = false;
+        this.signal('KILL').catch(() => (this.killOwed = true));
+      }
       if (this.stopped) return;
       pending = this.attach();
     }
@@ -160,7 +166,10 @@ export class RemoteJob implements Execution {
         await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
       }
     }
-    if (!this.ended) throw lastErr;
+    if (!this.ended) {
+      this.killOwed = true;
+      throw lastErr;
+    }
   }
 
   private async terminate(reason: 'cancel' | 'timeout', graceMs: number): Promise<void> {
