@@ -6,27 +6,27 @@
  * and skipping its pass machinery and per-request header objects roughly halves the CPU per request
  * (scripts/bench/gateway.ts measures both).
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { AuditLog } from './audit.js';
-import { connectionState, currentMatch, type PolicyHolder } from './connection-guard.js';
+import { connectionState, currentMatch, type ConnectionState, type PolicyHolder } from './connection-guard.js';
+
+const CONN = Symbol('outpost.requestConnection');
 import { gatewayError } from './errors.js';
-import { responseHeaders, screenRequest, type Refusal } from './request-guard.js';
+import { screenRequest, type Refusal } from './request-guard.js';
+import { forward, type UpstreamTarget } from './forward.js';
 import type { SecurityHeaders } from './security-headers.js';
 
-export interface UpstreamTarget {
-  socketPath?: string;
-  host?: string;
-  port?: number;
-  secret: string | undefined;
-}
+export type { UpstreamTarget } from './forward.js';
 
 export interface ProxyOptions {
   holder: PolicyHolder;
   audit: AuditLog;
   security: SecurityHeaders;
   upstream: () => UpstreamTarget;
+  /** The keep-alive pool to the agent (replaced on reload when upstream: changes). */
+  pool: () => Dispatcher;
   maxBodyBytes: () => number;
-  upstreamTimeoutMs: () => number;
   counters: { allowed: number; denied: number };
 }
 
@@ -39,22 +39,19 @@ const DENIAL_CODES = {
 export function createProxy(options: ProxyOptions): {
   handle(req: IncomingMessage, res: ServerResponse): void;
   refuseRaw(req: IncomingMessage, res: ServerResponse, refusal: Refusal): void;
-  agent: http.Agent;
 } {
   const { holder, audit, security, counters } = options;
-  // Keep-alive pool to the agent: without it every request pays a Unix-socket connect and the agent's
-  // accept. LIFO reuses the warmest socket.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' });
 
-  function record(req: IncomingMessage, res: ServerResponse, started: number, bytes: number, rule: string | undefined, reason: string | undefined): void {
-    const state = connectionState(req.socket);
+  function record(req: IncomingMessage, res: ServerResponse, started: number, bytes: number, rule: string | undefined, reason: string | undefined, failure?: string): void {
+    // Read the connection state now or from the request: by 'close' the socket may be detached (null).
+    const state = (req as { [CONN]?: ConnectionState })[CONN] ?? (req.socket ? connectionState(req.socket) : undefined);
     const ok = res.statusCode < 500 && res.writableFinished;
     if (reason === undefined) counters.allowed++;
     else counters.denied++;
     audit.write({
       time: new Date().toISOString(),
       kind: 'request',
-      src: state?.sourceIp ?? req.socket.remoteAddress ?? '',
+      src: state?.sourceIp ?? req.socket?.remoteAddress ?? '',
       subject: state?.subject ?? null,
       thumbprint: state?.facts.thumbprint ?? null,
       method: req.method ?? null,
@@ -64,7 +61,7 @@ export function createProxy(options: ProxyOptions): {
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       decision: reason === undefined ? 'allow' : 'deny',
       rule: rule ?? null,
-      reason: reason ?? (ok ? null : res.writableFinished ? 'UPSTREAM_ERROR' : 'ABORTED'),
+      reason: reason ?? failure ?? (ok ? null : res.writableFinished ? 'UPSTREAM_ERROR' : 'ABORTED'),
     });
   }
 
@@ -84,6 +81,7 @@ export function createProxy(options: ProxyOptions): {
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const started = performance.now();
     const state = connectionState(req.socket);
+    (req as { [CONN]?: ConnectionState })[CONN] = state;
     if (!state) {
       // Only reachable if the TLS choke point was bypassed; never forward without it.
       req.socket.destroy();
@@ -110,87 +108,18 @@ export function createProxy(options: ProxyOptions): {
       return;
     }
 
-    let bytes = 0;
-    let refusedReason: string | undefined;
-    let upstreamRes: IncomingMessage | undefined;
-    const upReq = http.request({
-      agent,
-      ...(upstream.socketPath ? { socketPath: upstream.socketPath } : { host: upstream.host, port: upstream.port }),
-      method,
-      path: req.url,
-      headers: screened.headers as unknown as http.OutgoingHttpHeaders,
+    forward({
+      pool: options.pool(),
+      req,
+      res,
+      method: method as 'GET' | 'POST',
+      headers: screened.headers,
+      contentLength: screened.contentLength,
+      maxBodyBytes: options.maxBodyBytes(),
+      security,
+      done: (bytes, failure) => record(req, res, started, bytes, decision.rule, failure === 'BODY_TOO_LARGE' ? failure : undefined, failure),
     });
-    const timer = setTimeout(() => upReq.destroy(gatewayError('GATEWAY_UPSTREAM_TIMEOUT', 'agent did not answer in time')), options.upstreamTimeoutMs());
-
-    upReq.on('response', (upRes) => {
-      clearTimeout(timer);
-      upstreamRes = upRes;
-      const headers = responseHeaders(upRes.rawHeaders, security.names, [...security.list]);
-      res.writeHead(upRes.statusCode ?? 502, headers);
-      const declared = upRes.headers['content-length'];
-      upRes.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        // The whole body in one chunk (small answers): end with it, so headers and body leave in one
-        // write and one TLS record instead of two. Anything longer streams chunk by chunk.
-        if (bytes === chunk.length && declared !== undefined && Number(declared) === chunk.length) {
-          res.end(chunk);
-          return;
-        }
-        if (!res.write(chunk)) upRes.pause();
-      });
-      upRes.on('end', () => {
-        if (!res.writableEnded) res.end();
-      });
-      upRes.on('error', () => res.destroy());
-    });
-    res.on('drain', () => upstreamRes?.resume());
-    upReq.on('error', (err) => {
-      clearTimeout(timer);
-      if (refusedReason !== undefined) return;
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      const timeout = gatewayError.is(err, 'GATEWAY_UPSTREAM_TIMEOUT');
-      const code = timeout ? 'GATEWAY_UPSTREAM_TIMEOUT' : 'GATEWAY_UPSTREAM_UNAVAILABLE';
-      const e = gatewayError(code, timeout ? 'the agent did not answer in time' : 'the agent is not reachable');
-      // Answer, then account it as an upstream failure (the decision itself was allow).
-      const body = JSON.stringify(e.toJSON());
-      res.shouldKeepAlive = false;
-      res.writeHead(e.status, [...security.list, 'content-type', 'application/json', 'content-length', String(Buffer.byteLength(body))]);
-      res.end(body);
-    });
-    res.once('close', () => {
-      clearTimeout(timer);
-      // Client went away mid-answer (a follow stream closed): stop the agent side too.
-      if (!res.writableFinished) upReq.destroy();
-      record(req, res, started, bytes, decision.rule, refusedReason);
-    });
-
-    if (method === 'GET') {
-      upReq.end();
-      req.resume();
-      return;
-    }
-    // POST body: counted against maxBodyBytes even when chunked (no Content-Length to refuse it up front).
-    const max = options.maxBodyBytes();
-    let received = 0;
-    req.on('data', (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > max) {
-        upReq.destroy();
-        req.removeAllListeners('data');
-        refusedReason = 'BODY_TOO_LARGE';
-        if (!res.headersSent) {
-          sendError(req, res, 413, 'GATEWAY_BODY_TOO_LARGE', `body exceeds ${max} bytes`, started, decision.rule, refusedReason, false);
-        } else res.destroy();
-        return;
-      }
-      if (!upReq.write(chunk)) req.pause();
-    });
-    upReq.on('drain', () => req.resume());
-    req.on('end', () => upReq.end());
   }
 
-  return { handle, refuseRaw, agent };
+  return { handle, refuseRaw };
 }

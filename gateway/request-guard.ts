@@ -133,17 +133,3 @@ export function screenRequest(
   if (identity.secret !== undefined) headers.push('x-outpost-secret', identity.secret);
   return { headers, contentLength, chunked };
 }
-
-// Hop-by-hop headers of the agent's answer; the client gets the gateway's own connection handling.
-const RESPONSE_DROP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate', 'x-powered-by']);
-
-/** Response headers from the agent, minus hop-by-hop ones and those the gateway sets itself (security). */
-export function responseHeaders(rawHeaders: readonly string[], own: ReadonlySet<string>, out: string[]): string[] {
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!;
-    const lower = name.toLowerCase();
-    if (RESPONSE_DROP.has(lower) || own.has(lower)) continue;
-    out.push(name, rawHeaders[i + 1]!);
-  }
-  return out;
-}

@@ -14,7 +14,8 @@ import { compilePolicy } from './policy.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls.js';
 import { openAuditLog, type AuditLog } from './audit.js';
 import { connectionGuard, type PolicyHolder } from './connection-guard.js';
-import { createProxy, type UpstreamTarget } from './proxy.js';
+import { createProxy } from './proxy.js';
+import { createUpstreamPool, type UpstreamTarget } from './forward.js';
 import { securityHeaders } from './security-headers.js';
 import { gatewayError } from './errors.js';
 
@@ -49,6 +50,7 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
   let config = initial;
   let material = await loadTlsMaterial(config.tls);
   let upstream = await upstreamOf(config);
+  let pool = createUpstreamPool(upstream, config.limits.upstreamTimeoutMs);
   const holder: PolicyHolder = {
     policy: compilePolicy(config.access, { requireClientCert: config.tls.requireClientCert }),
     generation: 1,
@@ -63,8 +65,8 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
     audit,
     security: securityHeaders(),
     upstream: () => upstream,
+    pool: () => pool,
     maxBodyBytes: () => config.limits.maxBodyBytes,
-    upstreamTimeoutMs: () => config.limits.upstreamTimeoutMs,
     counters,
   });
 
@@ -160,6 +162,12 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
       }
       server.setSecureContext(nextMaterial.options);
       material = nextMaterial;
+      if (JSON.stringify(nextUpstream) !== JSON.stringify(upstream) || next.limits.upstreamTimeoutMs !== config.limits.upstreamTimeoutMs) {
+        // Requests in flight finish on the old pool; new ones use the new target.
+        const old = pool;
+        pool = createUpstreamPool(nextUpstream, next.limits.upstreamTimeoutMs);
+        void old.close();
+      }
       upstream = nextUpstream;
       holder.policy = nextPolicy;
       holder.requireClientCert = next.tls.requireClientCert;
@@ -175,7 +183,7 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
         server.close(() => resolve());
         server.closeIdleConnections();
       });
-      proxy.agent.destroy();
+      await pool.destroy();
       if (metrics) await new Promise<void>((resolve) => metrics!.close(() => resolve()));
       await audit.close();
     },

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { responseHeaders, screenRequest, type Screened } from '../../gateway/request-guard.js';
+import { screenRequest, type Screened } from '../../gateway/request-guard.js';
+import { responseHeaderList } from '../../gateway/forward.js';
 
 const id = { sourceIp: '192.0.2.10', subject: 'CN=master', thumbprint: 'AB'.repeat(32), secret: undefined };
 const screen = (method: string, headers: string[], max = 1000) => screenRequest(method, headers, id, max);
@@ -57,10 +58,10 @@ t.test('fail: refusals before proxying', async (t) => {
 });
 
 t.test('response headers: hop-by-hop and X-Powered-By removed, security headers win', async (t) => {
-  const out = responseHeaders(
-    ['Content-Type', 'text/html', 'Connection', 'keep-alive', 'Transfer-Encoding', 'chunked', 'X-Powered-By', 'Express', 'Content-Security-Policy', 'default-src *'],
+  const out = responseHeaderList(
+    { 'content-type': 'text/html', connection: 'keep-alive', 'transfer-encoding': 'chunked', 'x-powered-by': 'Express', 'content-security-policy': 'default-src *', 'set-cookie': ['a=1', 'b=2'] },
     new Set(['content-security-policy']),
     ['content-security-policy', "default-src 'none'"],
   );
-  t.same(out, ['content-security-policy', "default-src 'none'", 'Content-Type', 'text/html']);
+  t.same(out, ['content-security-policy', "default-src 'none'", 'content-type', 'text/html', 'set-cookie', 'a=1', 'set-cookie', 'b=2']);
 });
