@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { loadConfigFile, parseConfig } from '../core/config.js';
+import { coreError } from '../core/errors.js';
 import { agentError } from './errors.js';
 
 const absPath = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path');
@@ -99,10 +100,14 @@ function checkSemantics(config: AgentConfig, source: string): AgentConfig {
       `${source}: listen.host ${listen.host} is not a loopback address; the agent listens only on 127.0.0.0/8 or ::1 (or a Unix socket) and the gateway is what the network reaches`,
     );
   }
+  const { defaultUser, allowedUsers } = config.runAs;
+  if (defaultUser !== undefined && !allowedUsers.includes(defaultUser)) {
+    throw coreError('CORE_CONFIG_INVALID', `${source} is invalid:\n  runAs.defaultUser: ${defaultUser} must also be in runAs.allowedUsers`);
+  }
   const names = new Set<string>();
   for (const s of config.processServers) {
     if (names.has(s.name)) {
-      throw agentError('AGENT_PROCESS_SERVER_UNKNOWN', `${source}: processServers has two entries named ${s.name}`);
+      throw coreError('CORE_CONFIG_INVALID', `${source} is invalid:\n  processServers: two entries are named ${s.name}`);
     }
     names.add(s.name);
   }

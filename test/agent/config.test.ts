@@ -33,7 +33,7 @@ t.test('fail/keys: every bad key is named by its path', async (t) => {
       listen: { socket: 'relative.sock', mode: 0o660, extra: 1 },
       processServers: [{ name: 'db01', remoteHostName: 'db01', port: 22, interpreterWhitelist: ['/bin/sh'] }],
     }),
-  ) as { code: string; message: string };
+  ) as unknown as { code: string; message: string };
   t.equal(err.code, 'CORE_CONFIG_INVALID');
   t.match(err.message, /maxConcurrentJobs/);
   t.match(err.message, /surprise: unknown key/);
@@ -52,4 +52,13 @@ t.test('ok: process servers as the SSH executor expects them', async (t) => {
     processServers: [{ name: 'db01', remoteHostName: 'db01.example.com', hostKey: 'SHA256:abc', credentialKey: 'db01-login' }],
   });
   t.match(c.processServers[0], { name: 'db01', port: 22, interpreterWhitelist: ['/bin/sh'] });
+});
+
+t.test('fail/semantics: defaultUser outside allowedUsers, duplicate process servers', async (t) => {
+  t.throws(() => parseAgentConfig({ ...base, runAs: { allowedUsers: ['batch'], defaultUser: 'root' } }), {
+    code: 'CORE_CONFIG_INVALID',
+    message: /runAs\.defaultUser: root must also be in runAs\.allowedUsers/,
+  });
+  const server = { name: 'db01', remoteHostName: 'db01', hostKey: 'SHA256:x' };
+  t.throws(() => parseAgentConfig({ ...base, processServers: [server, server] }), { code: 'CORE_CONFIG_INVALID', message: /two entries are named db01/ });
 });
