@@ -42,9 +42,10 @@ export async function readSecret(source: SecretSource): Promise<string> {
 
 function promptHidden(prompt: string, input: NodeJS.ReadStream, output: NodeJS.WriteStream): Promise<string> {
   return new Promise((resolve, reject) => {
+    // Echo off before the prompt appears: whatever is typed (or pasted) after seeing it is never echoed.
+    input.setRawMode?.(true);
     output.write(prompt);
     let value = '';
-    input.setRawMode?.(true);
     input.resume();
     input.setEncoding('utf8');
     const done = (err?: Error): void => {
