@@ -10,14 +10,17 @@ import { action, printJson } from '../core/cli-support.js';
 import { readSecret } from '../core/secret-input.js';
 import { coreError } from '../core/errors.js';
 import { caError } from './errors.js';
-import { CaStore, defaultCaDir } from './store.js';
+import type { CaStore } from './store.js';
 import { parseKeySpec, generateRsaKey, privateKeyPem, DEFAULT_KEY_SIZE, type KeySize } from './keys.js';
 import { parseSans, formatSan, isValidName, type LeafProfile, type SubjectAltName } from './profiles.js';
-import { REVOCATION_REASONS, type RevocationReason } from './crl.js';
-import { buildCsr, parseCsr } from './csr.js';
-import { initCa, issue, signCsr, renew, revoke, crl, list, checkName, type IssuedResult, type Secret } from './authority.js';
-import { exportCert, exportRoot } from './transfer.js';
-import { importRoot, importCert } from './import.js';
+import { REVOCATION_REASONS, type RevocationReason } from './reasons.js';
+import type { IssuedResult, Secret } from './authority.js';
+
+// The work modules (forge, zod) load only when a ca command runs, so `outpost gateway …` does not pay for them.
+const authority = () => import('./authority.js');
+const transfer = () => import('./transfer.js');
+const importer = () => import('./import.js');
+const csrs = () => import('./csr.js');
 
 const CA_ENV = 'OUTPOST_CA_PASSWORD';
 const P12_ENV = 'OUTPOST_P12_PASSWORD';
@@ -29,7 +32,10 @@ interface Common {
   p12PasswordFile?: string;
 }
 
-const store = (o: Common): CaStore => new CaStore(o.caDir ?? defaultCaDir());
+async function store(o: Common): Promise<CaStore> {
+  const { CaStore, defaultCaDir } = await import('./store.js');
+  return new CaStore(o.caDir ?? defaultCaDir());
+}
 
 /** Asks once, on first use. */
 function lazySecret(file: string | undefined, envVar: string, prompt: string, confirm = false): Secret {
@@ -115,7 +121,7 @@ export function registerCaCommands(program: Command): void {
     .option('--days <n>', 'validity in days (default 3650)')
     .option('--key <type>', 'rsa-2048, rsa-3072 (default) or rsa-4096')
     .action(action(async (o: Common & { cn: string; days?: string; key?: string }) => {
-      const r = await initCa(store(o), { cn: o.cn, days: days(o.days), keySize: keySize(o.key), passphrase: caPassphrase(o, true) });
+      const r = await (await authority()).initCa(await store(o), { cn: o.cn, days: days(o.days), keySize: keySize(o.key), passphrase: caPassphrase(o, true) });
       printIssued(o, 'created', r);
     }));
 
@@ -126,7 +132,7 @@ export function registerCaCommands(program: Command): void {
     .option('--key <type>', 'rsa-2048, rsa-3072 (default) or rsa-4096')
     .option('--make-default', 'make it the default connector certificate')
     .action(action(async (o: Common & { name: string; days?: string; key?: string; makeDefault?: boolean }) => {
-      const r = await issue(store(o), { profile: 'connector', name: o.name, days: days(o.days), keySize: keySize(o.key), makeDefault: o.makeDefault, passphrase: caPassphrase(o) });
+      const r = await (await authority()).issue(await store(o), { profile: 'connector', name: o.name, days: days(o.days), keySize: keySize(o.key), makeDefault: o.makeDefault, passphrase: caPassphrase(o) });
       printIssued(o, 'issued', r);
     }));
   withCommon(issueCmd.command('listener').description('agent listener (TLS server) certificate for a gateway (CREATE AGENT LISTENER CERT)'), { ca: true })
@@ -135,7 +141,7 @@ export function registerCaCommands(program: Command): void {
     .option('--days <n>', 'validity in days (default 397)')
     .option('--key <type>', 'rsa-2048, rsa-3072 (default) or rsa-4096')
     .action(action(async (o: Common & { agent: string; san?: string[]; days?: string; key?: string }) => {
-      const r = await issue(store(o), { profile: 'listener', name: o.agent, sans: sans(o.san), days: days(o.days), keySize: keySize(o.key), passphrase: caPassphrase(o) });
+      const r = await (await authority()).issue(await store(o), { profile: 'listener', name: o.agent, sans: sans(o.san), days: days(o.days), keySize: keySize(o.key), passphrase: caPassphrase(o) });
       printIssued(o, 'issued', r);
     }));
 
@@ -147,10 +153,10 @@ export function registerCaCommands(program: Command): void {
     .requiredOption('--out-csr <file>', 'where to write the request (PEM)')
     .option('--force', 'overwrite existing files')
     .action(action(async (o: Common & { name: string; san?: string[]; key?: string; outKey: string; outCsr: string; force?: boolean }) => {
-      checkName(o.name);
+      (await authority()).checkName(o.name);
       const parsed = sans(o.san);
       const key = await generateRsaKey(keySize(o.key));
-      const csrPem = buildCsr(o.name, parsed, key.privateKey);
+      const csrPem = (await csrs()).buildCsr(o.name, parsed, key.privateKey);
       await writeNew(o.outKey, privateKeyPem(key.privateKey), 0o600, o.force);
       await writeNew(o.outCsr, csrPem, 0o644, o.force);
       const spki = createPublicKey(key.privateKey).export({ type: 'spki', format: 'der' });
@@ -172,13 +178,13 @@ export function registerCaCommands(program: Command): void {
       });
       let parsed;
       try {
-        parsed = parseCsr(text);
+        parsed = (await csrs()).parseCsr(text);
       } catch (err) {
         throw caError('CA_CSR_INVALID', `${csrPath}: ${(err as Error).message}`, { cause: err });
       }
       if (!isValidName(parsed.commonName)) throw caError('CA_CSR_INVALID', `${csrPath}: the request's common name ${JSON.stringify(parsed.commonName)} is not usable`);
-      const s = store(o);
-      const r = await signCsr(s, { profile: o.profile, name: parsed.commonName, sans: o.san ? sans(o.san) : parsed.sans, publicKey: parsed.publicKey, days: days(o.days), makeDefault: o.makeDefault, passphrase: caPassphrase(o) });
+      const s = await store(o);
+      const r = await (await authority()).signCsr(s, { profile: o.profile, name: parsed.commonName, sans: o.san ? sans(o.san) : parsed.sans, publicKey: parsed.publicKey, days: days(o.days), makeDefault: o.makeDefault, passphrase: caPassphrase(o) });
       const certPem = await s.readText(r.certPath);
       const root = o.chain ? await s.readText(s.rootCertPath((await s.readIndex()).defaultRoot ?? '')) : '';
       if (o.out) await writeNew(o.out, certPem + root, 0o644, true);
@@ -187,7 +193,7 @@ export function registerCaCommands(program: Command): void {
 
   withCommon(ca.command('list').description('default root and connector thumbprints, issued certificates and expiry (LIST EXEC CONFIG)')).action(
     action(async (o: Common) => {
-      const l = await list(store(o));
+      const l = await (await authority()).list(await store(o));
       if (o.json) return printJson(l);
       const out = [`CA store          ${l.caDir}`, `default root      ${l.defaultRoot ?? '(none)'}`, `default connector ${l.defaultConnector ?? '(none)'}`, ''];
       out.push(['PROFILE  ', 'STATE  ', 'NOT AFTER ', 'THUMBPRINT (SHA-256)'.padEnd(64), 'SUBJECT'].join(' '));
@@ -207,7 +213,7 @@ export function registerCaCommands(program: Command): void {
   exportOpts(withCommon(ca.command('export-root').description('the root CA with its key, issued certificates and CRL, for a standby (EXPORT ROOT CA)'), { ca: true, file: true }))
     .requiredOption('--out <file>', 'output PKCS#12 file (.p12/.pfx)')
     .action(action(async (o: Common & { out: string; legacy?: boolean; iterations?: string; force?: boolean }) => {
-      const r = await exportRoot(store(o), { out: o.out, legacy: o.legacy, iterations: iterations(o.iterations), force: o.force, passphrase: caPassphrase(o), password: filePassword(o, true) });
+      const r = await (await transfer()).exportRoot(await store(o), { out: o.out, legacy: o.legacy, iterations: iterations(o.iterations), force: o.force, passphrase: caPassphrase(o), password: filePassword(o, true) });
       if (o.json) printJson(r);
       else process.stdout.write(`exported root CN=${r.subject} with ${r.records} certificate records and ${r.revoked} revocations to ${r.out}\n  thumbprint  ${r.thumbprint}\n`);
     }));
@@ -217,7 +223,7 @@ export function registerCaCommands(program: Command): void {
     .addOption(new Option('--format <format>', 'override the format the file name implies').choices(['p12', 'pem']))
     .option('--chain', 'include the root certificate')
     .action(action(async (thumbprint: string, o: Common & { out: string; format?: 'p12' | 'pem'; chain?: boolean; legacy?: boolean; iterations?: string; force?: boolean }) => {
-      const r = await exportCert(store(o), thumbprint, { out: o.out, format: o.format, chain: o.chain, legacy: o.legacy, iterations: iterations(o.iterations), force: o.force, password: filePassword(o, true) });
+      const r = await (await transfer()).exportCert(await store(o), thumbprint, { out: o.out, format: o.format, chain: o.chain, legacy: o.legacy, iterations: iterations(o.iterations), force: o.force, password: filePassword(o, true) });
       if (o.json) printJson(r);
       else process.stdout.write(`exported CN=${r.subject}${r.withKey ? ' with its key' : ''}${r.chain ? ' and the root' : ''} to ${r.out} (${r.format})\n  thumbprint  ${r.thumbprint}\n`);
     }));
@@ -225,9 +231,9 @@ export function registerCaCommands(program: Command): void {
   withCommon(ca.command('import-root <file>').description('take over a CA exported with export-root (IMPORT ROOT CA /STOREKEY)'), { ca: true, file: true })
     .option('--make-default', 'make it the default root (new certificates are issued by it)')
     .action(action(async (file: string, o: Common & { makeDefault?: boolean }) => {
-      const s = store(o);
+      const s = await store(o);
       const fresh = !(await s.exists());
-      const r = await importRoot(s, file, { makeDefault: o.makeDefault, password: filePassword(o), passphrase: caPassphrase(o, fresh) });
+      const r = await (await importer()).importRoot(s, file, { makeDefault: o.makeDefault, password: filePassword(o), passphrase: caPassphrase(o, fresh) });
       if (o.json) printJson(r);
       else process.stdout.write(`imported root CN=${r.subject}${r.isDefault ? ' (default)' : ''}: ${r.records} certificate records, ${r.revoked} revoked\n  thumbprint  ${r.thumbprint}\n`);
     }));
@@ -236,14 +242,14 @@ export function registerCaCommands(program: Command): void {
     .addOption(new Option('--as <slot>', 'what the certificate is for').choices(['connector', 'listener']).default('connector'))
     .option('--make-default', 'make it the default connector certificate')
     .action(action(async (file: string, o: Common & { as: LeafProfile; makeDefault?: boolean }) => {
-      const r = await importCert(store(o), file, { as: o.as, makeDefault: o.makeDefault, password: filePassword(o) });
+      const r = await (await importer()).importCert(await store(o), file, { as: o.as, makeDefault: o.makeDefault, password: filePassword(o) });
       printIssued(o, 'imported', r);
     }));
 
   withCommon(ca.command('revoke <thumbprint-or-serial>').description('revoke a certificate and publish a new CRL'), { ca: true })
     .addOption(new Option('--reason <reason>', 'CRL reason code').choices(Object.keys(REVOCATION_REASONS)).default('unspecified'))
     .action(action(async (key: string, o: Common & { reason: RevocationReason }) => {
-      const r = await revoke(store(o), { thumbprintOrSerial: key, reason: o.reason, passphrase: caPassphrase(o) });
+      const r = await (await authority()).revoke(await store(o), { thumbprintOrSerial: key, reason: o.reason, passphrase: caPassphrase(o) });
       if (o.json) printJson(r);
       else process.stdout.write(`revoked CN=${r.revoked.subject} (${r.revoked.thumbprint})\n  CRL #${r.crl.crlNumber} with ${r.crl.revoked} entries written to ${r.crl.path}\n`);
     }));
@@ -252,7 +258,7 @@ export function registerCaCommands(program: Command): void {
     .option('--days <n>', 'days until nextUpdate (default 7)')
     .option('--out <file>', 'also write the CRL (PEM) here')
     .action(action(async (o: Common & { days?: string; out?: string }) => {
-      const r = await crl(store(o), { days: days(o.days), passphrase: caPassphrase(o) });
+      const r = await (await authority()).crl(await store(o), { days: days(o.days), passphrase: caPassphrase(o) });
       if (o.out) await writeNew(o.out, r.pem, 0o644, true);
       const { pem: _pem, ...rest } = r;
       if (o.json) printJson({ ...rest, ...(o.out ? { out: o.out } : {}) });
@@ -263,7 +269,7 @@ export function registerCaCommands(program: Command): void {
     .option('--days <n>', 'validity in days (default 397)')
     .option('--revoke-old', 'revoke the old certificate (reason superseded)')
     .action(action(async (key: string, o: Common & { days?: string; revokeOld?: boolean }) => {
-      const r = await renew(store(o), { thumbprintOrSerial: key, days: days(o.days), revokeOld: o.revokeOld, passphrase: caPassphrase(o) });
+      const r = await (await authority()).renew(await store(o), { thumbprintOrSerial: key, days: days(o.days), revokeOld: o.revokeOld, passphrase: caPassphrase(o) });
       printIssued(o, 'renewed', r);
     }));
 }

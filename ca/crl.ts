@@ -5,6 +5,7 @@
 import { sign, verify, type KeyObject, type X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import * as der from './der.js';
+import { REVOCATION_REASONS, type RevocationReason } from './reasons.js';
 
 const SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
 const OID_AKI = '2.5.29.35';
@@ -12,16 +13,7 @@ const OID_SKI = '2.5.29.14';
 const OID_CRL_NUMBER = '2.5.29.20';
 const OID_REASON = '2.5.29.21';
 
-/** CRLReason values (RFC 5280 5.3.1) that an operator may give. */
-export const REVOCATION_REASONS = {
-  unspecified: 0,
-  keyCompromise: 1,
-  cACompromise: 2,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-} as const;
-export type RevocationReason = keyof typeof REVOCATION_REASONS;
+export { REVOCATION_REASONS, type RevocationReason } from './reasons.js';
 
 export interface RevokedEntry {
   serialHex: string;

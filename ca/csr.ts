@@ -6,7 +6,7 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import * as der from './der.js';
-import { toForgePublicKey } from './keys.js';
+import { toForgePublicKey } from './x509.js';
 import { parseSans, type SubjectAltName } from './profiles.js';
 import { toPem } from './pkcs8.js';
 

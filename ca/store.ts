@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { writeFileAtomic, withFileLock } from '../core/fs-atomic.js';
 import { caError } from './errors.js';
 import { PROFILES } from './profiles.js';
-import { REVOCATION_REASONS } from './crl.js';
+import { REVOCATION_REASONS } from './reasons.js';
 
 export function defaultCaDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.OUTPOST_HOME || join(homedir(), '.outpost'), 'ca');

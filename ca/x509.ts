@@ -5,7 +5,6 @@
  */
 import { X509Certificate, createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
-import { toForgePublicKey } from './keys.js';
 import { profileExtensions, type Profile, type SubjectAltName } from './profiles.js';
 
 const SHA256_WITH_RSA = forge.pki.oids.sha256WithRSAEncryption as string;
@@ -36,6 +35,14 @@ export interface BuiltCertificate {
   pem: string;
   der: Buffer;
   x509: X509Certificate;
+}
+
+/** forge needs its own public-key object to encode SubjectPublicKeyInfo and compute the SKI. */
+export function toForgePublicKey(key: KeyObject): forge.pki.rsa.PublicKey {
+  const pub = key.type === 'private' ? createPublicKey(key) : key;
+  if (pub.asymmetricKeyType !== 'rsa') throw new TypeError(`only RSA keys are supported, got ${pub.asymmetricKeyType}`);
+  const der = pub.export({ type: 'spki', format: 'der' });
+  return forge.pki.publicKeyFromAsn1(forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')))) as forge.pki.rsa.PublicKey;
 }
 
 export function parseForgeCertificate(pem: string): forge.pki.Certificate {

@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ca } from '../fixtures/ca-cli.js';
-import { populatedStore } from '../fixtures/ca-store.js';
+import { populatedStore, listing } from '../fixtures/ca-store.js';
 import { openssl } from '../fixtures/openssl.js';
 
 t.test('ca request on the agent host, ca sign on the CA: the key never travels', async (t) => {
@@ -27,7 +27,7 @@ t.test('ca request on the agent host, ca sign on the CA: the key never travels',
   t.ok(cert.checkPrivateKey((await import('node:crypto')).createPrivateKey(await readFile(keyPath))), 'certificate is for the key made on the agent host');
   t.equal(cert.fingerprint256.replace(/:/g, ''), signed.json.thumbprint);
   t.equal((await openssl(['verify', '-CAfile', s.root.certPath, '-purpose', 'sslserver', out])).code, 0);
-  const listed = await ca(s.dir, ['list']);
+  const listed = { json: await listing(s.dir) };
   const rec = (listed.json.certificates as { thumbprint: string; hasKey: boolean; origin: string }[]).find((c) => c.thumbprint === signed.json.thumbprint);
   t.same([rec?.hasKey, rec?.origin], [false, 'signed'], 'the store records it without a key');
   t.equal((await ca(s.dir, ['export', signed.json.thumbprint as string, '--out', join(s.work, 'x.p12')])).errorCode, 'CA_NO_PRIVATE_KEY');
@@ -39,7 +39,7 @@ t.test('ca request on the agent host, ca sign on the CA: the key never travels',
   t.same(renewed.json.sans, signed.json.sans);
   const renewedCert = new X509Certificate(await readFile(renewed.json.certPath as string));
   t.ok(renewedCert.publicKey.equals(cert.publicKey), 'same public key');
-  const after = await ca(s.dir, ['list']);
+  const after = { json: await listing(s.dir) };
   t.equal((after.json.certificates as { thumbprint: string; state: string }[]).find((c) => c.thumbprint === signed.json.thumbprint)?.state, 'revoked', '--revoke-old revoked it');
 });
 

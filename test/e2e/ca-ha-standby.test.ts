@@ -2,7 +2,7 @@ import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ca, FAST, P12_PASSWORD } from '../fixtures/ca-cli.js';
-import { populatedStore, passphrase } from '../fixtures/ca-store.js';
+import { populatedStore, passphrase, listing } from '../fixtures/ca-store.js';
 import { openssl } from '../fixtures/openssl.js';
 import { issue, revoke } from '../../ca/authority.js';
 
@@ -34,9 +34,9 @@ t.test('export-root + import-root --make-default: a standby issues certificates 
   t.same([imp.json.records, imp.json.revoked], [3, 1]);
   const standbyEnv = { OUTPOST_CA_PASSWORD: 'the standby passphrase' };
 
-  const listing = await ca(standby, ['list']);
-  t.equal(listing.json.defaultRoot, s.root.thumbprint);
-  const recs = listing.json.certificates as Rec[];
+  const standbyList = await ca(standby, ['list']);
+  t.equal(standbyList.json.defaultRoot, s.root.thumbprint);
+  const recs = standbyList.json.certificates as Rec[];
   t.equal(recs.find((c) => c.thumbprint === gone.thumbprint)?.state, 'revoked', 'revocation state carried over');
   t.equal(recs.find((c) => c.thumbprint === s.listener.thumbprint)?.hasKey, false, 'leaf keys stay on the primary');
 
@@ -44,16 +44,16 @@ t.test('export-root + import-root --make-default: a standby issues certificates 
   t.equal(issued.code, 0, issued.stderr);
   // The primary's root file (what every gateway already trusts) verifies the standby's certificate.
   t.equal((await openssl(['verify', '-CAfile', s.root.certPath, '-purpose', 'sslclient', issued.json.certPath as string])).code, 0);
-  const primarySerials = (await ca(s.dir, ['list'])).json.certificates as Rec[];
+  const primarySerials = (await listing(s.dir)).certificates as Rec[];
   t.notOk(primarySerials.some((c) => c.serial === issued.json.serial), 'no serial collision with the primary');
-  const standbySerials = ((await ca(standby, ['list'])).json.certificates as Rec[]).map((c) => c.serial);
+  const standbySerials = ((await listing(standby)).certificates as Rec[]).map((c) => c.serial);
   t.equal(new Set(standbySerials).size, standbySerials.length, 'serials unique in the standby store');
 
   // The standby's CRL supersedes the primary's and still lists the primary's revocation.
   const crlOut = join(s.work, 'standby.crl');
   const crl = await ca(standby, ['crl', '--out', crlOut], standbyEnv);
   t.equal(crl.code, 0, crl.stderr);
-  const primaryCrlNumber = (await ca(s.dir, ['list'])).json.crlNumber as number;
+  const primaryCrlNumber = (await listing(s.dir)).crlNumber as number;
   t.ok((crl.json.crlNumber as number) > primaryCrlNumber, 'standby CRL number is above the primary one');
   t.equal((await openssl(['crl', '-in', crlOut, '-CAfile', s.root.certPath, '-noout', '-verify'])).code, 0);
   const check = await openssl(['verify', '-crl_check', '-CAfile', s.root.certPath, '-CRLfile', crlOut, gone.certPath]);
@@ -64,7 +64,7 @@ t.test('export-root + import-root --make-default: a standby issues certificates 
   t.equal((await ca(s.dir, ['export', s.connector.thumbprint, '--out', exec, ...FAST])).code, 0);
   const execImp = await ca(standby, ['import', exec, '--make-default']);
   t.equal(execImp.code, 0, execImp.stderr);
-  t.equal((await ca(standby, ['list'])).json.defaultConnector, s.connector.thumbprint);
+  t.equal((await listing(standby)).defaultConnector, s.connector.thumbprint);
   t.equal((await ca(standby, ['import', exec])).code, 0, 're-importing is harmless');
 
   // Wrong file password and a wrong standby passphrase are told apart.
@@ -80,7 +80,7 @@ t.test('concurrent commands on one store neither lose entries nor reuse serials'
   const s = await populatedStore(t);
   const runs = await Promise.all(['a', 'b', 'c', 'd'].map((n) => ca(s.dir, ['issue', 'connector', '--name', `parallel-${n}`, '--key', 'rsa-2048'])));
   t.same(runs.map((r) => r.code), [0, 0, 0, 0], runs.map((r) => r.stderr).join(''));
-  const recs = (await ca(s.dir, ['list'])).json.certificates as Rec[];
+  const recs = (await listing(s.dir)).certificates as Rec[];
   t.equal(recs.length, 3 + 4, 'every issued certificate is in the index');
   for (const r of runs) t.ok(recs.some((c) => c.thumbprint === r.json.thumbprint));
   t.equal(new Set(recs.map((c) => c.serial)).size, recs.length, 'all serials distinct');

@@ -3,7 +3,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFile, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ca, FAST, P12_PASSWORD } from '../fixtures/ca-cli.js';
-import { populatedStore, passphrase } from '../fixtures/ca-store.js';
+import { populatedStore, passphrase, listing } from '../fixtures/ca-store.js';
 import { openssl } from '../fixtures/openssl.js';
 import { createTestPki } from '../fixtures/pki.js';
 import { CaStore } from '../../ca/store.js';
@@ -31,7 +31,7 @@ t.test('import accepts good files and refuses each bad one with its own code', a
   t.equal(ok.json.thumbprint, s.connector.thumbprint);
   t.equal(ok.json.isDefault, true);
   t.equal((await stat(ok.json.keyPath as string)).mode & 0o777, 0o600);
-  t.equal((await ca(standbyDir, ['list'])).json.defaultConnector, s.connector.thumbprint);
+  t.equal((await listing(standbyDir)).defaultConnector, s.connector.thumbprint);
 
   // OpenSSL's own default export (AES-256, SHA-256 MAC) imports too.
   const conKey = join(s.dir, 'keys', `${s.connector.thumbprint}.key`);
