@@ -6,7 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { Pool, type Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher, Pool as UndiciPool } from 'undici';
 import { gatewayError } from './errors.js';
 import type { SecurityHeaders } from './security-headers.js';
 
@@ -17,7 +18,22 @@ export interface UpstreamTarget {
   secret: string | undefined;
 }
 
-export function createUpstreamPool(target: UpstreamTarget, headersTimeoutMs: number): Pool {
+const require = createRequire(import.meta.url);
+
+/**
+ * Only undici's Pool, not its whole index (fetch, WebSocket, caches, interceptors): that saves ~10 MB of
+ * resident memory in an idle gateway. Falls back to the index if a future undici moves the file.
+ */
+function loadPool(): typeof UndiciPool {
+  try {
+    return require('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+  } catch {
+    return (require('undici') as { Pool: typeof UndiciPool }).Pool;
+  }
+}
+const Pool = loadPool();
+
+export function createUpstreamPool(target: UpstreamTarget, headersTimeoutMs: number): UndiciPool {
   const origin = target.socketPath ? 'http://localhost' : `http://${target.host?.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
   return new Pool(origin, {
     ...(target.socketPath ? { connect: { socketPath: target.socketPath } } : {}),
