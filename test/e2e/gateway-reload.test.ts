@@ -7,31 +7,42 @@
 import t from 'tap';
 import https from 'node:https';
 import { chmod } from 'node:fs/promises';
-import { createBed, FRONTS, frontSkip, MASTER_IP, startFront, startGatewayFront, auditLine } from '../fixtures/gateway.js';
+import { createBed, FRONTS, frontSkip, MASTER_IP, MONITOR_IP, startFront, startGatewayFront, auditLine } from '../fixtures/gateway.js';
 import { call } from '../fixtures/gateway-client.js';
 import { runOutpost } from '../fixtures/cli.js';
 
+// One test bed for the file (certificates are slow to make on a busy machine); each test that revokes
+// uses a fresh monitor certificate (pinned by subject, so any CN=monitor passes the policy), and each
+// test that changes gateway.yaml puts the original back.
+const bed = await createBed(t);
+const original = structuredClone(bed.config);
+const restore = async () => {
+  for (const k of Object.keys(bed.config)) delete bed.config[k];
+  Object.assign(bed.config, structuredClone(original));
+  await bed.writeConfig();
+};
+
 for (const kind of FRONTS) {
   t.test(`${kind}: a certificate revoked after start is refused after SIGHUP`, { skip: frontSkip(kind) }, async (t) => {
-    const bed = await createBed(t);
     const front = await startFront(t, bed, kind);
-    const ask = () => call({ port: front.port, ca: bed.pki.caCertPem, from: MASTER_IP, cert: bed.certs.master });
+    const monitor = await bed.pki.issueConnector({ name: 'monitor' });
+    const ask = () => call({ port: front.port, ca: bed.pki.caCertPem, from: MONITOR_IP, cert: monitor });
     t.equal((await ask()).status, 200, 'allowed before revocation');
-    bed.pki.revoke(bed.certs.master.thumbprint);
+    bed.pki.revoke(monitor.thumbprint);
     await bed.pki.writeCrl();
     await front.reload();
     const r = await ask();
     t.ok(r.error !== undefined || (r.status ?? 0) >= 400, `refused after reload (${r.status ?? r.error})`);
-    if (kind === 'gateway') t.ok(await auditLine(front, (l) => l.reason === 'CERT_REVOKED' && l.thumbprint === bed.certs.master.thumbprint), 'audited CERT_REVOKED');
+    if (kind === 'gateway') t.ok(await auditLine(front, (l) => l.reason === 'CERT_REVOKED' && l.thumbprint === monitor.thumbprint), 'audited CERT_REVOKED');
   });
 }
 
 t.test('gateway: a changed CRL file is picked up without a signal', async (t) => {
-  const bed = await createBed(t);
   const front = await startGatewayFront(t, bed);
-  const ask = () => call({ port: front.port, ca: bed.pki.caCertPem, from: MASTER_IP, cert: bed.certs.master });
+  const monitor = await bed.pki.issueConnector({ name: 'monitor' });
+  const ask = () => call({ port: front.port, ca: bed.pki.caCertPem, from: MONITOR_IP, cert: monitor });
   t.equal((await ask()).status, 200);
-  bed.pki.revoke(bed.certs.master.thumbprint);
+  bed.pki.revoke(monitor.thumbprint);
   await bed.pki.writeCrl();
   const until = Date.now() + 10_000;
   let r = await ask();
@@ -44,7 +55,6 @@ t.test('gateway: a changed CRL file is picked up without a signal', async (t) =>
 });
 
 t.test('gateway: SIGHUP under load fails no request', async (t) => {
-  const bed = await createBed(t);
   const front = await startGatewayFront(t, bed);
   const agent = new https.Agent({ keepAlive: true, maxSockets: 8, localAddress: MASTER_IP, ca: bed.pki.caCertPem, cert: bed.certs.master.certPem, key: bed.certs.master.keyPem } as https.AgentOptions);
   t.teardown(() => agent.destroy());
@@ -79,7 +89,7 @@ t.test('gateway: SIGHUP under load fails no request', async (t) => {
 });
 
 t.test('gateway: a bad reload keeps the previous configuration', async (t) => {
-  const bed = await createBed(t);
+  t.teardown(restore);
   const front = await startGatewayFront(t, bed);
   const access = bed.config.access as { sources: string[] }[];
   access[0]!.sources = ['10.0.0.300/8'];
@@ -91,7 +101,7 @@ t.test('gateway: a bad reload keeps the previous configuration', async (t) => {
 });
 
 t.test('gateway: start is refused', async (t) => {
-  const bed = await createBed(t);
+  t.teardown(restore);
   const start = () => runOutpost(['gateway', 'start', '--config', bed.configPath], { timeoutMs: 20_000 });
   t.test('when the key is readable by other users', async (t) => {
     await chmod(bed.certs.listener.keyPath, 0o640);
@@ -116,7 +126,7 @@ t.test('gateway: start is refused', async (t) => {
 });
 
 t.test('gateway: CRL nextUpdate warning and certificate days-to-expiry metric', async (t) => {
-  const bed = await createBed(t);
+  t.teardown(restore);
   bed.config.tls = { ...(bed.config.tls as object), crlWarnHours: 24 * 8 };
   bed.config.metrics = { host: '127.0.0.1', port: 0 };
   await bed.writeConfig();
