@@ -162,7 +162,7 @@ try {
     console.log(`${r.name.padEnd(32)}${fmt(r.outpost)}${fmt(r.agent)}${fmt(r.fresh)}${fmt(r.control)}${fmt(r.raw)}${ratio(r.outpost, r.fresh)}${ratio(r.outpost, r.control)}${ratio(r.agent, r.control)}`);
   }
   console.log('\noutpost = the SSH executor in-process (ssh2, pooled, detached remote wrapper, output file, exit status)');
-  console.log('agent = the same through `outpost agent start` and its HTTP API (durable job records), polled until done');
+  console.log('agent = the same through `outpost agent start` and its HTTP API (durable job records), GET polled every 50 ms until done');
   console.log('ssh = OpenSSH client, fresh connection per command; ssh -M = OpenSSH over a ControlMaster connection');
   console.log('ssh2 raw = bare exec of `true` on one pooled ssh2 connection (no wrapper, no files): the floor');
   console.log('fan-out: outpost and agent all 100 at once; ssh clients 40 in flight (8 per target)');

@@ -163,4 +163,25 @@ else {
     }
   });
 
+
+  t.test('the target down for a while: status says so, and a timeout that fell meanwhile still kills the job', async (t) => {
+    const ssh = createSshExecutor(server, { credentials, logger, dataDir: dir });
+    t.teardown(() => ssh.close());
+    const id = `drop-${process.pid}-${Date.now().toString(36)}-5`;
+    const exec = await ssh.start({ id, kind: 'command', command: 'echo ready; sleep 300 & sleep 301', timeoutSeconds: 2 }, paths(id));
+    await waitFor(async () => (await linesIn(id)) >= 1, 30_000, 'job running');
+    await sshd.down();
+    t.teardown(() => sshd.up().catch(() => undefined));
+    await waitFor(() => ssh.status().reachable === false || undefined, 30_000, 'status unreachable');
+    t.match(ssh.status().lastError, { code: 'AGENT_SSH_HOST_UNREACHABLE' });
+    // The timeout (2 s) and its kill fall while the target is down; the job is still running there.
+    await new Promise((r) => setTimeout(r, 4000));
+    t.ok((await userProcesses(user.name)).some((p) => p.args === 'sleep 301'), 'the job outlived the outage');
+    await sshd.up();
+    t.match(await exec.done, { reason: 'timeout', exitCode: null });
+    t.equal(ssh.status().reachable, true);
+    const left = () => userProcesses(user.name).then((ps) => ps.filter((p) => !/outpost-(attach|kill|cleanup)/.test(p.args)));
+    t.ok(await waitFor(async () => ((await left()).length === 0 ? true : undefined), 20_000, 'nothing left'));
+  });
+
 }

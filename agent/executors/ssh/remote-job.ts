@@ -116,11 +116,12 @@ export class RemoteJob implements Execution {
         delay = Math.min(delay * 2, 10_000);
       }
       if (end && end.state !== 'running' && (end.size === null || this.received >= end.size)) return this.finishWith(end);
-      if (end?.state === 'running' && this.killOwed) {
-        this.killOwed = false;
-        this.signal('KILL').catch(() => (this.killOwed = true));
-      }
       if (this.stopped) return;
+      if (this.killOwed) {
+        // A timeout, cancel or abort fell while the target was unreachable: deliver it before following.
+        this.killOwed = false;
+        await this.signal('KILL').catch(() => undefined);
+      }
       pending = this.attach();
     }
   }
