@@ -68,27 +68,6 @@ t.test('agents file and usage errors', async (t) => {
   t.match(noCert.stderr, /MASTER_CREDENTIALS_MISSING/);
 });
 
-t.test('status, output, cancel, abort and agent errors', async (t) => {
-  const run = await runOutpost(['job', 'run', '--json', '--agent', a.url, '--', 'abc'], { env });
-  const id = (JSON.parse(run.stdout) as { hosts: { jobId: string }[] }).hosts[0]?.jobId ?? '';
-  const status = await runOutpost(['job', 'status', id, '--agent', a.url, '--json'], { env });
-  t.match(JSON.parse(status.stdout), { id, state: 'succeeded', exitCode: 0 });
-  const out = await runOutpost(['job', 'output', id, '--agent', a.url], { env });
-  t.equal(out.stdout, 'abc');
-  const offset = await runOutpost(['job', 'output', id, '--agent', a.url, '--offset', '1'], { env });
-  t.equal(offset.stdout, 'bc');
-  const cancel = await runOutpost(['job', 'cancel', id, '--agent', a.url], { env });
-  t.match(cancel.stdout, `${id}: cancelled`);
-  t.equal(a.requests.at(-1)?.path, `/v1/jobs/${id}/cancel`);
-  await runOutpost(['job', 'abort', id, '--agent', a.url], { env });
-  t.equal(a.requests.at(-1)?.path, `/v1/jobs/${id}/abort`);
-  const missing = await runOutpost(['job', 'status', 'job-999', '--agent', a.url], { env });
-  t.equal(missing.code, 1);
-  t.match(missing.stderr, /MASTER_JOB_NOT_FOUND: .*AGENT_JOB_NOT_FOUND/);
-  const bad = await runOutpost(['job', 'status', '../x', '--agent', a.url, '--json'], { env });
-  t.match(JSON.parse(bad.stderr), { error: { code: 'MASTER_INVALID_JOB_ID' } });
-});
-
 t.test('a full agent queue (503 + Retry-After) is waited out, not reported as a failure', async (t) => {
   a.busy = 1;
   const before = a.requests.filter((q) => q.method === 'POST').length;

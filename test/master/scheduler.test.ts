@@ -61,3 +61,12 @@ t.test('time span: starts are spread, and a task that cannot start inside the wi
   t.same(results.map((r) => r.status), ['done', 'done', 'skipped', 'skipped']);
   t.match(results[2], { reason: 'time-span' });
 });
+
+t.test('time span: the first task is never late, however slow the start', async (t) => {
+  let clock = 0;
+  const results = await schedule(['a', 'b'], {
+    concurrency: 1, timeSpanMs: 10, now: () => clock,
+    sleep: async () => { clock += 50; }, // every wake-up arrives long after it was due
+  }, async (x) => x);
+  t.same(results.map((r) => r.status), ['done', 'skipped']);
+});
