@@ -104,7 +104,17 @@ function formatNetwork(family: 4 | 6, words: readonly number[], bits: number): s
   }
   const groups: string[] = [];
   for (const w of words) groups.push((w >>> 16).toString(16), (w & 0xffff).toString(16));
-  return `${groups.join(':')}/${bits}`;
+  // RFC 5952: the longest run of two or more zero groups becomes "::".
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j === i ? i + 1 : j;
+  }
+  const text = best < 0 ? groups.join(':') : `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+  return `${text}/${bits}`;
 }
 
 export function cidrContains(cidr: Cidr, addr: ParsedAddress): boolean {

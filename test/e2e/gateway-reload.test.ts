@@ -125,6 +125,35 @@ t.test('gateway: start is refused', async (t) => {
   });
 });
 
+t.test('gateway: check validates without starting', async (t) => {
+  const ok = await runOutpost(['gateway', 'check', '--config', bed.configPath, '--json'], { timeoutMs: 20_000 });
+  t.equal(ok.code, 0, ok.stderr);
+  t.match(JSON.parse(ok.stdout), { rules: [{ name: 'master', methods: ['GET', 'POST'] }, { name: 'monitoring', methods: ['GET'] }], crlNextUpdate: String });
+  t.teardown(restore);
+  await bed.writeConfig({ ...bed.config, tls: { ...(bed.config.tls as object), crl: `${bed.dir}/missing.crl` } });
+  const bad = await runOutpost(['gateway', 'check', '--config', bed.configPath], { timeoutMs: 20_000 });
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /GATEWAY_TLS_FILE_UNREADABLE: tls\.crl .*missing\.crl: ENOENT/);
+});
+
+t.test('gateway: IPv6 clients on ::1', async (t) => {
+  t.teardown(restore);
+  await bed.writeConfig({ ...bed.config, listen: { host: '::1', port: 0 }, access: [{ name: 'v6', sources: ['::1/128'], methods: ['GET'] }] });
+  const front = await startGatewayFront(t, bed);
+  t.match(front.output(), /listening on https:\/\/\[::1\]:\d+/);
+  const r = await new Promise<number | string>((resolve) => {
+    const req = https.request({ host: '::1', port: front.port, servername: 'localhost', ca: bed.pki.caCertPem, cert: bed.certs.master.certPem, key: bed.certs.master.keyPem, path: '/echo', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', (err) => resolve((err as NodeJS.ErrnoException).code ?? err.message));
+    req.end();
+  });
+  // The listener certificate names 127.0.0.1 and localhost; servername localhost keeps verification strict.
+  t.equal(r, 200, 'an IPv6 source matched an IPv6 rule');
+  t.match(await auditLine(front, (l) => l.src === '::1'), { decision: 'allow', rule: 'v6' });
+});
+
 t.test('gateway: CRL nextUpdate warning and certificate days-to-expiry metric', async (t) => {
   t.teardown(restore);
   bed.config.tls = { ...(bed.config.tls as object), crlWarnHours: 24 * 8 };

@@ -25,6 +25,9 @@ t.test('ok: IPv4-mapped IPv6 is the IPv4 address it carries', async (t) => {
   t.ok(contains('192.0.2.0/24', '::ffff:192.0.2.9'), 'a dual-stack socket reports IPv4 clients like this');
   t.ok(contains('::ffff:192.0.2.0/120', '192.0.2.9'), 'a mapped network matches plain IPv4');
   t.equal(formatCidr(parseCidr('::ffff:10.0.0.0/104')), '10.0.0.0/8');
+  t.equal(formatCidr(parseCidr('2001:0db8:0000:0000::/64')), '2001:db8::/64');
+  t.equal(formatCidr(parseCidr('::/0')), '::/0');
+  t.equal(formatCidr(parseCidr('2001:db8:0:1:0:0:0:1')), '2001:db8:0:1::1/128');
   t.notOk(contains('::/0', '::ffff:192.0.2.9'), 'an IPv6 rule does not swallow IPv4 clients');
   t.same(parseAddress('::ffff:7f00:1'), { family: 4, words: [0, 0, 0, 0x7f000001] }, 'hex form of a mapped address');
 });

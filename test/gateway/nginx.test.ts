@@ -42,7 +42,7 @@ t.test('the access policy: sources, pins, first match, methods, default deny', a
   t.match(text, '"monitoring:GET" 1;');
   t.notMatch(text, '"monitoring:POST"');
   t.match(text, 'allow 198.51.100.0/24;');
-  t.match(text, /allow 2001:db8:0:0:0:0:0:0\/64;[\s\S]*deny all;/);
+  t.match(text, /allow 2001:db8::\/64;[\s\S]*deny all;/);
   t.match(text, 'if ($outpost_allow = 0) { return 403; }');
   t.match(text, 'if ($request_method !~ ^(GET|POST)$) { return 405; }');
 });
