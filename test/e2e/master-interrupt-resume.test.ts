@@ -75,7 +75,7 @@ t.test('a second Ctrl-C aborts: SIGKILL to a job that ignores SIGTERM', async (t
 });
 
 t.test('the gateway dies mid-job: output resumes from the last offset, complete and in order', async (t) => {
-  const cli = startCli(['job', 'run', '--agent', stack.url, '--', 'sh', '-c', 'i=1; while [ $i -le 40 ]; do echo "line $i"; i=$((i+1)); sleep 0.05; done']);
+  const cli = startCli(['job', 'run', '--agent', stack.url, '--', 'sh', '-c', 'i=1; while [ $i -le 80 ]; do echo "line $i"; i=$((i+1)); sleep 0.05; done']);
   await cli.waitFor(/line 5\n/);
   await stack.killGateway();
   await new Promise((r) => setTimeout(r, 700));
@@ -83,5 +83,5 @@ t.test('the gateway dies mid-job: output resumes from the last offset, complete 
   t.equal(await cli.exited, 0, cli.err());
   t.match(cli.err(), /output connection lost .*resuming at byte \d+/);
   const lines = cli.out().trimEnd().split('\n').map((l) => l.replace(/^\[[^\]]+\]\s+/, ''));
-  t.same(lines, Array.from({ length: 40 }, (_, i) => `line ${i + 1}`), 'every line once, in order');
+  t.same(lines, Array.from({ length: 80 }, (_, i) => `line ${i + 1}`), 'every line once, in order');
 });
