@@ -29,6 +29,15 @@ t.test('a succeeding job, env and cwd', async (t) => {
   t.equal(await agent.output(id), `hi there from /tmp as ${id}\n`);
 });
 
+t.test('a missing program or cwd fails the job with exit 127 and says why in its output', async (t) => {
+  const noProgram = await agent.submit({ argv: ['/nonexistent/program'] });
+  t.match(await agent.waitDone(noProgram), { state: 'failed', exitCode: 127 });
+  t.match(await agent.output(noProgram), /cannot execute \/nonexistent\/program: No such file/);
+  const noCwd = await agent.submit({ command: 'echo never', cwd: '/nonexistent/dir' });
+  t.match(await agent.waitDone(noCwd), { state: 'failed', exitCode: 127 });
+  t.match(await agent.output(noCwd), /cannot change to directory \/nonexistent\/dir/);
+});
+
 t.test('argv runs without a shell: metacharacters stay inert', async (t) => {
   const marker = `${agent.dir}/pwned`;
   const id = await agent.submit({ argv: ['/bin/echo', `$(touch ${marker})`, ';', 'touch', marker, '`id`', '|', '&&', '>x'] });

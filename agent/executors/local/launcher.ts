@@ -7,10 +7,11 @@ import { createInterface } from 'node:readline';
 import { arch } from 'node:process';
 import { LAUNCHER_SOURCE } from './supervisor-source.js';
 
-/** setsid and prctl syscall numbers; 0 makes the supervisor fall back to setpgrp and skip the subreaper. */
-const SYSCALLS: Readonly<Record<string, readonly [number, number]>> = {
-  x64: [112, 157],
-  arm64: [157, 167],
+/** setsid, prctl and exit_group syscall numbers; 0 makes the supervisor fall back (setpgrp, no
+ * subreaper, perl's exit). */
+const SYSCALLS: Readonly<Record<string, readonly [number, number, number]>> = {
+  x64: [112, 157, 231],
+  arm64: [157, 167, 94],
 };
 
 /** waitExit's answer when the launcher died before the supervisor: its end must be watched instead. */
@@ -55,8 +56,8 @@ export class Launcher {
   ) {}
 
   start(): void {
-    const [setsid, prctl] = SYSCALLS[arch] ?? [0, 0];
-    const child = spawn(this.perl, ['-e', LAUNCHER_SOURCE, '--', String(setsid), String(prctl)], {
+    const [setsid, prctl, exit] = SYSCALLS[arch] ?? [0, 0, 0];
+    const child = spawn(this.perl, ['-e', LAUNCHER_SOURCE, '--', String(setsid), String(prctl), String(exit)], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
     });

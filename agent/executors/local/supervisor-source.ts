@@ -50,7 +50,7 @@ binmode STDIN; my $p = do { local $/; <STDIN> }; outpost_become($p, @ARGV);`;
 
 export const LAUNCHER_SOURCE = String.raw`
 use strict;
-my ($SETSID, $PRCTL) = @ARGV;
+my ($SETSID, $PRCTL, $EXIT) = @ARGV;
 $| = 1;
 ` + SHIM_SOURCE + String.raw`
 sub unhex { my $s = shift; return pack('H*', substr($s, 1)); }
@@ -95,21 +95,45 @@ sub supervise {
   my $st_file = "$dir/status";
   my %status = (reason => 'exited', exitCode => 'null', signal => 'null', jobPid => 'null', error => '');
   my $o;
-  unless (open($o, '>>', $out)) { $status{error} = "cannot open output: $!"; write_status($st_file, \%status); exit 0; }
+  unless (open($o, '>>', $out)) { $status{error} = "cannot open output: $!"; write_status($st_file, \%status); quick_exit(); }
+  # Everything the job needs (env, cwd, script pipe) is prepared here, before the fork, so the job's child
+  # only execs: perl touching memory after fork() means copy-on-write faults, which dominated per-job CPU.
   my ($r, $w);
-  pipe($r, $w) if $mode eq 'stdin';
+  my $feed = '';
+  if ($mode eq 'stdin') {
+    pipe($r, $w);
+    $feed = $payload;
+  } else {
+    my ($clear, $cwd, $si, $script, @kv) = split /\0/, $payload, -1;
+    %ENV = () if $clear;
+    while (@kv >= 2) { my $k = shift @kv; my $v = shift @kv; $ENV{$k} = $v; }
+    $cwd = $ENV{HOME} || '/' if $cwd eq '';
+    unless (chdir($cwd)) {
+      print $o "outpost: cannot change to directory $cwd: $!\n"; close $o;
+      $status{exitCode} = 127; write_status($st_file, \%status); quick_exit();
+    }
+    if ($si >= 0) {
+      $^F = 1023;  # both ends survive exec; the child closes the write end itself
+      pipe($r, $w);
+      splice(@argv, $si, 0, '/dev/fd/' . fileno($r));
+      $feed = $script;
+    }
+  }
   my $job = fork();
-  if (!defined $job) { $status{error} = "fork failed: $!"; write_status($st_file, \%status); exit 0; }
+  if (!defined $job) { $status{error} = "fork failed: $!"; write_status($st_file, \%status); quick_exit(); }
   if ($job == 0) {
     setpgrp(0, 0);
     open(STDOUT, '>&', $o); open(STDERR, '>&', $o); close $o;
+    close $w if $w;
     if ($mode eq 'stdin') {
-      close $w; open(STDIN, '<&', $r); close $r;
+      open(STDIN, '<&', $r); close $r;
       %ENV = (PATH => '/usr/sbin:/usr/bin:/sbin:/bin');
-      { no warnings; exec { $argv[0] } @argv; }
-      print STDERR "outpost: cannot execute $argv[0]: $!\n"; exit 127;
+    } else {
+      open(STDIN, '<', '/dev/null');
     }
-    outpost_become($payload, @argv);
+    { no warnings; exec { $argv[0] } @argv; }
+    print STDERR "outpost: cannot execute $argv[0]: $!\n";
+    quick_exit(127);
   }
   setpgrp($job, $job);
   close $o;
@@ -135,7 +159,7 @@ sub supervise {
   };
   $SIG{PIPE} = 'IGNORE';
   alarm($timeout) if $timeout > 0;
-  if ($mode eq 'stdin') { close $r; print $w $payload; close $w; }
+  if ($w) { close $r; print $w $feed; close $w; }
   my $st = -1;
   while (1) { my $p = waitpid($job, 0); if ($p == $job) { $st = $?; last; } last if $p < 0; }
   while (waitpid(-1, 1) > 0) {}
@@ -147,7 +171,14 @@ sub supervise {
     if ($st & 127) { $status{signal} = $st & 127; } else { $status{exitCode} = $st >> 8; }
   }
   write_status($st_file, \%status);
-  exit 0;
+  quick_exit();
+}
+
+# exit_group(2) directly: perl's own exit would walk (and so copy-on-write) the interpreter's memory.
+sub quick_exit {
+  my $code = shift || 0;
+  syscall($EXIT + 0, $code) if $EXIT;
+  exit $code;
 }
 
 sub tree {
