@@ -177,9 +177,7 @@ export class RemoteJob implements Execution {
     this.killedFor ??= reason;
     this.later(graceMs, () => {
       if (!this.ended) {
-        this.signal('KILL').catch((err: Error) =>
-          this.ctx.logger.error('ssh job kill failed', { server: this.ctx.server, job: this.id, error: err.message }),
-        );
+        this.signal('KILL').catch((err: Error) => this.owed(err));
       }
     });
     await this.signal('TERM');
@@ -188,19 +186,23 @@ export class RemoteJob implements Execution {
   private async expire(): Promise<void> {
     if (this.ended) return;
     this.ctx.logger.info('ssh job timed out', { server: this.ctx.server, job: this.id });
-    await this.terminate('timeout', TIMEOUT_GRACE_MS).catch((err: Error) =>
-      this.ctx.logger.error('ssh job timeout kill failed', { server: this.ctx.server, job: this.id, error: err.message }),
-    );
+    await this.terminate('timeout', TIMEOUT_GRACE_MS).catch((err: Error) => this.owed(err));
   }
 
+  /** The target could not be reached: the kill is owed and delivered as soon as it can be (see follow). */
+  private owed(err: Error): void {
+    this.ctx.logger.warn('ssh job signal not delivered yet; will kill when the target is reachable', { server: this.ctx.server, job: this.id, error: err.message });
+  }
+
+  /** Resolves once TERM is delivered, or owed when the target is unreachable (never rejects). */
   async cancel(graceMs: number): Promise<void> {
-    if (!this.ended) await this.terminate('cancel', graceMs);
+    if (!this.ended) await this.terminate('cancel', graceMs).catch((err: Error) => this.owed(err));
   }
 
   async abort(): Promise<void> {
     if (this.ended) return;
     this.killedFor = 'abort';
-    await this.signal('KILL');
+    await this.signal('KILL').catch((err: Error) => this.owed(err));
   }
 
   /** Stops following (executor closing); the remote job keeps running and is re-attached later. */
