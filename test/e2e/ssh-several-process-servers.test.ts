@@ -12,7 +12,7 @@ else {
   const dir = await tempDir(t, 'ot-ssh-multi-');
   const user = await createSshUser(t, 'multi', dir);
   const credentials = staticCredentials({ key: { user: user.name, privateKey: user.privateKey, passphrase: user.passphrase } });
-  const { logger } = captureLogger();
+  const { logger, text: logText } = captureLogger();
   const hosts = ['127.0.0.2', '127.0.0.3'];
   const servers = await Promise.all(hosts.map((host) => startSshd(t, { host })));
   const executors = servers.map((s, i) =>
@@ -42,4 +42,27 @@ else {
     t.same(executors.map((e) => e.status().reachable), [true, true]);
     t.same(executors.map((e) => e.status().host), hosts);
   });
+
+  t.test('a target with a lower MaxSessions than configured: channels queue instead of failing', async (t) => {
+    const tight = await startSshd(t, { host: '127.0.0.4', maxSessions: 2 });
+    const e = createSshExecutor(
+      { name: 'tight', remoteHostName: tight.host, port: tight.port, hostKey: tight.fingerprint, credentialKey: 'key', interpreterWhitelist: [], maxSessions: 10, maxConnections: 1 },
+      { credentials, logger, dataDir: dir },
+    );
+    t.teardown(() => e.close());
+    const runs = await Promise.all(
+      Array.from({ length: 8 }, async (_, k) => {
+        const id = `tight-${process.pid}-${Date.now().toString(36)}-${k}`;
+        const output = join(dir, `${id}.out`);
+        const exec = await e.start({ id, kind: 'command', command: `sleep 0.3; echo ${k}` }, { dir, output });
+        return { k, exit: await exec.done, text: await readFile(output, 'utf8') };
+      }),
+    );
+    for (const r of runs) {
+      t.equal(r.exit.exitCode, 0);
+      t.equal(r.text, `${r.k}\n`);
+    }
+    t.match(logText(), /ssh session limit reached/, 'sshd refused a session and the executor adapted');
+  });
+
 }
