@@ -90,7 +90,7 @@ export function createProxy(options: ProxyOptions): {
     const method = req.method ?? '';
     const decision = holder.policy.decide(currentMatch(state, holder), method);
     const upstream = options.upstream();
-    const screened = screenRequest(method, req.rawHeaders, {
+    const screened = screenRequest(method, req.url ?? '', req.rawHeaders, {
       sourceIp: state.sourceIp,
       subject: state.subject,
       thumbprint: state.facts.thumbprint,

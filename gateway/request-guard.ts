@@ -40,6 +40,8 @@ const DROP = new Set([
   'proxy-authenticate',
   'te',
   'trailer',
+  // Node already answered 100-continue to the client; the agent gets a plain request.
+  'expect',
   'transfer-encoding',
   'upgrade',
   'content-length',
@@ -63,11 +65,15 @@ function refuse(status: Refusal['status'], code: Refusal['code'], reason: string
 
 export function screenRequest(
   method: string,
+  target: string,
   rawHeaders: readonly string[],
   identity: ForwardIdentity,
   maxBodyBytes: number,
 ): Refusal | Screened {
   if (method !== 'GET' && method !== 'POST') return refuse(405, 'GATEWAY_METHOD_REFUSED', `method ${method} is not forwarded`);
+  // Origin-form only (RFC 9112 §3.2.1): an absolute-form target (GET http://other/ …) would let a client
+  // name a different authority than the one the policy and the agent's records assume.
+  if (target.charCodeAt(0) !== 0x2f) return refuse(400, 'GATEWAY_BAD_REQUEST', 'the request target must be a path starting with /');
 
   let contentLengthText: string | undefined;
   let contentLengthCount = 0;
@@ -119,8 +125,8 @@ export function screenRequest(
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const c = name.charCodeAt(0) | 0x20;
-    // Only names starting with c, f, k, p, t, u, x can be dropped; the rest pass without lowercasing.
-    if ((c === 0x63 || c === 0x66 || c === 0x6b || c === 0x70 || c === 0x74 || c === 0x75 || c === 0x78) &&
+    // Only names starting with c, e, f, k, p, t, u, x can be dropped; the rest pass without lowercasing.
+    if ((c === 0x63 || c === 0x65 || c === 0x66 || c === 0x6b || c === 0x70 || c === 0x74 || c === 0x75 || c === 0x78) &&
         dropped(name.toLowerCase(), connectionListed)) {
       continue;
     }

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import tls from 'node:tls';
-import { createBed, FRONTS, frontSkip, MASTER_IP, startFront } from '../fixtures/gateway.js';
+import { auditLine, createBed, FRONTS, frontSkip, MASTER_IP, startFront } from '../fixtures/gateway.js';
 import { call, rawTls } from '../fixtures/gateway-client.js';
 
 function statusOf(text: string): number | undefined {
@@ -54,12 +54,27 @@ for (const kind of FRONTS) {
       });
     }
 
+    t.test('Expect: 100-continue is answered by the front and the body still arrives', async (t) => {
+      const r = await raw('POST /echo?expect HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello');
+      t.match(r.text, /HTTP\/1\.1 200/);
+      const seen = bed.upstream.requests.find((q) => q.url === '/echo?expect');
+      t.equal(seen?.bodyBytes, 5);
+      t.equal(seen?.headers.expect, undefined, 'the agent gets a plain request');
+    });
+
+    t.test('an absolute-form target never reaches the agent as such', async (t) => {
+      const r = await raw('GET http://other.example/echo?absolute HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      // The gateway refuses it; nginx rewrites it to origin form (the path) before proxying.
+      if (kind === 'gateway') t.equal(statusOf(r.text), 400);
+      t.notOk(bed.upstream.requests.some((q) => q.url.startsWith('http')), 'no absolute URL reached the agent');
+    });
+
     t.test('oversized request headers are refused (431 from the gateway)', async (t) => {
       const before = bed.upstream.requests.length;
       const r = await raw(`GET /echo HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(40_000)}\r\n\r\n`);
       t.equal(statusOf(r.text), kind === 'gateway' ? 431 : 400);
       t.equal(bed.upstream.requests.length, before);
-      if (kind === 'gateway') t.ok((await front.audit()).some((l) => l.status === 431 && l.reason === 'HEADERS_TOO_LARGE'), 'audited');
+      if (kind === 'gateway') t.ok(await auditLine(front, (l) => l.status === 431 && l.reason === 'HEADERS_TOO_LARGE'), 'audited');
     });
 
     t.test('a body over limits.maxBodyBytes is refused with 413', async (t) => {

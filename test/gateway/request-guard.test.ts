@@ -3,7 +3,7 @@ import { screenRequest, type Screened } from '../../gateway/request-guard.js';
 import { responseHeaderList } from '../../gateway/forward.js';
 
 const id = { sourceIp: '192.0.2.10', subject: 'CN=master', thumbprint: 'AB'.repeat(32), secret: undefined };
-const screen = (method: string, headers: string[], max = 1000) => screenRequest(method, headers, id, max);
+const screen = (method: string, headers: string[], max = 1000, target = '/v1/jobs') => screenRequest(method, target, headers, id, max);
 const pairs = (s: Screened) => Object.fromEntries(Array.from({ length: s.headers.length / 2 }, (_, i) => [s.headers[2 * i]!.toLowerCase(), s.headers[2 * i + 1]]));
 
 t.test('ok: a POST with a body keeps its end-to-end headers and gains ours', async (t) => {
@@ -20,7 +20,7 @@ t.test('ok: client-sent forwarding, identity, hop-by-hop and Connection-listed h
   const s = screen('GET', [
     'X-Forwarded-For', '6.6.6.6', 'x-forwarded-host', 'evil', 'Forwarded', 'for=6.6.6.6', 'X-Real-IP', '6.6.6.6',
     'X-Outpost-Client-Subject', 'CN=admin', 'x-outpost-secret', 'guess', 'Keep-Alive', 'timeout=5', 'Connection', 'keep-alive, X-Custom',
-    'X-Custom', 'hop', 'TE', 'trailers', 'Trailer', 'X-Sig', 'Proxy-Authorization', 'Basic x', 'Cookie', 'a=b',
+    'X-Custom', 'hop', 'TE', 'trailers', 'Trailer', 'X-Sig', 'Proxy-Authorization', 'Basic x', 'Cookie', 'a=b', 'Expect', '100-continue',
   ]) as Screened;
   const h = pairs(s);
   t.same(Object.keys(h).sort(), ['cookie', 'x-forwarded-for', 'x-forwarded-proto', 'x-outpost-client-subject', 'x-outpost-client-thumbprint']);
@@ -28,7 +28,7 @@ t.test('ok: client-sent forwarding, identity, hop-by-hop and Connection-listed h
 });
 
 t.test('ok: the upstream secret is added for a TCP upstream', async (t) => {
-  const s = screenRequest('GET', [], { ...id, secret: 's3cret' }, 10) as Screened;
+  const s = screenRequest('GET', '/v1/status', [], { ...id, secret: 's3cret' }, 10) as Screened;
   t.equal(pairs(s)['x-outpost-secret'], 's3cret');
 });
 
@@ -55,6 +55,8 @@ t.test('fail: refusals before proxying', async (t) => {
     t.match(r, { status, reason }, name);
   }
   t.notMatch(screen('GET', ['Content-Length', '0']), { status: Number }, 'ok: GET with Content-Length: 0');
+  t.match(screen('GET', [], 1000, 'http://other.example/v1/jobs'), { status: 400, reason: /must be a path/ }, 'absolute-form target');
+  t.match(screen('GET', [], 1000, '*'), { status: 400 }, 'asterisk-form target');
 });
 
 t.test('response headers: hop-by-hop and X-Powered-By removed, security headers win', async (t) => {
