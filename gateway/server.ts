@@ -182,6 +182,9 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Open follow streams and event streams never end by themselves: give requests in flight a
+        // grace period, then close what is left so a stop or restart cannot hang.
+        setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
       await pool.destroy();
       if (metrics) await new Promise<void>((resolve) => metrics!.close(() => resolve()));
