@@ -3,11 +3,10 @@
  * Returns plain values and never logs (the CLI prints). Secrets arrive as callbacks so a command asks for
  * a passphrase only when it really needs one.
  */
-import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { caError } from './errors.js';
 import { generateRsaKey, privateKeyPem, DEFAULT_KEY_SIZE, type KeySize } from './keys.js';
 import { buildCertificate, parseForgeCertificate, type Issuer } from './x509.js';
-import { buildCrl, type RevocationReason } from './crl.js';
 import { randomSerialHex } from './serial.js';
 import { decryptPrivateKeyPem, encryptPrivateKeyPem, WrongPassphraseError } from './pkcs8.js';
 import { isDnsName, isValidName, formatSan, type LeafProfile, type SubjectAltName } from './profiles.js';
@@ -15,9 +14,9 @@ import { recordOf, lookup, displayStatus } from './records.js';
 import type { CaStore, CertRecord, StoreIndex } from './store.js';
 
 export type Secret = () => Promise<string>;
-const DAY = 86_400_000;
+export const DAY = 86_400_000;
 /** Backdating absorbs small clock differences between the CA and the machines that check. */
-const BACKDATE_MS = 5 * 60_000;
+export const BACKDATE_MS = 5 * 60_000;
 
 export const DEFAULT_DAYS = { root: 3650, leaf: 397, crl: 7 } as const;
 
@@ -47,7 +46,7 @@ export function checkNewPassword(password: string): void {
   if (password.length < 8) throw caError('CA_PASSWORD_TOO_SHORT', 'passphrases and export passwords need at least 8 characters');
 }
 
-function resultOf(store: CaStore, r: CertRecord, isDefault?: boolean): IssuedResult {
+export function resultOf(store: CaStore, r: CertRecord, isDefault?: boolean): IssuedResult {
   return {
     thumbprint: r.thumbprint,
     sha1: r.sha1,
@@ -230,57 +229,6 @@ export async function renew(store: CaStore, opts: { thumbprintOrSerial: string; 
     origin: old.origin === 'signed' ? 'signed' : 'issued',
     renewedFrom: old.thumbprint,
     supersede: opts.revokeOld ? old.thumbprint : undefined,
-  });
-}
-
-export interface CrlResult {
-  path: string;
-  /** SHA-256 of the DER CRL, uppercase hex: what the gateway can log when it loads it. */
-  thumbprint: string;
-  crlNumber: number;
-  revoked: number;
-  nextUpdate: string;
-  issuer: string;
-  pem: string;
-}
-
-/** Signs a fresh CRL of the default root inside an index update (the CRL number only ever grows). */
-export function writeCrlLocked(store: CaStore, index: StoreIndex, root: UnlockedRoot, days: number): Promise<CrlResult> {
-  const now = Date.now();
-  index.crlNumber += 1;
-  const revoked = index.certificates
-    .filter((c) => c.status === 'revoked' && c.issuer === root.record.thumbprint)
-    .map((c) => ({ serialHex: c.serial, revokedAt: new Date(c.revokedAt ?? now), reason: c.reason }));
-  const nextUpdate = new Date(now + days * DAY);
-  const pem = buildCrl({ issuerCert: root.cert, issuerKey: root.issuer.key, crlNumber: index.crlNumber, thisUpdate: new Date(now - BACKDATE_MS), nextUpdate, revoked });
-  return store
-    .writePublic(store.crlPath, pem)
-    .then(() => ({ path: store.crlPath, thumbprint: createHash('sha256').update(Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64')).digest('hex').toUpperCase(), crlNumber: index.crlNumber, revoked: revoked.length, nextUpdate: nextUpdate.toISOString(), issuer: root.record.thumbprint, pem }));
-}
-
-export async function crl(store: CaStore, opts: { days?: number | undefined; passphrase: Secret }): Promise<CrlResult> {
-  const days = opts.days ?? DEFAULT_DAYS.crl;
-  checkDays(days, 365);
-  const root = await unlockRoot(store, await store.open(), opts.passphrase);
-  return store.update((index) => writeCrlLocked(store, index, root, days));
-}
-
-export async function revoke(
-  store: CaStore,
-  opts: { thumbprintOrSerial: string; reason?: RevocationReason | undefined; crlDays?: number | undefined; passphrase: Secret },
-): Promise<{ revoked: IssuedResult; crl: CrlResult }> {
-  const index = await store.open();
-  const target = lookup(index, opts.thumbprintOrSerial);
-  if (target.profile === 'root') throw caError('CA_PROFILE_INVALID', 'a root CA cannot revoke itself; retire it by making another root the default');
-  if (target.status === 'revoked') throw caError('CA_ALREADY_REVOKED', `${target.thumbprint} was revoked at ${target.revokedAt}`);
-  const root = await unlockRoot(store, index, opts.passphrase);
-  return store.update(async (fresh) => {
-    const record = lookup(fresh, target.thumbprint);
-    if (record.status === 'revoked') throw caError('CA_ALREADY_REVOKED', `${record.thumbprint} was revoked at ${record.revokedAt}`);
-    Object.assign(record, { status: 'revoked', revokedAt: new Date().toISOString(), reason: opts.reason ?? 'unspecified' });
-    if (fresh.defaultConnector === record.thumbprint) fresh.defaultConnector = null;
-    const crlResult = await writeCrlLocked(store, fresh, root, opts.crlDays ?? DEFAULT_DAYS.crl);
-    return { revoked: resultOf(store, record), crl: crlResult };
   });
 }
 

@@ -18,6 +18,7 @@ import type { IssuedResult, Secret } from './authority.js';
 
 // The work modules (forge, zod) load only when a ca command runs, so `outpost gateway …` does not pay for them.
 const authority = () => import('./authority.js');
+const revocation = () => import('./revocation.js');
 const transfer = () => import('./transfer.js');
 const importer = () => import('./import.js');
 const csrs = () => import('./csr.js');
@@ -249,7 +250,7 @@ export function registerCaCommands(program: Command): void {
   withCommon(ca.command('revoke <thumbprint-or-serial>').description('revoke a certificate and publish a new CRL'), { ca: true })
     .addOption(new Option('--reason <reason>', 'CRL reason code').choices(Object.keys(REVOCATION_REASONS)).default('unspecified'))
     .action(action(async (key: string, o: Common & { reason: RevocationReason }) => {
-      const r = await (await authority()).revoke(await store(o), { thumbprintOrSerial: key, reason: o.reason, passphrase: caPassphrase(o) });
+      const r = await (await revocation()).revoke(await store(o), { thumbprintOrSerial: key, reason: o.reason, passphrase: caPassphrase(o) });
       if (o.json) printJson(r);
       else process.stdout.write(`revoked CN=${r.revoked.subject} (${r.revoked.thumbprint})\n  CRL #${r.crl.crlNumber} with ${r.crl.revoked} entries written to ${r.crl.path}\n`);
     }));
@@ -258,7 +259,7 @@ export function registerCaCommands(program: Command): void {
     .option('--days <n>', 'days until nextUpdate (default 7)')
     .option('--out <file>', 'also write the CRL (PEM) here')
     .action(action(async (o: Common & { days?: string; out?: string }) => {
-      const r = await (await authority()).crl(await store(o), { days: days(o.days), passphrase: caPassphrase(o) });
+      const r = await (await revocation()).crl(await store(o), { days: days(o.days), passphrase: caPassphrase(o) });
       if (o.out) await writeNew(o.out, r.pem, 0o644, true);
       const { pem: _pem, ...rest } = r;
       if (o.json) printJson({ ...rest, ...(o.out ? { out: o.out } : {}) });

@@ -9,7 +9,8 @@ import { caError } from './errors.js';
 import { buildPkcs12, parsePkcs12, Pkcs12Error, type Pkcs12Failure } from './pkcs12.js';
 import { encryptPrivateKeyPem, decryptPrivateKeyPem, WrongPassphraseError } from './pkcs8.js';
 import { lookup } from './records.js';
-import { unlockRoot, writeCrlLocked, checkNewPassword, DEFAULT_DAYS, type Secret } from './authority.js';
+import { unlockRoot, checkNewPassword, DEFAULT_DAYS, type Secret } from './authority.js';
+import { writeCrlLocked } from './revocation.js';
 import type { CaStore } from './store.js';
 
 const PKCS12_CODES: Record<Pkcs12Failure, Parameters<typeof caError>[0]> = {
