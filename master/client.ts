@@ -102,13 +102,10 @@ export class AgentClient {
       connections: options.connections ?? 4,
       keepAliveTimeout: 30_000,
       connect: {
-        ...(creds.pfx ? { pfx: creds.pfx } : { cert: creds.cert, key: creds.key }),
-        ...(creds.passphrase !== undefined ? { passphrase: creds.passphrase } : {}),
-        ...(creds.ca ? { ca: creds.ca } : {}),
+        secureContext: creds.secureContext,
         // SNI carries host names only (RFC 6066 section 3); IP URLs are checked against IP SANs.
         ...(isIp ? {} : { servername: host }),
         rejectUnauthorized: true,
-        minVersion: 'TLSv1.2',
       },
     });
   }

@@ -6,7 +6,7 @@
  * puzzling handshake failure.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { readSecret } from '../core/secret-input.js';
 import { masterError } from './errors.js';
 
@@ -23,6 +23,11 @@ export interface TlsCredentials {
   pfx?: Buffer;
   passphrase?: string;
   ca?: Buffer;
+  /**
+   * Built once and shared by every connection: opening a PKCS#12 runs its key derivation (600,000
+   * PBKDF2 rounds for `outpost ca export`), which must not be paid again per connection.
+   */
+  secureContext: SecureContext;
   /** Where each part came from, for messages (never the secret). */
   source: { cert: string; key: string | null; ca: string | null };
 }
@@ -72,13 +77,14 @@ export async function loadCredentials(opts: CredentialOptions, env: NodeJS.Proce
     // PKCS#12: certificate, key and usually the chain in one password-protected file.
     await checkPrivate(certPath, 'PKCS#12 file');
     const passphrase = await secret(`Password for ${certPath}: `);
+    let secureContext: SecureContext;
     try {
-      createSecureContext({ pfx: certData, passphrase, ...(ca ? { ca } : {}) });
+      secureContext = createSecureContext({ pfx: certData, passphrase, minVersion: 'TLSv1.2', ...(ca ? { ca } : {}) });
     } catch (err) {
       if (badPassword(err)) throw masterError('MASTER_PKCS12_BAD_PASSWORD', `cannot open ${certPath} with the password given`, { cause: err });
       throw masterError('MASTER_CREDENTIALS_UNREADABLE', `${certPath} is neither PEM nor a readable PKCS#12 file (${(err as Error).message})`, { cause: err });
     }
-    return { pfx: certData, passphrase, ...(ca ? { ca } : {}), source };
+    return { pfx: certData, passphrase, ...(ca ? { ca } : {}), secureContext, source };
   }
 
   if (!keyPath) {
@@ -91,11 +97,12 @@ export async function loadCredentials(opts: CredentialOptions, env: NodeJS.Proce
   const key = await readPart(keyPath, 'private key');
   const encrypted = key.toString('latin1').includes('ENCRYPTED');
   const passphrase = encrypted ? await secret(`Passphrase for ${keyPath}: `) : undefined;
+  let secureContext: SecureContext;
   try {
-    createSecureContext({ cert: certData, key, ca, ...(passphrase !== undefined ? { passphrase } : {}) });
+    secureContext = createSecureContext({ cert: certData, key, ca, minVersion: 'TLSv1.2', ...(passphrase !== undefined ? { passphrase } : {}) });
   } catch (err) {
     if (encrypted && badPassword(err)) throw masterError('MASTER_PKCS12_BAD_PASSWORD', `cannot decrypt ${keyPath} with the passphrase given`, { cause: err });
     throw masterError('MASTER_CREDENTIALS_UNREADABLE', `${certPath} / ${keyPath} / ${caPath ?? ''} are not a usable certificate, matching key and CA (${(err as Error).message})`, { cause: err });
   }
-  return { cert: certData, key, ca, ...(passphrase !== undefined ? { passphrase } : {}), source };
+  return { cert: certData, key, ca, ...(passphrase !== undefined ? { passphrase } : {}), secureContext, source };
 }

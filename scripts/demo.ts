@@ -105,9 +105,15 @@ async function main(): Promise<number> {
     await writeFile(join(dir, 'p12.password'), `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
     const ca = ['--ca-dir', 'ca', '--password-file', 'ca.password', '--json'];
     const rootCa = JSON.parse((await must(['ca', 'init', '--cn', 'Outpost Demo Root', '--key', 'rsa-2048', ...ca], { cwd })).stdout) as { certPath: string; thumbprint: string };
-    const listener = JSON.parse((await must(['ca', 'issue', 'listener', '--agent', 'gateway', '--san', 'dns:localhost,ip:127.0.0.1', '--key', 'rsa-2048', ...ca], { cwd })).stdout) as { certPath: string; keyPath: string; thumbprint: string };
-    const master = JSON.parse((await must(['ca', 'issue', 'connector', '--name', 'master', '--key', 'rsa-2048', ...ca], { cwd })).stdout) as { thumbprint: string };
-    const monitor = JSON.parse((await must(['ca', 'issue', 'connector', '--name', 'monitor', '--key', 'rsa-2048', ...ca], { cwd })).stdout) as { certPath: string; keyPath: string; thumbprint: string };
+    // Three certificates at once: each key is generated in its own process; the CA store serialises the rest.
+    const [listenerOut, masterOut, monitorOut] = await Promise.all([
+      must(['ca', 'issue', 'listener', '--agent', 'gateway', '--san', 'dns:localhost,ip:127.0.0.1', '--key', 'rsa-2048', ...ca], { cwd }),
+      must(['ca', 'issue', 'connector', '--name', 'master', '--key', 'rsa-2048', ...ca], { cwd }),
+      must(['ca', 'issue', 'connector', '--name', 'monitor', '--key', 'rsa-2048', ...ca], { cwd }),
+    ]);
+    const listener = JSON.parse(listenerOut.stdout) as { certPath: string; keyPath: string; thumbprint: string };
+    const master = JSON.parse(masterOut.stdout) as { thumbprint: string };
+    const monitor = JSON.parse(monitorOut.stdout) as { certPath: string; keyPath: string; thumbprint: string };
     await must(['ca', 'export', master.thumbprint, '--out', 'master.p12', '--chain', '--p12-password-file', 'p12.password', '--ca-dir', 'ca', '--json'], { cwd });
     process.stdout.write(`   root ${rootCa.thumbprint.slice(0, 16)}…, gateway listener, master (master.p12), monitor (GET only)\n`);
 
