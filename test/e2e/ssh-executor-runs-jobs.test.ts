@@ -3,7 +3,7 @@
  * kinds, the interpreter whitelist, credential errors, and no secret in any log, record or output.
  */
 import t from 'tap';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../fixtures/cli.js';
 import { captureLogger, createSshUser, sshdSkipReason, startSshd, staticCredentials, waitFor } from '../fixtures/sshd.js';
@@ -50,7 +50,7 @@ else {
     const exec = await e.start({ id, ...spec }, paths(id));
     const exit = await exec.done;
     records.push({ runtime: exec.runtime, exit });
-    return { exec, exit, output: await readFile(paths(id).output, 'utf8') };
+    return { id, exec, exit, output: await readFile(paths(id).output, 'utf8') };
   };
 
   t.test('a key login (passphrase-protected key) runs a command and reports its exit code and host/user', async (t) => {
@@ -124,6 +124,16 @@ else {
     await t.rejects(wrong.start({ id, kind: 'command', command: 'true' }, paths(id)), { code: 'AGENT_SSH_AUTH_FAILED' });
     t.match(wrong.status(), { reachable: false, lastError: { code: 'AGENT_SSH_AUTH_FAILED' } });
     await t.rejects(executor({ credentialKey: 'badphrase' }).start({ id, kind: 'command', command: 'true' }, paths(id)), { code: 'AGENT_SSH_AUTH_FAILED', message: /passphrase/ });
+  });
+
+  t.test("finished jobs' files are removed from the target", async (t) => {
+    const e = executor();
+    const { id } = await run(e, { kind: 'script', script: 'echo cleanup-me' });
+    const jobs = join(user.home, '.outpost', 'jobs');
+    t.ok((await readdir(jobs)).some((f) => f.startsWith(`${id}.`)), 'the files are there while the job is fresh');
+    await e.close(); // flushes the pending cleanup batch
+    const left = (await readdir(jobs)).filter((f) => f.startsWith(`${id}.`));
+    t.same(left, [], 'no .out/.pid/.exit/.rc/.script left');
   });
 
   t.test('no password or passphrase in any log line, job record or output', async (t) => {

@@ -4,18 +4,15 @@
  * connection that dies is dropped so the next exec dials again. Keep-alives find dead links; TCP_NODELAY
  * avoids Nagle + delayed-ACK stalls (~40 ms) on every small exec round trip.
  */
-import ssh2, { Client, type AnyAuthMethod, type ClientChannel, type ConnectConfig, type ParsedKey, type ServerHostKeyAlgorithm } from 'ssh2';
+import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
 import type { Logger } from '../../../core/logger.js';
 import type { OutpostError } from '../../../core/errors.js';
 import { agentError } from '../../errors.js';
-import { fingerprintOf, type HostKeyPolicy, type HostKeyVerdict } from './host-key.js';
+import type { HostKeyPolicy, HostKeyVerdict } from './host-key.js';
+import { AuthMethods, type Login } from './auth-methods.js';
+import { classifyConnectError } from './connect-error.js';
 
-export interface Login {
-  readonly username: string;
-  readonly password?: string;
-  readonly privateKey?: string;
-  readonly passphrase?: string;
-}
+export type { Login } from './auth-methods.js';
 
 export interface PoolOptions {
   readonly name: string;
@@ -58,57 +55,18 @@ interface Connection {
   dead: boolean;
 }
 
-/** Maps an ssh2 connection error to the operator-facing code. */
-export function classifyConnectError(err: Error & { level?: string; code?: string }, verdict: HostKeyVerdict | undefined, where: string, key?: Buffer): OutpostError {
-  if (verdict === 'mismatch') {
-    return agentError('AGENT_SSH_HOST_KEY_MISMATCH', `${where} presented host key ${key ? fingerprintOf(key) : '?'}, which does not match the pinned key; nothing was run`, { cause: err });
-  }
-  if (verdict === 'unknown') {
-    return agentError('AGENT_SSH_HOST_KEY_UNKNOWN', `${where} presented host key ${key ? fingerprintOf(key) : '?'}, which knownHostsFile does not list for this host; nothing was run`, { cause: err });
-  }
-  if (err.level === 'client-authentication') {
-    return agentError('AGENT_SSH_AUTH_FAILED', `${where} refused the login: ${err.message}`, { cause: err });
-  }
-  return agentError('AGENT_SSH_HOST_UNREACHABLE', `${where} is unreachable: ${err.code ?? err.message}`, { cause: err });
-}
-
 export class SshPool {
   private readonly connections = new Set<Connection>();
   private readonly waiters: (() => void)[] = [];
   private closed = false;
+  private readonly auth: AuthMethods;
 
-  constructor(private readonly options: PoolOptions) {}
+  constructor(private readonly options: PoolOptions) {
+    this.auth = new AuthMethods(() => this.where);
+  }
 
   private get where(): string {
     return `process server ${this.options.name} (${this.options.host}:${this.options.port})`;
-  }
-
-  /**
-   * Decrypting a passphrase-protected key (bcrypt KDF) costs ~0.5 s of CPU, so the parsed key is kept for
-   * the next dial as long as the credential is unchanged.
-   */
-  private parsedKey: { source: string; key: ParsedKey } | undefined;
-
-  private authMethods(login: Login): AnyAuthMethod[] {
-    const methods: AnyAuthMethod[] = [];
-    const username = login.username;
-    if (login.privateKey) {
-      const source = `${login.passphrase ?? ''}\0${login.privateKey}`;
-      if (this.parsedKey?.source !== source) {
-        const parsed = ssh2.utils.parseKey(login.privateKey, login.passphrase);
-        if (parsed instanceof Error) {
-          throw agentError('AGENT_SSH_AUTH_FAILED', `${this.where}: the private key cannot be used (${/passphrase|decrypt|encrypted/i.test(parsed.message) ? 'wrong or missing passphrase' : parsed.message})`);
-        }
-        this.parsedKey = { source, key: parsed };
-      }
-      methods.push({ type: 'publickey', username, key: this.parsedKey.key });
-    }
-    if (login.password) {
-      const password = login.password;
-      methods.push({ type: 'password', username, password });
-      methods.push({ type: 'keyboard-interactive', username, prompt: (_n, _i, _l, prompts, finish) => finish(prompts.map(() => password)) });
-    }
-    return methods;
   }
 
   private dial(): Connection {
@@ -130,7 +88,7 @@ export class SshPool {
             host: options.host,
             port: options.port,
             username: login.username,
-            authHandler: this.authMethods(login),
+            authHandler: this.auth.for(login),
             // The verifier is unconditional: ssh2 would accept any key without one.
             hostVerifier: (key: Buffer) => {
               presented = key;

@@ -11,7 +11,8 @@ import { createHostKeyPolicy, type HostKeyPolicy } from './host-key.js';
 import { SshPool } from './connection-pool.js';
 import { checkUserName, resolveLogin } from './login.js';
 import { checkJobId, planJob, runnerArgs } from './job-plan.js';
-import { LAUNCH, CLEANUP, PROBE, remoteCommand, type RemoteUser } from './remote-scripts.js';
+import { LAUNCH, PROBE, remoteCommand, type RemoteUser } from './remote-scripts.js';
+import { CleanupQueue } from './cleanup-queue.js';
 import { DEFAULT_TUNING, RemoteJob, type FollowTuning } from './remote-job.js';
 
 /** A credential resolved from the agent's credential store by its key. Never logged, never persisted. */
@@ -66,16 +67,13 @@ export interface SshExecutor extends Executor {
   status(): ProcessServerStatus;
 }
 
-const CLEANUP_DELAY_MS = 5000;
-
 class SshProcessServer implements SshExecutor {
   readonly name: string;
   private readonly hostKeys: HostKeyPolicy;
   private readonly pools = new Map<string, SshPool>();
   private readonly jobs = new Set<RemoteJob>();
   private readonly tuning: FollowTuning;
-  private readonly toClean = new Map<string, { pool: SshPool; user: RemoteUser; ids: string[] }>();
-  private cleanTimer: NodeJS.Timeout | undefined;
+  private readonly cleanup: CleanupQueue;
   private state: { reachable: boolean | null; lastConnectAt: string | null; lastError: { code: string; message: string } | null } = {
     reachable: null,
     lastConnectAt: null,
@@ -91,6 +89,7 @@ class SshProcessServer implements SshExecutor {
     this.hostKeys = createHostKeyPolicy(server);
     if (server.defaultRunAsUser) checkUserName(server.defaultRunAsUser, `process server ${server.name} defaultRunAsUser`);
     this.tuning = { ...DEFAULT_TUNING, ...deps.tuning };
+    this.cleanup = new CleanupQueue(server.name, deps.logger);
   }
 
   status(): ProcessServerStatus {
@@ -141,7 +140,7 @@ class SshProcessServer implements SshExecutor {
       user,
       logger: this.deps.logger,
       tuning: this.tuning,
-      finished: (id: string, u: RemoteUser) => this.scheduleCleanup(pool, id, u),
+      finished: (id: string, u: RemoteUser) => this.cleanup.add(pool, id, u),
     };
   }
 
@@ -247,32 +246,8 @@ class SshProcessServer implements SshExecutor {
     return remoteJob;
   }
 
-  /** Finished jobs' remote files are removed in batches, one exec per login and user. */
-  private scheduleCleanup(pool: SshPool, id: string, user: RemoteUser): void {
-    const key = [...this.pools.entries()].find(([, p]) => p === pool)?.[0] ?? '';
-    const batchKey = `${key}\0${user.login}\0${user.effective}`;
-    const entry = this.toClean.get(batchKey) ?? { pool, user, ids: [] };
-    entry.ids.push(id);
-    this.toClean.set(batchKey, entry);
-    this.cleanTimer ??= setTimeout(() => void this.flushCleanup(), CLEANUP_DELAY_MS).unref();
-  }
-
-  private async flushCleanup(): Promise<void> {
-    this.cleanTimer = undefined;
-    const batches = [...this.toClean.values()];
-    this.toClean.clear();
-    for (const { pool, user, ids } of batches) {
-      await pool.exec(remoteCommand(user, CLEANUP, 'outpost-cleanup', ids)).catch((err: Error) =>
-        this.deps.logger.debug('ssh cleanup failed', { server: this.server.name, error: err.message }),
-      );
-    }
-  }
-
   async close(): Promise<void> {
-    if (this.cleanTimer) {
-      clearTimeout(this.cleanTimer);
-      await this.flushCleanup();
-    }
+    await this.cleanup.flush();
     for (const job of this.jobs) job.detach();
     this.jobs.clear();
     await Promise.all([...this.pools.values()].map((p) => p.close()));

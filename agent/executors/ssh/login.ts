@@ -8,7 +8,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { agentError } from '../../errors.js';
 import type { CredentialResolver } from './index.js';
-import type { Login } from './connection-pool.js';
+import type { Login } from './auth-methods.js';
 
 // The credential store's rules (agent/credentials.ts), repeated so the executor does not depend on it.
 const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(@[A-Za-z0-9][A-Za-z0-9.-]{0,252})?$/;
