@@ -47,3 +47,18 @@ t.test('a GET-only client may watch but not run jobs', async (t) => {
   const s = await runOutpost(['agent', 'status', '--agent', one.url], { env: one.monitorEnv });
   t.equal(s.code, 0, s.stderr);
 });
+
+t.test('job output --follow, job abort and job status on a real running job', async (t) => {
+  const id = await one.agent.submit({ argv: ['sh', '-c', 'echo started; sleep 30'] });
+  const follow = runOutpost(['job', 'output', id, '--agent', one.url, '--follow'], { env, timeoutMs: 60_000 });
+  const deadline = Date.now() + 20_000;
+  while (!(await one.agent.output(id)).includes('started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const abort = await runOutpost(['job', 'abort', id, '--agent', one.url], { env });
+  t.equal(abort.code, 0, abort.stderr);
+  const followed = await follow;
+  t.equal(followed.code, 0, followed.stderr);
+  t.equal(followed.stdout, 'started\n', 'followed to the end of the job');
+  const status = await runOutpost(['job', 'status', id, '--agent', one.url], { env });
+  t.match(status.stdout, /^state\s+cancelled$/m);
+  t.match(status.stdout, /^signal\s+SIGKILL$/m);
+});
