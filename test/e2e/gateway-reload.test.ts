@@ -160,6 +160,11 @@ t.test('gateway: CRL nextUpdate warning and certificate days-to-expiry metric', 
   bed.config.metrics = { host: '127.0.0.1', port: 0 };
   await bed.writeConfig();
   const front = await startGatewayFront(t, bed);
+  // The log lines follow the "listening" line; give them a moment on a busy machine.
+  const logged = () => front.output().includes('nears its nextUpdate') && front.output().includes('/metrics"');
+  for (let i = 0; i < 100 && !logged(); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   t.match(front.output(), /the CRL nears its nextUpdate/, 'warned: the test CRL expires in 7 days, the warning window is 8');
   const url = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(front.output())?.[1];
   t.ok(url, 'metrics address logged');
