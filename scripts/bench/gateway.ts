@@ -19,7 +19,7 @@ import { createBed, startGatewayFront, startNginxFront, freePort, MASTER_IP, typ
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1500);
 const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 5000);
-const LEVELS = [1, 16, 64];
+const LEVELS = (process.env.BENCH_LEVELS ?? '1,16,64').split(',').filter(Boolean).map(Number);
 const STREAM_BYTES = Number(process.env.BENCH_STREAM_BYTES ?? 1024 ** 3);
 const CLK_TCK = 100;
 
