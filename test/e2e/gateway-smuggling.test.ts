@@ -44,6 +44,7 @@ for (const kind of FRONTS) {
     for (const [name, data, statuses] of cases) {
       t.test(`${name} is refused before the agent`, async (t) => {
         const before = bed.upstream.requests.length;
+        const auditedBefore = (await front.audit()).length;
         const r = await raw(data);
         t.ok(statuses.includes(statusOf(r.text) ?? 0), `status ${statusOf(r.text)} is one of ${statuses.join('/')}`);
         // The gateway never reuses a connection after a refusal (its body was not read); nginx reads and
@@ -51,6 +52,15 @@ for (const kind of FRONTS) {
         if (kind === 'gateway') t.ok(r.closed, 'the connection was closed');
         t.same(smuggledReached(), [], 'no smuggled request reached the agent');
         t.equal(bed.upstream.requests.length, before, 'nothing at all was forwarded');
+        if (kind === 'gateway') {
+          // Each refusal leaves an audit line with its reason (lines are written in 20 ms batches).
+          let fresh: Record<string, unknown>[] = [];
+          for (let i = 0; i < 100 && fresh.length === 0; i++) {
+            fresh = (await front.audit()).slice(auditedBefore);
+            if (fresh.length === 0) await new Promise((res) => setTimeout(res, 50));
+          }
+          t.match(fresh[0], { src: MASTER_IP, decision: 'deny', reason: /^(BAD_REQUEST|METHOD_REFUSED|UPGRADE_REFUSED|HPE_\w+)$/ }, `audited: ${String(fresh[0]?.reason)}`);
+        }
       });
     }
 
