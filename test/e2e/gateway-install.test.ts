@@ -76,6 +76,13 @@ t.test('scripts/install and privilege separation with real users', { skip }, asy
   t.equal((await run(install, args)).code, 0);
   t.equal((await stat(join(gwDir, 'listener.key'))).mode & 0o777, 0o600);
 
+  // tap preloads its process tracker through NODE_OPTIONS; under another user it cannot write tap's
+  // files and fails on exit, so Node processes started as the service users run without it.
+  const asOtherUserEnv = (): NodeJS.ProcessEnv => {
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS;
+    return env;
+  };
   const as = (user: string, cmd: string[]) => run('runuser', ['-u', user, '--', ...cmd]);
   t.test('the agent user cannot read the key or the gateway config; the gateway user can', async (t) => {
     for (const f of ['listener.key', 'gateway.yaml']) {
@@ -92,14 +99,14 @@ t.test('scripts/install and privilege separation with real users', { skip }, asy
     const agent = spawn('runuser', ['-u', AGENT, '--', process.execPath, '-e', `
       const fs = require('fs'); const p = ${JSON.stringify(sock)};
       require('http').createServer((q, s) => s.end('from the agent as ' + require('os').userInfo().username))
-        .listen(p, () => { fs.chmodSync(p, 0o660); console.log('ready'); });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+        .listen(p, () => { fs.chmodSync(p, 0o660); console.log('ready'); });`], { stdio: ['ignore', 'pipe', 'inherit'], env: asOtherUserEnv() });
     t.teardown(() => { agent.kill('SIGTERM'); });
     await new Promise<void>((resolve) => agent.stdout.once('data', () => resolve()));
     const st = await stat(sock);
     t.equal(st.gid, gwGid, 'the socket inherited the gateway group from the setgid directory');
     t.not((await as('nobody', ['curl', '-sS', '--unix-socket', sock, 'http://agent/'])).code, 0, 'another local user cannot reach the agent');
 
-    const gw = spawn('runuser', ['-u', GW, '--', process.execPath, cliPath, 'gateway', 'start', '--config', join(gwDir, 'gateway.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const gw = spawn('runuser', ['-u', GW, '--', process.execPath, cliPath, 'gateway', 'start', '--config', join(gwDir, 'gateway.yaml')], { stdio: ['ignore', 'pipe', 'pipe'], env: asOtherUserEnv() });
     t.teardown(() => { gw.kill('SIGTERM'); });
     let out = '';
     gw.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

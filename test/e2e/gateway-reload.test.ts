@@ -162,7 +162,7 @@ t.test('gateway: CRL nextUpdate warning and certificate days-to-expiry metric', 
   const front = await startGatewayFront(t, bed);
   // The log lines follow the "listening" line; give them a moment on a busy machine.
   const logged = () => front.output().includes('nears its nextUpdate') && front.output().includes('/metrics"');
-  for (let i = 0; i < 100 && !logged(); i++) {
+  for (let i = 0; i < 300 && !logged(); i++) {
     await new Promise((r) => setTimeout(r, 50));
   }
   t.match(front.output(), /the CRL nears its nextUpdate/, 'warned: the test CRL expires in 7 days, the warning window is 8');

@@ -55,7 +55,7 @@ for (const kind of FRONTS) {
         if (kind === 'gateway') {
           // Each refusal leaves an audit line with its reason (lines are written in 20 ms batches).
           let fresh: Record<string, unknown>[] = [];
-          for (let i = 0; i < 100 && fresh.length === 0; i++) {
+          for (let i = 0; i < 300 && fresh.length === 0; i++) {
             fresh = (await front.audit()).slice(auditedBefore);
             if (fresh.length === 0) await new Promise((res) => setTimeout(res, 50));
           }
