@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../core/logger.js';
@@ -13,6 +14,7 @@ import type { Execution, Executor, ExitInfo, JobPaths, JobSpec } from './executo
 import { FINAL_STATES, newJobId, stateForExit, type JobRecord, type SubmittedBy } from './job-record.js';
 import { toJobSpec, type JobRequest, type ListQuery } from './job-request.js';
 import type { JobStore } from './job-store.js';
+import { expiredJobs } from './retention.js';
 
 export interface ExecutorSlot {
   readonly executor?: Executor;
@@ -273,14 +275,10 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     return counts;
   }
 
-  /** Retention: drop ended jobs older than maxAgeDays, then the oldest ended beyond maxJobs. */
+  /** Retention (see retention.ts): removes records and output of expired jobs. */
   async applyRetention(now = Date.now()): Promise<number> {
-    const { maxAgeDays, maxJobs } = this.deps.config.retention;
-    const ended = [...this.deps.store.jobs.values()].filter((j) => FINAL_STATES.has(j.state) && j.endedAt);
-    ended.sort((a, b) => (a.endedAt as string).localeCompare(b.endedAt as string));
-    const cutoff = now - maxAgeDays * 86_400_000;
-    const excess = this.deps.store.jobs.size - maxJobs;
-    const drop = ended.filter((j, i) => Date.parse(j.endedAt as string) < cutoff || i < excess).map((j) => j.id);
+    const { jobs } = this.deps.store;
+    const drop = expiredJobs(jobs.values(), jobs.size, this.deps.config.retention, now);
     if (drop.length === 0) return 0;
     await this.deps.store.remove(drop);
     await this.deps.store.removeDirs(drop);
@@ -298,6 +296,5 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
 }
 
 async function dirExists(path: string): Promise<boolean> {
-  const { stat } = await import('node:fs/promises');
   return stat(path).then((s) => s.isDirectory(), () => false);
 }

@@ -11,7 +11,7 @@ t.test('a full queue answers 503 with Retry-After, and the queue drains in order
   const agent = await startAgentProcess(t, { config: { maxConcurrentJobs: 2, queueLimit: 3 } });
   const log = join(agent.dir, 'order.log');
   const ids: string[] = [];
-  for (let i = 0; i < 5; i++) ids.push(await agent.submit({ command: `echo ${i} >> ${log}; sleep 0.4` }));
+  for (let i = 0; i < 5; i++) ids.push(await agent.submit({ command: `echo ${i} >> ${log}; sleep 2` }));
   const states = await Promise.all(ids.map(async (id) => (await agent.request('GET', `/v1/jobs/${id}`)).json().state));
   t.same(states, ['running', 'running', 'queued', 'queued', 'queued']);
   const full = await agent.request('POST', '/v1/jobs', { command: 'true' });
@@ -34,7 +34,7 @@ t.test('a full queue answers 503 with Retry-After, and the queue drains in order
 
 t.test('SIGHUP applies a changed queue limit without a restart; a bad config is refused and the old one kept', async (t) => {
   const agent = await startAgentProcess(t, { config: { maxConcurrentJobs: 1, queueLimit: 0 } });
-  const blocker = await agent.submit({ command: 'sleep 30' });
+  const blocker = await agent.submit({ command: 'sleep 600' });
   t.equal((await agent.request('POST', '/v1/jobs', { command: 'true' })).status, 503);
   const { readFile: read, writeFile } = await import('node:fs/promises');
   const yaml = await read(agent.configPath, 'utf8');

@@ -12,7 +12,7 @@ t.test('ended jobs beyond maxJobs are removed with their output, running ones ar
     await agent.waitDone(id);
     ended.push(id);
   }
-  const running = await agent.submit({ command: 'sleep 30' });
+  const running = await agent.submit({ command: 'sleep 600' });
   await agent.kill('SIGTERM');
   await agent.restart();
   const ids = ((await agent.request('GET', '/v1/jobs')).json().jobs as { id: string }[]).map((j) => j.id);

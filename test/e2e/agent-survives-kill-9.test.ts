@@ -13,13 +13,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 t.test('kill -9 mid-job: the job keeps running, is re-adopted, and its output is complete', async (t) => {
   const agent = await startAgentProcess(t, { config: { maxConcurrentJobs: 2 } });
-  const running = await agent.submit({ command: 'echo start; sleep 1.5; echo done' });
-  const quick = await agent.submit({ command: 'sleep 0.3; echo finished-while-down; exit 3' });
+  const running = await agent.submit({ command: 'echo start; sleep 3; echo done' });
+  const quick = await agent.submit({ command: 'sleep 1; echo finished-while-down; exit 3' });
   const queued = await agent.submit({ command: 'echo was-queued' });
   t.equal((await agent.request('GET', `/v1/jobs/${queued}`)).json().state, 'queued');
   await sleep(200);
   await agent.kill('SIGKILL');
-  await sleep(800); // `quick` ends while no agent runs
+  await sleep(1500); // `quick` ends while no agent runs
   await agent.restart();
   const recovered = agent.log.slice(agent.log.lastIndexOf("jobs recovered") - 80);
   t.match(recovered, /"readopted":2/, "both started jobs re-adopted");
@@ -54,7 +54,7 @@ t.test('a reused pid is never taken for the job: it is lost and the stranger is 
   const agent = await startAgentProcess(t);
   await agent.kill('SIGTERM');
   // A live process that is not our supervisor, recorded as if it were (same pid, other start time).
-  const stranger = spawn('sleep', ['30'], { stdio: 'ignore' });
+  const stranger = spawn('sleep', ['600'], { stdio: 'ignore' });
   t.teardown(() => stranger.kill('SIGKILL'));
   const id = 'fake-reused-pid';
   const jobDir = join(agent.dataDir, 'jobs', id);
@@ -90,15 +90,19 @@ t.test('a reused pid is never taken for the job: it is lost and the stranger is 
 t.test('a supervisor killed with -9 leaves the job lost, not guessed', async (t) => {
   const agent = await startAgentProcess(t);
   const pidFile = join(agent.dir, 'job.pid');
-  const id = await agent.submit({ command: `echo $$ > ${pidFile}; exec sleep 30` });
-  await sleep(200);
+  const id = await agent.submit({ command: `echo $$ > ${pidFile}; exec sleep 600` });
+  await sleep(500);
   const [pid] = (await readFile(join(agent.dataDir, 'jobs', id, 'supervisor'), 'utf8')).split(' ');
   process.kill(Number(pid), 'SIGKILL');
   const job = await agent.waitDone(id, 10_000);
   t.equal(job.state, 'lost');
   t.match(job.message, /without writing an exit status/);
   // The orphaned job keeps its own process group (its pid); clean it up.
-  process.kill(-Number((await readFile(pidFile, 'utf8')).trim()), 'SIGKILL');
+  try {
+    process.kill(-Number((await readFile(pidFile, 'utf8')).trim()), 'SIGKILL');
+  } catch {
+    // already gone
+  }
 });
 
 t.test('kill -9 of the job launcher: running jobs still finish, and the launcher comes back', async (t) => {

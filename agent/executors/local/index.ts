@@ -74,6 +74,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): LocalExecuto
   const pollMs = options.pollMs ?? 250;
   const sudoOk = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
 
   async function checkSudo(user: string, program: string): Promise<void> {
     const key = `${user}\0${program}`;
@@ -127,7 +128,10 @@ export function createLocalExecutor(options: LocalExecutorOptions): LocalExecuto
           },
         );
       }, pollMs);
+      // Watching never keeps the agent alive: on stop, running jobs are left to their supervisors.
+      timer.unref();
       timers.add(timer);
+      if (closed) clearInterval(timer);
     });
   }
 
@@ -199,6 +203,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): LocalExecuto
       return launcher.pid;
     },
     async close() {
+      closed = true;
       for (const t of timers) clearInterval(t);
       timers.clear();
       await launcher.close();
