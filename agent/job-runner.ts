@@ -180,7 +180,10 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     const control = this.pendingControl.get(job.id);
     if (control) {
       this.pendingControl.delete(job.id);
-      void (control === 'abort' ? execution.abort() : execution.cancel(this.deps.config.cancelGraceSeconds * 1000));
+      // Nobody awaits a deferred cancel/abort: a failure must be logged, not crash the agent as an
+      // unhandled rejection.
+      const sent = control === 'abort' ? execution.abort() : execution.cancel(this.deps.config.cancelGraceSeconds * 1000);
+      sent.catch((err: Error) => this.deps.logger.error(`deferred ${control} failed`, { jobId: job.id, error: err.message }));
     }
     execution.done.then(
       (exit) => this.finish(job, exit),
