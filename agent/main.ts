@@ -13,7 +13,7 @@ import { CredentialStore } from './credentials.js';
 import { agentError } from './errors.js';
 import type { JobSpec } from './executors/executor.js';
 import { createLocalExecutor } from './executors/local/index.js';
-import { createSshExecutor, type ProcessServerConfig, type ProcessServerStatus, type SshExecutor } from './executors/ssh/index.js';
+import type { ProcessServerConfig, ProcessServerStatus, SshExecutor } from './executors/ssh/index.js';
 import { publicView } from './job-record.js';
 import { JobRunner, type ExecutorSlot } from './job-runner.js';
 import { JobStore } from './job-store.js';
@@ -102,9 +102,11 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
 
   const processServers = new Map<string, ExecutorSlot>();
   const sshExecutors: SshExecutor[] = [];
+  // ssh2 and its crypto cost ~10 MiB of resident memory: load them only for agents that have targets.
+  const ssh = config.processServers.length > 0 ? await import('./executors/ssh/index.js') : undefined;
   for (const server of config.processServers) {
     try {
-      const executor = createSshExecutor(server as ProcessServerConfig, { credentials, logger, dataDir: config.dataDir });
+      const executor = ssh!.createSshExecutor(server as ProcessServerConfig, { credentials, logger, dataDir: config.dataDir });
       sshExecutors.push(executor);
       processServers.set(server.name, { executor });
     } catch (err) {
