@@ -5,8 +5,9 @@
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../core/logger.js';
-import { loadGatewayConfig, type GatewayConfig } from './config.js';
+import { lazyLogger, type GatewayLogger } from './lazy-logger.js';
+import type { GatewayConfig } from './config.js';
+import { loadGatewayConfigIsolated as loadGatewayConfig } from './config-isolated.js';
 import { createGateway, type Gateway } from './server.js';
 import { daysUntil } from './tls.js';
 
@@ -21,7 +22,7 @@ function tlsFiles(config: Readonly<GatewayConfig>): string[] {
 }
 
 /** Logs a warning when the CRL is close to (or past) nextUpdate, and when certificates near expiry. */
-export function checkFreshness(gateway: Gateway, config: Readonly<GatewayConfig>, logger: Logger, now = Date.now()): void {
+export function checkFreshness(gateway: Gateway, config: Readonly<GatewayConfig>, logger: GatewayLogger, now = Date.now()): void {
   const m = gateway.tls();
   if (m.crlNextUpdate) {
     const hours = (m.crlNextUpdate.getTime() - now) / 3_600_000;
@@ -41,7 +42,7 @@ export function checkFreshness(gateway: Gateway, config: Readonly<GatewayConfig>
 
 export async function startGateway(configPath: string, options: { stdout?: Writable } = {}): Promise<RunningGateway> {
   let config = await loadGatewayConfig(configPath);
-  const logger = createLogger({ level: config.logLevel, defaultMeta: { part: 'gateway' }, ...(options.stdout ? { stream: options.stdout } : {}) });
+  const logger = lazyLogger({ level: config.logLevel, defaultMeta: { part: 'gateway' }, ...(options.stdout ? { stream: options.stdout } : {}) });
   const gateway = await createGateway(config, logger, options.stdout);
   const addr = gateway.address();
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -96,6 +97,7 @@ export async function startGateway(configPath: string, options: { stdout?: Writa
       clearInterval(freshness);
       await gateway.close();
       logger.info('gateway stopped');
+      await logger.settled();
     })();
     return stopping;
   };

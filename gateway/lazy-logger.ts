@@ -1,0 +1,56 @@
+/**
+ * The gateway's operational log, with winston loaded only when a line passes the level filter. A running
+ * gateway logs rarely (reloads, warnings, errors), and winston with its dependencies (logform, async,
+ * readable-stream, colorspace …) is ~4 MB of an idle gateway's resident memory. Lines are the same JSON as
+ * core/logger.ts writes — it is that logger, created on first use; lines keep their order while it loads.
+ */
+import type { Logger, LoggerOptions } from '../core/logger.js';
+
+/** The part of a logger the gateway uses; a winston Logger satisfies it too. */
+export interface GatewayLogger {
+  error(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+  info(message: string, meta?: Record<string, unknown>): void;
+  debug(message: string, meta?: Record<string, unknown>): void;
+}
+
+export interface LazyLogger extends GatewayLogger {
+  /** Resolves when every line logged so far has been handed to the stream. */
+  settled(): Promise<void>;
+}
+
+// winston's npm levels.
+const LEVELS: Readonly<Record<string, number>> = { error: 0, warn: 1, info: 2, http: 3, verbose: 4, debug: 5, silly: 6 };
+
+function write(l: Logger, name: 'error' | 'warn' | 'info' | 'debug', message: string, meta: Record<string, unknown> | undefined): void {
+  if (meta === undefined) l[name](message);
+  else l[name](message, meta);
+}
+
+export function lazyLogger(options: LoggerOptions = {}): LazyLogger {
+  const level = options.level ?? process.env.OUTPOST_LOG_LEVEL ?? 'info';
+  // An unknown level name is left to winston to judge, so nothing is filtered out here.
+  const threshold = LEVELS[level] ?? Number.POSITIVE_INFINITY;
+  let chain: Promise<Logger | undefined> = Promise.resolve(undefined);
+  let logger: Logger | undefined;
+  const log = (name: 'error' | 'warn' | 'info' | 'debug', message: string, meta?: Record<string, unknown>): void => {
+    if (LEVELS[name]! > threshold) return;
+    if (logger) {
+      write(logger, name, message, meta);
+      return;
+    }
+    chain = chain.then(async (l) => {
+      l ??= (await import('../core/logger.js')).createLogger(options);
+      logger = l;
+      write(l, name, message, meta);
+      return l;
+    });
+  };
+  return {
+    error: (m, meta) => log('error', m, meta),
+    warn: (m, meta) => log('warn', m, meta),
+    info: (m, meta) => log('info', m, meta),
+    debug: (m, meta) => log('debug', m, meta),
+    settled: () => chain.then(() => undefined),
+  };
+}
