@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { coreError } from './errors.js';
+import { deepFreeze } from './deep-freeze.js';
 
 export interface ConfigProblem {
   path: string;
@@ -36,13 +37,7 @@ export function problemsOf(error: z.ZodError): ConfigProblem[] {
   return problems;
 }
 
-export function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
-  }
-  return value;
-}
+export { deepFreeze };
 
 /** Validates an already-parsed value; `source` names the file in messages. */
 export function parseConfig<S extends z.ZodType>(schema: S, raw: unknown, source: string): Readonly<z.output<S>> {

@@ -5,20 +5,13 @@
  * errors (rebuilt from their code); if the worker cannot run at all, the file is read in this thread.
  */
 import { Worker } from 'node:worker_threads';
+import { deepFreeze } from '../core/deep-freeze.js';
 import { OutpostError, registeredErrors } from '../core/errors.js';
 import type { GatewayConfig } from './config.js';
 
 interface Reply {
   config?: GatewayConfig;
   error?: { code: string | undefined; message: string; details: Readonly<Record<string, unknown>> | undefined };
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
-  }
-  return value;
 }
 
 function rebuild(error: NonNullable<Reply['error']>): Error {
