@@ -4,20 +4,7 @@
  * independent and this file stays a table of contents.
  */
 import { Command } from 'commander';
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
-// dist/cli.js and cli.ts (under tsx) both sit one level below package.json's directory or at it.
-function version(): string {
-  for (const p of ['./package.json', '../package.json']) {
-    try {
-      return (require(p) as { version: string }).version;
-    } catch {
-      // try the next location
-    }
-  }
-  return 'unknown';
-}
+import { outpostVersion } from './core/version.js';
 
 type Register = (program: Command) => void;
 
@@ -41,7 +28,7 @@ function partsFor(argv: readonly string[]): string[] {
 export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('outpost')
     .description('Hardened remote job agent: certificate authority, agent, gateway and master client')
-    .version(version(), '-V, --version')
+    .version(outpostVersion(), '-V, --version')
     .option('--debug', 'print stack traces for errors')
     .showHelpAfterError('(run with --help for usage)');
   const registers = await Promise.all(partsFor(argv).map((name) => PARTS[name]!()));

@@ -3,7 +3,6 @@
  * registered through registerAgentStatusCommand).
  */
 import type { Command } from 'commander';
-import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { action, printJson } from '../core/cli-support.js';
 import { coreError } from '../core/errors.js';
@@ -14,18 +13,7 @@ import { credentialsPath, loadAgentConfig } from './config.js';
 import { CredentialStore } from './credentials.js';
 import { agentError } from './errors.js';
 import { startAgent } from './main.js';
-
-function version(): string {
-  const require = createRequire(import.meta.url);
-  for (const p of ['../package.json', '../../package.json']) {
-    try {
-      return (require(p) as { version: string }).version;
-    } catch {
-      // next location
-    }
-  }
-  return 'unknown';
-}
+import { outpostVersion } from '../core/version.js';
 
 interface ConfigFlag {
   config: string;
@@ -41,7 +29,7 @@ function registerStart(agent: Command): void {
       action(async (flags: ConfigFlag) => {
         const config = await loadAgentConfig(flags.config);
         const logger = createLogger({ level: config.logLevel, defaultMeta: { part: 'agent' } });
-        const handle = await startAgent(config, { logger, version: version() });
+        const handle = await startAgent(config, { logger, version: outpostVersion() });
         process.stdout.write(`outpost agent listening on ${handle.address}\n`);
         await new Promise<void>((resolve) => {
           const stop = (signal: string): void => {
