@@ -5,7 +5,7 @@
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { lazyLogger, type GatewayLogger } from './lazy-logger.js';
+import { lazyLogger, type LogSink } from '../core/lazy-logger.js';
 import type { GatewayConfig } from './config.js';
 import { loadGatewayConfigIsolated as loadGatewayConfig } from './config-isolated.js';
 import { createGateway, type Gateway } from './server.js';
@@ -22,7 +22,7 @@ function tlsFiles(config: Readonly<GatewayConfig>): string[] {
 }
 
 /** Logs a warning when the CRL is close to (or past) nextUpdate, and when certificates near expiry. */
-export function checkFreshness(gateway: Gateway, config: Readonly<GatewayConfig>, logger: GatewayLogger, now = Date.now()): void {
+export function checkFreshness(gateway: Gateway, config: Readonly<GatewayConfig>, logger: LogSink, now = Date.now()): void {
   const m = gateway.tls();
   if (m.crlNextUpdate) {
     const hours = (m.crlNextUpdate.getTime() - now) / 3_600_000;

@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import type { GatewayLogger } from './lazy-logger.js';
+import type { LogSink } from '../core/lazy-logger.js';
 import type { GatewayConfig } from './config.js';
 import { compilePolicy } from './policy.js';
 import { loadTlsMaterial, type TlsMaterial } from './tls.js';
@@ -46,7 +46,7 @@ function rawResponse(status: number, text: string): string {
   return `HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`;
 }
 
-export async function createGateway(initial: Readonly<GatewayConfig>, logger: GatewayLogger, auditStdout?: NodeJS.WritableStream): Promise<Gateway> {
+export async function createGateway(initial: Readonly<GatewayConfig>, logger: LogSink, auditStdout?: NodeJS.WritableStream): Promise<Gateway> {
   let config = initial;
   let material = await loadTlsMaterial(config.tls);
   let upstream = await upstreamOf(config);

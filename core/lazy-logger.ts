@@ -1,20 +1,20 @@
 /**
- * The gateway's operational log, with winston loaded only when a line passes the level filter. A running
- * gateway logs rarely (reloads, warnings, errors), and winston with its dependencies (logform, async,
- * readable-stream, colorspace …) is ~4 MB of an idle gateway's resident memory. Lines are the same JSON as
+ * An operational log with winston loaded only when a line passes the level filter. A long-running daemon
+ * that logs rarely (the gateway: reloads, warnings, errors) need not keep winston and its dependencies
+ * (logform, async, readable-stream, colorspace …, ~4 MB) resident while idle. Lines are the same JSON as
  * core/logger.ts writes — it is that logger, created on first use; lines keep their order while it loads.
  */
-import type { Logger, LoggerOptions } from '../core/logger.js';
+import type { Logger, LoggerOptions } from './logger.js';
 
-/** The part of a logger the gateway uses; a winston Logger satisfies it too. */
-export interface GatewayLogger {
+/** The part of a logger the daemons use; a winston Logger satisfies it too. */
+export interface LogSink {
   error(message: string, meta?: Record<string, unknown>): void;
   warn(message: string, meta?: Record<string, unknown>): void;
   info(message: string, meta?: Record<string, unknown>): void;
   debug(message: string, meta?: Record<string, unknown>): void;
 }
 
-export interface LazyLogger extends GatewayLogger {
+export interface LazyLogger extends LogSink {
   /** Resolves when every line logged so far has been handed to the stream. */
   settled(): Promise<void>;
 }
@@ -40,7 +40,7 @@ export function lazyLogger(options: LoggerOptions = {}): LazyLogger {
       return;
     }
     chain = chain.then(async (l) => {
-      l ??= (await import('../core/logger.js')).createLogger(options);
+      l ??= (await import('./logger.js')).createLogger(options);
       logger = l;
       write(l, name, message, meta);
       return l;
