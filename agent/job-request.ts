@@ -1,58 +1,160 @@
 /**
  * Validation of `POST /v1/jobs` bodies and list queries. Strict: unknown fields are errors, and no string
  * may hold a NUL (it cannot reach exec intact, so accepting it would run something other than asked).
+ *
+ * Hand-written rather than a zod schema: this runs in the agent for weeks, and zod alone would be ~12 MiB
+ * of its resident memory (the config schema is parsed in a short-lived worker, see config-isolated.ts).
+ * Every problem is reported as `path: message`, as zod did, so clients and tests see the same errors.
  */
-import { z } from 'zod';
-import { problemsOf } from '../core/config.js';
 import { agentError } from './errors.js';
 import type { JobKind, JobSpec } from './executors/executor.js';
 import { JOB_ID_PATTERN, JOB_STATES, type JobState } from './job-record.js';
 
+export interface JobRequest {
+  command?: string;
+  argv?: string[];
+  script?: string;
+  interpreter?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  runAs?: string;
+  loginProfile?: boolean;
+  credentialKey?: string;
+  processServer?: string;
+  timeoutSeconds?: number;
+  description?: string;
+}
+
+export interface RequestProblem {
+  path: string;
+  message: string;
+}
+
 const MAX_ARG = 128 * 1024; // Linux MAX_ARG_STRLEN: longer single arguments cannot be exec'd
-const noNul = (max: number) => z.string().max(max).refine((s) => !s.includes('\0'), 'must not contain NUL');
-const user = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/i, 'must be a user name');
+const MAX_LIST = 4096;
+const USER = /^[a-z_][a-z0-9_.-]{0,31}\$?$/i;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+const CREDENTIAL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const PROCESS_SERVER = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
-export const jobRequestSchema = z
-  .object({
-    command: noNul(MAX_ARG).min(1).optional(),
-    argv: z.array(noNul(MAX_ARG)).min(1).max(4096).optional(),
-    script: noNul(1024 * 1024).min(1).optional(),
-    interpreter: noNul(4096).min(1).optional(),
-    args: z.array(noNul(MAX_ARG)).max(4096).optional(),
-    env: z
-      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'environment names: letters, digits, _'), noNul(MAX_ARG))
-      .optional(),
-    cwd: noNul(4096).refine((p) => p.startsWith('/'), 'must be an absolute path').optional(),
-    runAs: user.optional(),
-    loginProfile: z.boolean().optional(),
-    credentialKey: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be a credential key').optional(),
-    processServer: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/, 'must be a process server name').optional(),
-    timeoutSeconds: z.number().int().min(1).max(31_536_000).optional(),
-    description: noNul(1024).optional(),
-  })
-  .strict()
-  .superRefine((r, ctx) => {
-    const kinds = [r.command, r.argv, r.script].filter((v) => v !== undefined).length;
-    if (kinds !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of command, argv or script', path: [] });
-    if (r.args !== undefined && r.script === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'args go with script (for argv, put them in argv)', path: ['args'] });
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number' && Number.isNaN(v)) return 'NaN';
+  return typeof v;
+}
+
+const expected = (what: string, v: unknown): string => `Invalid input: expected ${what}, received ${typeName(v)}`;
+
+/** Collects problems; `path` is formatted as the config errors are (`env.NAME`, `argv[0]`). */
+class Checker {
+  readonly problems: RequestProblem[] = [];
+
+  add(path: string, message: string): void {
+    this.problems.push({ path, message });
+  }
+
+  /** A string of at most `max` characters without NUL (and at least `min`). */
+  text(path: string, v: unknown, max: number, min = 0): void {
+    if (typeof v !== 'string') {
+      this.add(path, expected('string', v));
+      return;
     }
-    if (r.interpreter !== undefined && r.argv !== undefined) {
-      ctx.addIssue({ code: 'custom', message: 'argv runs without an interpreter; use command or script', path: ['interpreter'] });
+    if (v.length > max) this.add(path, `Too big: expected string to have <=${max} characters`);
+    if (v.includes('\0')) this.add(path, 'must not contain NUL');
+    if (v.length < min) this.add(path, `Too small: expected string to have >=${min} characters`);
+  }
+
+  matching(path: string, v: unknown, pattern: RegExp, message: string): void {
+    if (typeof v !== 'string') this.add(path, expected('string', v));
+    else if (!pattern.test(v)) this.add(path, message);
+  }
+
+  list(path: string, v: unknown, min: number): void {
+    if (!Array.isArray(v)) {
+      this.add(path, expected('array', v));
+      return;
     }
-  });
+    if (v.length < min) this.add(path, `Too small: expected array to have >=${min} items`);
+    if (v.length > MAX_LIST) this.add(path, `Too big: expected array to have <=${MAX_LIST} items`);
+    v.forEach((item, i) => this.text(`${path}[${i}]`, item, MAX_ARG));
+  }
 
-export type JobRequest = z.output<typeof jobRequestSchema>;
+  integer(path: string, v: unknown, min: number, max: number): void {
+    if (typeof v !== 'number' || Number.isNaN(v)) this.add(path, expected('number', v));
+    else if (!Number.isSafeInteger(v)) this.add(path, expected('int', v));
+    else if (v < min) this.add(path, `Too small: expected number to be >=${min}`);
+    else if (v > max) this.add(path, `Too big: expected number to be <=${max}`);
+  }
+}
 
-function fail(error: z.ZodError): never {
-  const problems = problemsOf(error);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+type FieldCheck = (c: Checker, path: string, v: unknown) => void;
+
+const FIELDS: Readonly<Record<keyof JobRequest, FieldCheck>> = {
+  command: (c, p, v) => c.text(p, v, MAX_ARG, 1),
+  argv: (c, p, v) => c.list(p, v, 1),
+  script: (c, p, v) => c.text(p, v, 1024 * 1024, 1),
+  interpreter: (c, p, v) => c.text(p, v, 4096, 1),
+  args: (c, p, v) => c.list(p, v, 0),
+  env: (c, p, v) => {
+    if (!isPlainObject(v)) {
+      c.add(p, expected('record', v));
+      return;
+    }
+    for (const [name, value] of Object.entries(v)) {
+      if (!ENV_NAME.test(name)) c.add(`${p}.${name}`, 'Invalid key in record');
+      else c.text(`${p}.${name}`, value, MAX_ARG);
+    }
+  },
+  cwd: (c, p, v) => {
+    c.text(p, v, 4096);
+    if (typeof v === 'string' && !v.startsWith('/')) c.add(p, 'must be an absolute path');
+  },
+  runAs: (c, p, v) => c.matching(p, v, USER, 'must be a user name'),
+  loginProfile: (c, p, v) => {
+    if (typeof v !== 'boolean') c.add(p, expected('boolean', v));
+  },
+  credentialKey: (c, p, v) => c.matching(p, v, CREDENTIAL_KEY, 'must be a credential key'),
+  processServer: (c, p, v) => c.matching(p, v, PROCESS_SERVER, 'must be a process server name'),
+  timeoutSeconds: (c, p, v) => c.integer(p, v, 1, 31_536_000),
+  description: (c, p, v) => c.text(p, v, 1024),
+};
+
+function fail(problems: readonly RequestProblem[]): never {
   throw agentError('AGENT_BAD_REQUEST', problems.map((p) => `${p.path}: ${p.message}`).join('; '), { details: { problems } });
 }
 
+/** Pure: the problems with a job request body, in the order a client should read them. */
+export function jobRequestProblems(body: unknown): RequestProblem[] {
+  const c = new Checker();
+  if (!isPlainObject(body)) {
+    c.add('(root)', expected('object', body));
+    return c.problems;
+  }
+  for (const [key, value] of Object.entries(body)) {
+    const check = Object.hasOwn(FIELDS, key) ? FIELDS[key as keyof JobRequest] : undefined;
+    // `undefined` cannot come out of JSON; an explicit one means "not given", as an optional field does.
+    if (!check) c.add(key, 'unknown key');
+    else if (value !== undefined) check(c, key, value);
+  }
+  // Combinations are judged only on fields that are themselves valid (unknown keys aside).
+  if (c.problems.some((p) => p.message !== 'unknown key')) return c.problems;
+  const r = body as JobRequest;
+  const kinds = [r.command, r.argv, r.script].filter((v) => v !== undefined).length;
+  if (kinds !== 1) c.add('(root)', 'give exactly one of command, argv or script');
+  if (r.args !== undefined && r.script === undefined) c.add('args', 'args go with script (for argv, put them in argv)');
+  if (r.interpreter !== undefined && r.argv !== undefined) c.add('interpreter', 'argv runs without an interpreter; use command or script');
+  return c.problems;
+}
+
 export function parseJobRequest(body: unknown): JobRequest {
-  const result = jobRequestSchema.safeParse(body);
-  if (!result.success) fail(result.error);
-  return result.data;
+  const problems = jobRequestProblems(body);
+  if (problems.length > 0) fail(problems);
+  return body as JobRequest;
 }
 
 export function toJobSpec(id: string, r: JobRequest, defaults: { runAs?: string | undefined; timeoutSeconds: number }): JobSpec {
@@ -90,17 +192,20 @@ export interface ListQuery {
   after?: string;
 }
 
-const listSchema = z
-  .object({
-    state: z.enum(JOB_STATES).optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(100),
-    after: z.string().regex(JOB_ID_PATTERN, 'must be a job id').optional(),
-  })
-  .strict();
+const LIST_KEYS = new Set(['state', 'limit', 'after']);
 
 export function parseListQuery(params: URLSearchParams): ListQuery {
-  const result = listSchema.safeParse(Object.fromEntries(params));
-  if (!result.success) fail(result.error);
-  const { state, limit, after } = result.data;
-  return { limit, ...(state ? { state } : {}), ...(after ? { after } : {}) };
+  const c = new Checker();
+  // The last of repeated parameters counts, as with Object.fromEntries.
+  const given = Object.fromEntries(params);
+  for (const key of Object.keys(given)) if (!LIST_KEYS.has(key)) c.add(key, 'unknown key');
+  const { state, limit: limitText, after } = given;
+  if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) {
+    c.add('state', `Invalid option: expected one of ${JOB_STATES.map((s) => `"${s}"`).join('|')}`);
+  }
+  const limit = limitText === undefined ? 100 : Number(limitText);
+  c.integer('limit', limit, 1, 1000);
+  if (after !== undefined) c.matching('after', after, JOB_ID_PATTERN, 'must be a job id');
+  if (c.problems.length > 0) fail(c.problems);
+  return { limit, ...(state ? { state: state as JobState } : {}), ...(after ? { after } : {}) };
 }

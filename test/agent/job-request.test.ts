@@ -1,5 +1,5 @@
 import t from 'tap';
-import { checkJobId, parseJobRequest, parseListQuery, toJobSpec } from '../../agent/job-request.js';
+import { checkJobId, jobRequestProblems, parseJobRequest, parseListQuery, toJobSpec } from '../../agent/job-request.js';
 import { newJobId, publicView, stateForExit } from '../../agent/job-record.js';
 import { randomBytes } from 'node:crypto';
 
@@ -60,4 +60,43 @@ t.test('states from exits, and the public view hides runtime and script text', a
   t.notOk('runtime' in view);
   t.notOk('script' in view);
   t.equal(view.scriptBytes, 15);
+});
+
+t.test('problems name the bad field, all of them at once, with zod-compatible wording', async (t) => {
+  const cases: [unknown, string][] = [
+    [{ command: 'a', extra: 1, other: 2 }, 'extra: unknown key; other: unknown key'],
+    [{ command: 'a', extra: 1, argv: ['x'] }, 'extra: unknown key; (root): give exactly one of command, argv or script'],
+    [{ argv: [1] }, 'argv[0]: Invalid input: expected string, received number'],
+    [{ argv: [] }, 'argv: Too small: expected array to have >=1 items'],
+    [{ command: 'a', env: { '1X': 'y', A: 'x\u0000' } }, 'env.1X: Invalid key in record; env.A: must not contain NUL'],
+    [{ command: 'a', cwd: 'x\u0000' }, 'cwd: must not contain NUL; cwd: must be an absolute path'],
+    [{ command: 'a', timeoutSeconds: 1.5 }, 'timeoutSeconds: Invalid input: expected int, received number'],
+    [{ command: 'a', timeoutSeconds: 1e10 }, 'timeoutSeconds: Too big: expected number to be <=31536000'],
+    [{ command: '' }, 'command: Too small: expected string to have >=1 characters'],
+    [{ command: 'a', description: 'x'.repeat(1025) }, 'description: Too big: expected string to have <=1024 characters'],
+    [{ command: 'a', loginProfile: 'yes' }, 'loginProfile: Invalid input: expected boolean, received string'],
+    [{ command: 'a', env: [] }, 'env: Invalid input: expected record, received array'],
+    // A field that is itself bad is reported alone: combinations are judged on valid fields only.
+    [{ command: 5, argv: ['x'] }, 'command: Invalid input: expected string, received number'],
+    [null, '(root): Invalid input: expected object, received null'],
+    [JSON.parse('{"command":"a","__proto__":1}'), '__proto__: unknown key'],
+    [{ command: 'a', toString: 'x' }, 'toString: unknown key'],
+  ];
+  for (const [body, message] of cases) {
+    t.equal(jobRequestProblems(body).map((p) => `${p.path}: ${p.message}`).join('; '), message, JSON.stringify(body)?.slice(0, 60));
+    t.throws(() => parseJobRequest(body), { code: 'AGENT_BAD_REQUEST', message }, JSON.stringify(body)?.slice(0, 60));
+  }
+  const full = {
+    script: 'echo', args: ['a'], interpreter: 'bash', env: { A: 'b' }, cwd: '/tmp', runAs: 'batch', loginProfile: true,
+    timeoutSeconds: 5, description: 'd', processServer: 'db1', credentialKey: 'k',
+  };
+  t.same(parseJobRequest(full), full);
+});
+
+t.test('list query problems', async (t) => {
+  t.same(parseListQuery(new URLSearchParams('')), { limit: 100 });
+  t.same(parseListQuery(new URLSearchParams('after=abc-1&state=lost&limit=1000')), { limit: 1000, state: 'lost', after: 'abc-1' });
+  t.throws(() => parseListQuery(new URLSearchParams('limit=abc')), { message: 'limit: Invalid input: expected number, received NaN' });
+  t.throws(() => parseListQuery(new URLSearchParams('limit=2.5&after=A')), { message: 'limit: Invalid input: expected int, received number; after: must be a job id' });
+  t.throws(() => parseListQuery(new URLSearchParams('limit=')), { message: 'limit: Too small: expected number to be >=1' });
 });
