@@ -20,6 +20,8 @@ import { fingerprintPolicy } from '../../agent/executors/ssh/host-key.js';
 import { startAgentProcess } from '../../test/fixtures/agent.js';
 import { runOutpost } from '../../test/fixtures/cli.js';
 import { Writable } from 'node:stream';
+import http from 'node:http';
+import { watchJobEvents } from './job-events.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const skip = sshdSkipReason();
@@ -118,11 +120,30 @@ try {
   });
   const added = await runOutpost(['agent', 'credentials', 'add', 'bench', '--user', user.name, '--private-key', user.privateKeyPath, '--config', agent.configPath]);
   if (added.code !== 0) throw new Error(`credentials add failed: ${added.stderr}`);
+  if (!agent.socket) throw new Error('the bench agent listens on a Unix socket');
+  const events = await watchJobEvents(agent.socket);
+  t.teardown(() => events.close());
+  const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 100 });
+  t.teardown(() => keepAlive.destroy());
+  const submit = (body: unknown): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const payload = JSON.stringify(body);
+      const req = http.request(
+        { socketPath: agent.socket, agent: keepAlive, method: 'POST', path: '/v1/jobs', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d: string) => (text += d));
+          res.on('end', () => (res.statusCode === 201 ? resolve((JSON.parse(text) as { id: string }).id) : reject(new Error(`submit: ${res.statusCode} ${text}`))));
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
   const viaAgent = async (n: number, concurrency: number, target: (i: number) => string): Promise<number> =>
     pool(n, concurrency, async (i) => {
-      const id = await agent.submit({ argv: ['true'], processServer: target(i) });
-      const done = await agent.waitDone(id, 60_000);
-      if (done.state !== 'succeeded') throw new Error(`agent job ${id}: ${JSON.stringify(done)}`);
+      const id = await submit({ argv: ['true'], processServer: target(i) });
+      const state = await events.done(id);
+      if (state !== 'succeeded') throw new Error(`agent job ${id} ended ${state}: ${(await agent.request('GET', `/v1/jobs/${id}`)).text}`);
     });
   await viaAgent(10, 5, (i) => `t${i % 5}`);
 
@@ -162,7 +183,7 @@ try {
     console.log(`${r.name.padEnd(32)}${fmt(r.outpost)}${fmt(r.agent)}${fmt(r.fresh)}${fmt(r.control)}${fmt(r.raw)}${ratio(r.outpost, r.fresh)}${ratio(r.outpost, r.control)}${ratio(r.agent, r.control)}`);
   }
   console.log('\noutpost = the SSH executor in-process (ssh2, pooled, detached remote wrapper, output file, exit status)');
-  console.log('agent = the same through `outpost agent start` and its HTTP API (durable job records), GET polled every 50 ms until done');
+  console.log('agent = the same through `outpost agent start` and its HTTP API (durable job records), completion seen on the agent event stream (SSE)');
   console.log('ssh = OpenSSH client, fresh connection per command; ssh -M = OpenSSH over a ControlMaster connection');
   console.log('ssh2 raw = bare exec of `true` on one pooled ssh2 connection (no wrapper, no files): the floor');
   console.log('fan-out: outpost and agent all 100 at once; ssh clients 40 in flight (8 per target)');

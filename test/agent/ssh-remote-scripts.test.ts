@@ -22,6 +22,20 @@ t.test('remoteCommand adds sudo -n -H -u only when the job runs as another user'
   t.match(remoteCommand({ login: 'a', effective: 'b' }, 'echo', 'n', []), /^exec 'sudo' '-n' '-H' '-u' 'b' '--' '\/bin\/sh' '-c'/);
 });
 
+t.test('remoteCommand runs the program in a plain-sh login shell directly, values still inert words', async (t) => {
+  const program = `printf '%s\\0' "$@"`;
+  const direct = remoteCommand({ login: 'a', effective: 'a', loginShell: '/bin/sh' }, program, 'n', NASTY);
+  t.notMatch(direct, /^exec /, 'no second shell');
+  // What sshd does: the login shell gets the whole command line after -c.
+  const r = spawnSync('/bin/sh', ['-c', direct], { encoding: 'utf8' });
+  t.equal(r.status, 0);
+  t.same(r.stdout.split('\0').slice(0, -1), NASTY);
+  t.equal(spawnSync('test', ['-e', '/tmp/outpost-pwned']).status, 1, 'no argument was run as shell code');
+  t.match(remoteCommand({ login: 'a', effective: 'a', loginShell: '/bin/bash' }, 'echo', 'n', []), /^exec '\/bin\/sh' '-c'/, 'any other shell: exec sh');
+  t.match(remoteCommand({ login: 'a', effective: 'a', loginShell: '/usr/bin/fish' }, 'echo', 'n', []), /^exec '\/bin\/sh' '-c'/);
+  t.match(remoteCommand({ login: 'a', effective: 'b', loginShell: '/bin/sh' }, 'echo', 'n', []), /^exec 'sudo'/, 'another user: sudo as before');
+});
+
 /** Runs a wrapper program locally as /bin/sh would on the target, with HOME pointing at a temp dir. */
 function sh(home: string, program: string, args: string[], input = ''): { stdout: string; stderr: string; status: number | null } {
   const r = spawnSync('/bin/sh', ['-c', program, 'outpost-test', ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home }, input, encoding: 'utf8' });

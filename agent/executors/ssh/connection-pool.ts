@@ -4,6 +4,7 @@
  * connection that dies is dropped so the next exec dials again. Keep-alives find dead links; TCP_NODELAY
  * avoids Nagle + delayed-ACK stalls (~40 ms) on every small exec round trip.
  */
+import type { Socket } from 'node:net';
 import { Client, type ClientChannel, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
 import type { Logger } from '../../../core/logger.js';
 import type { OutpostError } from '../../../core/errors.js';
@@ -13,6 +14,21 @@ import { AuthMethods, type Login } from './auth-methods.js';
 import { classifyConnectError } from './connect-error.js';
 
 export type { Login } from './auth-methods.js';
+
+/**
+ * ssh2 writes every packet with its own socket.write: answering one incoming read (a channel confirmation,
+ * exit status, EOF, close, window adjust) costs several syscalls and several TCP segments for sshd to read.
+ * Corking the socket while ssh2 handles a read and uncorking on the next tick sends them in one writev.
+ */
+function coalesceReplies(client: Client): void {
+  const sock = (client as unknown as { _sock?: Socket })._sock;
+  if (!sock) return;
+  const uncork = (): void => sock.uncork();
+  sock.prependListener('data', () => {
+    sock.cork();
+    process.nextTick(uncork);
+  });
+}
 
 export interface PoolOptions {
   readonly name: string;
@@ -108,7 +124,10 @@ export class SshPool {
             });
             resolve();
           });
-          client.on('connect', () => client.setNoDelay(true));
+          client.on('connect', () => {
+            client.setNoDelay(true);
+            coalesceReplies(client);
+          });
           client.once('error', (err) => reject(classifyConnectError(err, verdict, this.where, presented)));
           client.on('error', () => undefined);
           client.once('close', () => {
@@ -250,6 +269,22 @@ export class SshPool {
       });
       channel.end(options.stdin ?? undefined);
     });
+  }
+
+  private shell: Promise<string> | undefined;
+
+  /**
+   * The login user's shell as sshd reports it ($SHELL, from the passwd entry), asked once per pool; '' when
+   * it cannot be told. A failed probe is not remembered, so the next job asks again.
+   */
+  loginShell(): Promise<string> {
+    this.shell ??= (async () => {
+      let out = '';
+      await this.exec(`printf 'outpost-shell:%s\\n' "$SHELL"`, { onStdout: (chunk) => void (out += chunk.toString('utf8')) });
+      return /^outpost-shell:(\S*)$/m.exec(out)?.[1] ?? '';
+    })();
+    this.shell.catch(() => (this.shell = undefined));
+    return this.shell;
   }
 
   /** Closes every connection; remote jobs keep running (they are detached). */

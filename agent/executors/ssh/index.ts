@@ -132,6 +132,16 @@ class SshProcessServer implements SshExecutor {
     return { user: { login: login.username, effective: checkUserName(runAs, 'runAs') }, credentialKey };
   }
 
+  /**
+   * Adds the login shell when the job runs as the login user (remoteCommand can then skip a shell). A probe
+   * that fails is no error here: the launch that follows reports the connection problem itself.
+   */
+  private async withLoginShell(pool: SshPool, user: RemoteUser): Promise<RemoteUser> {
+    if (user.effective !== user.login) return user;
+    const loginShell = await pool.loginShell().catch(() => undefined);
+    return loginShell === undefined ? user : { ...user, loginShell };
+  }
+
   private context(pool: SshPool, user: RemoteUser) {
     return {
       server: this.server.name,
@@ -146,8 +156,9 @@ class SshProcessServer implements SshExecutor {
 
   async start(job: JobSpec, paths: JobPaths): Promise<Execution> {
     const plan = planJob(job, this.server.interpreterWhitelist, this.server.name);
-    const { user, credentialKey } = await this.users(job);
+    const { user: named, credentialKey } = await this.users(job);
     const pool = this.pool(credentialKey);
+    const user = await this.withLoginShell(pool, named);
     const { handle, size } = await RemoteJob.openOutput(paths.output);
     const startedAtMs = Date.now();
     const runtime: Record<string, string | number | null> = {

@@ -165,13 +165,23 @@ export interface RemoteUser {
   readonly login: string;
   /** Effective user of the job; sudo is used when it differs from `login`. */
   readonly effective: string;
+  /** The login user's shell as sshd reports it, when known (see SshPool.loginShell). */
+  readonly loginShell?: string;
 }
+
+/** Login shells that are the POSIX sh we would exec anyway: the program can run in them directly. */
+const PLAIN_SH = new Set(['/bin/sh', '/usr/bin/sh', '/bin/dash', '/usr/bin/dash']);
 
 /**
  * Wraps a program in `/bin/sh -c`, under `sudo -n -H -u USER` when the job runs as another user, so the
  * wrapper, its files and the kill all act as the job's user. The login shell only ever sees quoted words.
+ * When the login shell already is a plain sh and no user switch is needed, the program runs in it with
+ * its parameters set by `set --` (quoted words too): one exec less per job on the target.
  */
 export function remoteCommand(user: RemoteUser, program: string, name: string, args: readonly string[]): string {
+  if (user.effective === user.login && user.loginShell !== undefined && PLAIN_SH.has(user.loginShell)) {
+    return `set -- ${commandLine(args)}\n${program}`;
+  }
   const sh = ['/bin/sh', '-c', program, name, ...args];
   const words = user.effective === user.login ? sh : ['sudo', '-n', '-H', '-u', user.effective, '--', ...sh];
   return `exec ${commandLine(words)}`;
