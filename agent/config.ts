@@ -40,6 +40,9 @@ export const processServerSchema = z
     hostKey: z.string().min(1).optional(),
     knownHostsFile: absPath.optional(),
     interpreterWhitelist: z.array(absPath).default(['/bin/sh']),
+    // Exec channels per connection: at or below the target sshd's MaxSessions (OpenSSH default 10).
+    maxSessions: z.number().int().min(1).max(100).default(10),
+    maxConnections: z.number().int().min(1).max(64).default(8),
   })
   .strict()
   .refine((s) => s.hostKey !== undefined || s.knownHostsFile !== undefined, {
@@ -122,6 +125,4 @@ export async function loadAgentConfig(path: string): Promise<Readonly<AgentConfi
   return checkSemantics(await loadConfigFile(agentConfigSchema, path), path);
 }
 
-export function credentialsPath(config: AgentConfig): string {
-  return config.credentialsFile ?? `${config.dataDir}/credentials.json`;
-}
+export { credentialsPath } from './credentials-path.js';

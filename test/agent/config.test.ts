@@ -51,7 +51,13 @@ t.test('ok: process servers as the SSH executor expects them', async (t) => {
     ...base,
     processServers: [{ name: 'db01', remoteHostName: 'db01.example.com', hostKey: 'SHA256:abc', credentialKey: 'db01-login' }],
   });
-  t.match(c.processServers[0], { name: 'db01', port: 22, interpreterWhitelist: ['/bin/sh'] });
+  t.match(c.processServers[0], { name: 'db01', port: 22, interpreterWhitelist: ['/bin/sh'], maxSessions: 10, maxConnections: 8 });
+  const tuned = parseAgentConfig({ ...base, processServers: [{ name: 'db02', remoteHostName: 'db02', hostKey: 'SHA256:abc', maxSessions: 4, maxConnections: 2 }] });
+  t.match(tuned.processServers[0], { maxSessions: 4, maxConnections: 2 });
+  t.throws(() => parseAgentConfig({ ...base, processServers: [{ name: 'db03', remoteHostName: 'db03', hostKey: 'SHA256:abc', maxSessions: 0 }] }), {
+    code: 'CORE_CONFIG_INVALID',
+    message: /processServers\[0\]\.maxSessions/,
+  });
 });
 
 t.test('fail/semantics: defaultUser outside allowedUsers, duplicate process servers', async (t) => {
