@@ -62,6 +62,11 @@ export const gatewayError = defineErrors('gateway', {
     meaning: 'The gateway could not reach the agent (socket missing, agent down, connection refused).',
     action: 'Start the agent (`systemctl start outpost-agent`) and check upstream: in gateway.yaml points to its socket.',
   },
+  GATEWAY_UPSTREAM_INVALID: {
+    status: 502,
+    meaning: 'The agent sent a malformed HTTP response (bad status line or header, conflicting Content-Length, Transfer-Encoding other than chunked, broken chunk framing); the gateway dropped that connection.',
+    action: 'Check that upstream: in gateway.yaml points to the Outpost agent and not to another service; the audit line and the operational log give the detail.',
+  },
   GATEWAY_UPSTREAM_TIMEOUT: {
     status: 504,
     meaning: 'The agent did not answer within limits.upstreamTimeoutMs.',
@@ -69,7 +74,7 @@ export const gatewayError = defineErrors('gateway', {
   },
   GATEWAY_SECRET_UNREADABLE: {
     status: 500,
-    meaning: 'upstream.secretFile could not be read or is empty.',
+    meaning: 'upstream.secretFile could not be read, is empty, or holds characters other than printable ASCII (it is sent in a header).',
     action: 'Create the secret file (0600, owned by the gateway user) with the same secret the agent uses.',
   },
   GATEWAY_NGINX_PIN_UNRESOLVED: {

@@ -1,91 +1,71 @@
 /**
- * The hand-off to the agent over a keep-alive undici pool (Unix socket or loopback TCP). undici's
- * dispatch API skips the ClientRequest/IncomingMessage objects and http.Agent bookkeeping that
- * `http.request` costs per request — the largest share of a Node proxy's CPU after TLS itself.
- * Streaming with backpressure both ways: each chunk from the agent goes to the client as it arrives.
+ * The hand-off to the agent over the gateway's own keep-alive pool (upstream-pool.ts): the sanitized
+ * request head serialized in one string and written in one piece, the answer streamed to the client as
+ * it arrives with backpressure both ways (job output with follow=1 and the event stream depend on it).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { createRequire } from 'node:module';
-import type { Dispatcher, Pool as UndiciPool } from 'undici';
 import { gatewayError } from './errors.js';
+import type { ResponseHead } from './response-parser.js';
 import type { SecurityHeaders } from './security-headers.js';
+import type { Exchange, ExchangeHandler, UpstreamFailure, UpstreamPool } from './upstream-pool.js';
 
-export interface UpstreamTarget {
-  socketPath?: string;
-  host?: string;
-  port?: number;
-  secret: string | undefined;
-}
-
-const require = createRequire(import.meta.url);
-
-/**
- * Only undici's Pool, not its whole index (fetch, WebSocket, caches, interceptors): that saves ~10 MB of
- * resident memory in an idle gateway. Falls back to the index if a future undici moves the file.
- */
-function loadPool(): typeof UndiciPool {
-  try {
-    return require('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
-  } catch {
-    return (require('undici') as { Pool: typeof UndiciPool }).Pool;
-  }
-}
-const Pool = loadPool();
-
-export function createUpstreamPool(target: UpstreamTarget, headersTimeoutMs: number): UndiciPool {
-  const origin = target.socketPath ? 'http://localhost' : `http://${target.host?.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
-  return new Pool(origin, {
-    ...(target.socketPath ? { connect: { socketPath: target.socketPath } } : {}),
-    pipelining: 1,
-    keepAliveTimeout: 30_000,
-    headersTimeout: headersTimeoutMs,
-    // Job output with follow=1 and the event stream may be quiet for long; the client decides.
-    bodyTimeout: 0,
-  });
-}
+export type { UpstreamTarget } from './upstream-pool.js';
 
 // Hop-by-hop headers of the agent's answer; the client gets the gateway's own connection handling.
 const RESPONSE_DROP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate', 'x-powered-by']);
 
-/** The agent's response headers minus hop-by-hop ones and those the gateway sets itself, after `out`. */
-export function responseHeaderList(headers: Record<string, string | string[] | undefined>, own: ReadonlySet<string>, out: string[]): string[] {
-  for (const name in headers) {
+/** The agent's response headers (flat, lowercase names) minus hop-by-hop ones and those the gateway sets itself, after `out`. */
+export function responseHeaderList(headers: readonly string[], own: ReadonlySet<string>, out: string[]): string[] {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
     if (RESPONSE_DROP.has(name) || own.has(name)) continue;
-    const v = headers[name];
-    if (v === undefined) continue;
-    if (typeof v === 'string') out.push(name, v);
-    else for (const item of v) out.push(name, item);
+    out.push(name, headers[i + 1]!);
   }
   return out;
 }
 
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const TARGET = /^\/[\x21-\x7e\x80-\xff]*$/;
+
+/**
+ * The request head for the agent, or undefined when a name, value or the target could split it. Node's
+ * parser already refuses such requests from clients; this keeps our own added values (identity, secret)
+ * honest too, at the cost of one regular expression per header.
+ */
+export function requestHead(method: string, target: string, headers: readonly string[], chunked: boolean): string | undefined {
+  if (!TARGET.test(target)) return undefined;
+  let head = `${method} ${target} HTTP/1.1\r\n`;
+  let host = false;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    const value = headers[i + 1]!;
+    if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return undefined;
+    if (name.length === 4 && name.toLowerCase() === 'host') host = true;
+    head += `${name}: ${value}\r\n`;
+  }
+  if (!host) head += 'host: localhost\r\n';
+  if (chunked) head += 'transfer-encoding: chunked\r\n';
+  return `${head}\r\n`;
+}
+
 export interface ForwardOptions {
-  pool: Dispatcher;
+  pool: UpstreamPool;
   req: IncomingMessage;
   res: ServerResponse;
   method: 'GET' | 'POST';
   headers: string[];
   /** Declared Content-Length of the request body (already checked against the limit), or undefined. */
   contentLength: number | undefined;
+  /** The client sent a chunked body (counted against maxBodyBytes as it streams). */
+  chunked: boolean;
   maxBodyBytes: number;
   security: SecurityHeaders;
   /** Called once with what was sent to the client and why it failed, if it did. */
   done(bytes: number, failure: string | undefined): void;
 }
 
-class BodyTooLarge extends Error {}
-
 const STREAM_SLACK = 256 * 1024;
-
-async function* limited(req: IncomingMessage, max: number): AsyncGenerator<Buffer> {
-  let n = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    n += chunk.length;
-    if (n > max) throw new BodyTooLarge(`body exceeds ${max} bytes`);
-    yield chunk;
-  }
-}
 
 function answerError(res: ServerResponse, security: SecurityHeaders, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
@@ -94,13 +74,22 @@ function answerError(res: ServerResponse, security: SecurityHeaders, status: num
   res.end(body);
 }
 
+const FAILURES: Record<UpstreamFailure, { reason: string; code: 'GATEWAY_UPSTREAM_TIMEOUT' | 'GATEWAY_UPSTREAM_UNAVAILABLE' | 'GATEWAY_UPSTREAM_INVALID'; message: string }> = {
+  TIMEOUT: { reason: 'UPSTREAM_TIMEOUT', code: 'GATEWAY_UPSTREAM_TIMEOUT', message: 'the agent did not answer in time' },
+  UNAVAILABLE: { reason: 'UPSTREAM_UNAVAILABLE', code: 'GATEWAY_UPSTREAM_UNAVAILABLE', message: 'the agent is not reachable' },
+  INVALID: { reason: 'UPSTREAM_INVALID', code: 'GATEWAY_UPSTREAM_INVALID', message: 'the agent sent a malformed response' },
+};
+
 export function forward(o: ForwardOptions): void {
   const { req, res, security } = o;
   let bytes = 0;
-  let declared = -1;
   let failure: string | undefined;
-  let controller: Dispatcher.DispatchController | undefined;
   let finished = false;
+  let retried = false;
+  const hasBody = o.method === 'POST' && (o.chunked || (o.contentLength ?? 0) > 0);
+  let requestEnded = !hasBody;
+  /** The exchange in progress; cleared once it ended or failed, so a late abort cannot hit a reused socket. */
+  let ex: Exchange | undefined;
   const finish = () => {
     if (finished) return;
     finished = true;
@@ -110,67 +99,111 @@ export function forward(o: ForwardOptions): void {
     // Client went away mid-answer (a follow stream closed): stop the agent side too.
     if (!res.writableFinished) {
       failure ??= 'ABORTED';
-      controller?.abort(new Error('client closed the connection'));
+      ex?.abort();
+      ex = undefined;
     }
     finish();
   });
 
-  let body: Dispatcher.DispatchOptions['body'] = null;
-  if (o.method === 'POST') {
-    // A declared length is enforced by Node's parser and was checked against the limit; a chunked body
-    // is counted as it streams.
-    body = o.contentLength !== undefined ? req : Readable.from(limited(req, o.maxBodyBytes), { objectMode: false });
-  } else {
+  const head = requestHead(o.method, o.req.url ?? '/', o.headers, o.chunked);
+  if (head === undefined) {
+    failure = 'BAD_REQUEST';
     req.resume();
+    answerError(res, security, 400, 'GATEWAY_BAD_REQUEST', 'a header or the request target contains characters that cannot be forwarded');
+    return;
   }
 
-  const handler: Dispatcher.DispatchHandler = {
-    onRequestStart(ctl) {
-      controller = ctl;
+  const resume = () => ex?.resume();
+  const handler: ExchangeHandler = {
+    head(h: ResponseHead) {
+      res.writeHead(h.status, responseHeaderList(h.headers, security.names, [...security.list]));
     },
-    onResponseStart(ctl, statusCode, headers) {
-      const list = responseHeaderList(headers as Record<string, string | string[]>, security.names, [...security.list]);
-      res.writeHead(statusCode, list);
-      const cl = headers['content-length'];
-      declared = typeof cl === 'string' ? Number(cl) : -1;
-      res.on('drain', () => ctl.resume());
-      // 'drain' fires only after a write() returned false, which happens past the 16 KiB high-water
-      // mark, so every pause below is followed by one.
-    },
-    onResponseData(ctl, chunk: Buffer) {
-      bytes += chunk.length;
+    body(chunk, last) {
       // The whole body in one chunk (small answers): end with it, so headers and body leave in one
       // write and one TLS record instead of two. Anything longer streams chunk by chunk.
-      if (bytes === declared && bytes === chunk.length) {
+      if (last && bytes === 0) {
+        bytes = chunk.length;
         res.end(chunk);
         return;
       }
+      bytes += chunk.length;
+      res.write(chunk);
       // Pause the agent side only past STREAM_SLACK buffered bytes, not at the response's 16 KiB mark:
       // pausing at every chunk serialises reading the socket and encrypting (half the throughput).
-      res.write(chunk);
-      if (res.writableLength > STREAM_SLACK) ctl.pause();
+      // 'drain' follows, since write() returned false long before this point.
+      if (res.writableLength > STREAM_SLACK && ex) {
+        ex.pause();
+        res.once('drain', resume);
+      }
     },
-    onResponseEnd() {
+    end() {
       if (!res.writableEnded) res.end();
+      // The agent answered before the request body was through: that socket cannot carry another request.
+      if (!requestEnded) ex?.abort();
+      ex = undefined;
     },
-    onResponseError(_ctl, err) {
+    fail(kind, err, retryable) {
+      ex = undefined;
       if (res.writableEnded || res.destroyed) return;
+      if (retryable && !hasBody && !retried) {
+        // A reused socket the agent had just closed: nothing was processed, send it again on a new one.
+        retried = true;
+        ex = o.pool.request(head, o.method, handler, false, true);
+        return;
+      }
+      const f = FAILURES[kind];
       if (res.headersSent) {
         failure ??= 'UPSTREAM_ERROR';
         res.destroy();
         return;
       }
-      if (err instanceof BodyTooLarge) {
-        failure = 'BODY_TOO_LARGE';
-        answerError(res, security, 413, 'GATEWAY_BODY_TOO_LARGE', err.message);
-        return;
-      }
-      const timeout = (err as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT';
-      failure = timeout ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_UNAVAILABLE';
-      const e = gatewayError(timeout ? 'GATEWAY_UPSTREAM_TIMEOUT' : 'GATEWAY_UPSTREAM_UNAVAILABLE',
-        timeout ? 'the agent did not answer in time' : 'the agent is not reachable');
+      failure ??= f.reason;
+      const e = gatewayError(f.code, kind === 'INVALID' ? `${f.message}: ${err.message}` : f.message);
       answerError(res, security, e.status, e.code, e.message);
     },
+    drain() {
+      req.resume();
+    },
   };
-  o.pool.dispatch({ method: o.method, path: o.req.url ?? '/', headers: o.headers, body }, handler);
+  ex = o.pool.request(head, o.method, handler, hasBody);
+  if (!hasBody) {
+    req.resume();
+    return;
+  }
+
+  // A declared length is enforced by Node's parser and was checked against the limit; a chunked body
+  // is counted as it streams, and nothing past the limit is written to the agent.
+  let n = 0;
+  req.on('data', (chunk: Buffer) => {
+    if (!ex || chunk.length === 0) return;
+    n += chunk.length;
+    if (o.chunked && n > o.maxBodyBytes) {
+      ex.abort();
+      ex = undefined;
+      if (res.headersSent || res.writableEnded) {
+        res.destroy();
+        return;
+      }
+      failure = 'BODY_TOO_LARGE';
+      answerError(res, security, 413, 'GATEWAY_BODY_TOO_LARGE', `body exceeds ${o.maxBodyBytes} bytes`);
+      return;
+    }
+    let ok: boolean;
+    if (o.chunked) {
+      ex.cork();
+      ex.write(`${chunk.length.toString(16)}\r\n`);
+      ex.write(chunk);
+      ok = ex.write('\r\n');
+      ex.uncork();
+    } else {
+      ok = ex.write(chunk);
+    }
+    if (!ok) req.pause();
+  });
+  req.once('end', () => {
+    requestEnded = true;
+    if (!ex) return;
+    if (o.chunked) ex.write('0\r\n\r\n');
+    ex.end();
+  });
 }

@@ -1,13 +1,12 @@
 /**
  * The request pipeline: policy decision, refusals, header hygiene, then a streaming hand-off to the agent
- * (forward.ts) over a keep-alive undici pool. No buffering: each chunk from the agent is written to the
+ * (forward.ts) over the gateway's own keep-alive pool (upstream-pool.ts). No buffering: each chunk from the agent is written to the
  * client as it arrives (job output with follow=1 and the SSE event stream depend on it).
  * A lean pipeline instead of http-proxy-3: the checks must run before anything is forwarded anyway, and
  * skipping its pass machinery, http.request and per-request header objects costs about half the CPU per
  * request (scripts/bench/gateway.ts measures the gateway next to a Node https + http-proxy-3 proxy).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import type { AuditLog } from './audit.js';
 import { connectionState, currentMatch, type ConnectionState, type PolicyHolder } from './connection-guard.js';
 
@@ -15,6 +14,7 @@ const CONN = Symbol('outpost.requestConnection');
 import { gatewayError } from './errors.js';
 import { screenRequest, type Refusal } from './request-guard.js';
 import { forward, type UpstreamTarget } from './forward.js';
+import type { UpstreamPool } from './upstream-pool.js';
 import type { SecurityHeaders } from './security-headers.js';
 
 export type { UpstreamTarget } from './forward.js';
@@ -25,7 +25,7 @@ export interface ProxyOptions {
   security: SecurityHeaders;
   upstream: () => UpstreamTarget;
   /** The keep-alive pool to the agent (replaced on reload when upstream: changes). */
-  pool: () => Dispatcher;
+  pool: () => UpstreamPool;
   maxBodyBytes: () => number;
   counters: { allowed: number; denied: number };
 }
@@ -115,6 +115,7 @@ export function createProxy(options: ProxyOptions): {
       method: method as 'GET' | 'POST',
       headers: screened.headers,
       contentLength: screened.contentLength,
+      chunked: screened.chunked,
       maxBodyBytes: options.maxBodyBytes(),
       security,
       done: (bytes, failure) => record(req, res, started, bytes, decision.rule, failure === 'BODY_TOO_LARGE' ? failure : undefined, failure),

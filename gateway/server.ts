@@ -15,7 +15,7 @@ import { loadTlsMaterial, type TlsMaterial } from './tls.js';
 import { openAuditLog, type AuditLog } from './audit.js';
 import { connectionGuard, type PolicyHolder } from './connection-guard.js';
 import { createProxy } from './proxy.js';
-import { createUpstreamPool, type UpstreamTarget } from './forward.js';
+import { UpstreamPool, type UpstreamTarget } from './upstream-pool.js';
 import { securityHeaders } from './security-headers.js';
 import { gatewayError } from './errors.js';
 
@@ -39,6 +39,8 @@ async function upstreamOf(config: Readonly<GatewayConfig>): Promise<UpstreamTarg
     throw gatewayError('GATEWAY_SECRET_UNREADABLE', `upstream.secretFile ${up.secretFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
   }
   if (secret === '') throw gatewayError('GATEWAY_SECRET_UNREADABLE', `upstream.secretFile ${up.secretFile} is empty`);
+  // It travels in a header: a control character or line break in it could split the request.
+  if (!/^[\x21-\x7e]+$/.test(secret)) throw gatewayError('GATEWAY_SECRET_UNREADABLE', `upstream.secretFile ${up.secretFile} holds characters other than printable ASCII`);
   return { host: up.host, port: up.port, secret };
 }
 
@@ -50,7 +52,7 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
   let config = initial;
   let material = await loadTlsMaterial(config.tls);
   let upstream = await upstreamOf(config);
-  let pool = createUpstreamPool(upstream, config.limits.upstreamTimeoutMs);
+  let pool = new UpstreamPool(upstream, config.limits.upstreamTimeoutMs);
   const holder: PolicyHolder = {
     policy: compilePolicy(config.access, { requireClientCert: config.tls.requireClientCert }),
     generation: 1,
@@ -165,7 +167,7 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
       if (JSON.stringify(nextUpstream) !== JSON.stringify(upstream) || next.limits.upstreamTimeoutMs !== config.limits.upstreamTimeoutMs) {
         // Requests in flight finish on the old pool; new ones use the new target.
         const old = pool;
-        pool = createUpstreamPool(nextUpstream, next.limits.upstreamTimeoutMs);
+        pool = new UpstreamPool(nextUpstream, next.limits.upstreamTimeoutMs);
         void old.close();
       }
       upstream = nextUpstream;

@@ -61,7 +61,7 @@ t.test('fail: refusals before proxying', async (t) => {
 
 t.test('response headers: hop-by-hop and X-Powered-By removed, security headers win', async (t) => {
   const out = responseHeaderList(
-    { 'content-type': 'text/html', connection: 'keep-alive', 'transfer-encoding': 'chunked', 'x-powered-by': 'Express', 'content-security-policy': 'default-src *', 'set-cookie': ['a=1', 'b=2'] },
+    ['content-type', 'text/html', 'connection', 'keep-alive', 'transfer-encoding', 'chunked', 'x-powered-by', 'Express', 'content-security-policy', 'default-src *', 'set-cookie', 'a=1', 'set-cookie', 'b=2'],
     new Set(['content-security-policy']),
     ['content-security-policy', "default-src 'none'"],
   );
