@@ -113,7 +113,10 @@ try {
   await raw.exec('true');
 
   // Through the agent: `outpost agent start` with the 5 targets as process servers, jobs over its HTTP API.
+  // Logging at warn as in bench:agent: its stdout is a pipe to this busy process, and a full pipe would
+  // stall the agent's (synchronous) log writes — an artefact of the harness, not of the agent.
   const agent = await startAgentProcess(t, {
+    logLevel: 'warn',
     config: {
       maxConcurrentJobs: 100,
       logLevel: 'error',
@@ -187,7 +190,7 @@ try {
     console.log(`${r.name.padEnd(32)}${fmt(r.agent)}${fmt(r.outpost)}${fmt(r.fresh)}${fmt(r.control)}${fmt(r.raw)}${mark(r.agent / r.fresh, 20)}${mark(r.agent / r.control, 2)}${ratio(r.outpost, r.control)}`);
   }
   console.log('\nagent = jobs through `outpost agent start` (the targets apply to it); outpost = the SSH executor in-process (ssh2, pooled, detached remote wrapper, output file, exit status)');
-  console.log('agent: HTTP API, durable job records (fsynced), completion seen on the agent event stream (SSE)');
+  console.log('agent: HTTP API, durable job records (fsynced), completion seen on the agent event stream (SSE), log level warn');
   console.log('ssh = OpenSSH client, fresh connection per command; ssh -M = OpenSSH over a ControlMaster connection');
   console.log('ssh2 raw = bare exec of `true` on one pooled ssh2 connection (no wrapper, no files): the floor');
   console.log('fan-out: outpost and agent all 100 at once; ssh clients 40 in flight (8 per target)');
