@@ -5,9 +5,10 @@
  * client certificates over keep-alive connections.
  *
  * Per front and concurrency (1, 16, 64): requests/s, p50/p99 latency, and the front's CPU per request
- * (utime+stime from /proc over the run ÷ requests — independent of the load generator). Then streaming a
+ * (utime+stime from /proc over the run ÷ requests — independent of the load generator). The fronts take
+ * turns at each level, BENCH_ROUNDS (2) times, and each keeps its best round. Then streaming a
  * 1 GiB response (MB/s, with plain HTTP straight from the upstream as the ceiling) and idle RSS.
- * Prints ratios against nginx and writes bench-results/gateway.json. Bounded to about two minutes.
+ * Prints ratios against nginx and writes bench-results/gateway.json. Bounded to under three minutes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { createBed, startGatewayFront, startNginxFront, freePort, MASTER_IP, typ
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1500);
 const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 5000);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,16,64').split(',').filter(Boolean).map(Number);
 const STREAM_BYTES = Number(process.env.BENCH_STREAM_BYTES ?? 1024 ** 3);
 const CLK_TCK = 100;
@@ -193,14 +195,24 @@ async function main(): Promise<void> {
   const idle: Record<string, number> = {};
   for (const f of fronts) idle[f.name] = await rssMiB(await f.pids());
 
+  // Levels run in turns (gateway, nginx, gateway, nginx, … per level), and each front keeps its least
+  // disturbed round (highest req/s): others share these cores, and a burst of their work during one
+  // front's runs would otherwise decide the ratio. The http-proxy-3 baseline runs once per level.
   const results: Record<string, LevelResult[]> = {};
-  for (const f of fronts) {
-    results[f.name] = [];
-    for (const c of LEVELS) {
-      const r = await load(f, bed, c);
-      results[f.name]!.push(r);
-      process.stderr.write(`${f.name.padEnd(18)} c=${String(c).padStart(2)}  ${String(r.rps).padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  ${r.cpuUsPerRequest} µs CPU/req${r.errors ? `  ${r.errors} errors` : ''}\n`);
+  const allRuns: Record<string, LevelResult[]> = {};
+  for (const f of fronts) [results[f.name], allRuns[f.name]] = [[], []];
+  for (const c of LEVELS) {
+    const best: Record<string, LevelResult> = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const f of fronts) {
+        if (round > 0 && f.name === 'node+http-proxy-3') continue;
+        const r = await load(f, bed, c);
+        allRuns[f.name]!.push(r);
+        if (!best[f.name] || r.rps > best[f.name]!.rps) best[f.name] = r;
+        process.stderr.write(`${f.name.padEnd(18)} c=${String(c).padStart(2)}  ${String(r.rps).padStart(6)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  ${r.cpuUsPerRequest} µs CPU/req${r.errors ? `  ${r.errors} errors` : ''}\n`);
+      }
     }
+    for (const f of fronts) results[f.name]!.push(best[f.name]!);
   }
 
   const streaming: Record<string, number> = {};
@@ -216,7 +228,7 @@ async function main(): Promise<void> {
   const g = results.gateway!;
   const lines = [
     '',
-    `gateway benchmark — ${RUN_MS / 1000} s per level after ${WARMUP_MS / 1000} s warm-up, undici with client certificates, keep-alive, GET /v1/status (small JSON)`,
+    `gateway benchmark — ${RUN_MS / 1000} s per level after ${WARMUP_MS / 1000} s warm-up, best of ${ROUNDS} alternating rounds, undici with client certificates, keep-alive, GET /v1/status (small JSON)`,
     '',
     'front               c   req/s   p50 ms   p99 ms   CPU µs/req',
     ...fronts.flatMap((f) => results[f.name]!.map((r) =>
@@ -237,7 +249,7 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n'));
   await mkdir(join(root, 'bench-results'), { recursive: true });
   await writeFile(join(root, 'bench-results', 'gateway.json'), `${JSON.stringify({
-    date: new Date().toISOString(), node: process.version, runMs: RUN_MS, warmupMs: WARMUP_MS, results, streamingMBps: streaming, rssMiB: { idle, afterLoad: loaded },
+    date: new Date().toISOString(), node: process.version, runMs: RUN_MS, warmupMs: WARMUP_MS, results, allRuns, rounds: ROUNDS, streamingMBps: streaming, rssMiB: { idle, afterLoad: loaded },
     ratios: g.map((r, i) => ({ concurrency: r.concurrency, rps: r.rps / ng[i]!.rps, p99: r.p99Ms / ng[i]!.p99Ms, cpuPerRequest: r.cpuUsPerRequest / ng[i]!.cpuUsPerRequest })),
   }, null, 2)}\n`);
 }
