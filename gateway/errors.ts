@@ -65,7 +65,7 @@ export const gatewayError = defineErrors('gateway', {
   GATEWAY_UPSTREAM_INVALID: {
     status: 502,
     meaning: 'The agent sent a malformed HTTP response (bad status line or header, conflicting Content-Length, Transfer-Encoding other than chunked, broken chunk framing); the gateway dropped that connection.',
-    action: 'Check that upstream: in gateway.yaml points to the Outpost agent and not to another service; the audit line and the operational log give the detail.',
+    action: 'Check that upstream: in gateway.yaml points to the Outpost agent and not to another service; the message of the 502 answer says what was malformed.',
   },
   GATEWAY_UPSTREAM_TIMEOUT: {
     status: 504,
