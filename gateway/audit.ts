@@ -30,6 +30,38 @@ export interface AuditLog {
   close(): Promise<void>;
 }
 
+// Plain ASCII without `"`, `\` or control characters needs no escaping in JSON.
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function str(v: string | null): string {
+  return v === null ? 'null' : PLAIN.test(v) ? `"${v}"` : JSON.stringify(v);
+}
+
+/**
+ * One audit line, byte for byte what JSON.stringify(entry) gives for the field order of AuditEntry.
+ * Written out because JSON.stringify of the entry plus the timestamp were ~5% of the gateway's CPU per
+ * request; here most strings need one regular-expression test and no escaping.
+ */
+export function auditLine(e: AuditEntry): string {
+  return `{"time":${str(e.time)},"kind":${str(e.kind)},"src":${str(e.src)},"subject":${str(e.subject)},"thumbprint":${str(e.thumbprint)},` +
+    `"method":${str(e.method)},"path":${str(e.path)},"status":${JSON.stringify(e.status)},"bytes":${JSON.stringify(e.bytes)},` +
+    `"durationMs":${JSON.stringify(e.durationMs)},"decision":${str(e.decision)},"rule":${str(e.rule)},"reason":${str(e.reason)}}\n`;
+}
+
+let isoSecond = -1;
+let isoPrefix = '';
+
+/** `new Date().toISOString()`, with the part up to the second computed once per second. */
+export function isoNow(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const ms = now - second * 1000;
+  return `${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+}
+
 const FLUSH_MS = 20;
 const FLUSH_BYTES = 64 * 1024;
 
@@ -51,7 +83,7 @@ export function openAuditLog(target: string, stdout: NodeJS.WritableStream = pro
   };
   return {
     write(entry) {
-      pending += `${JSON.stringify(entry)}\n`;
+      pending += auditLine(entry);
       if (pending.length >= FLUSH_BYTES) flush();
       else timer ??= setTimeout(flush, FLUSH_MS);
     },

@@ -66,6 +66,7 @@ export interface ForwardOptions {
 }
 
 const STREAM_SLACK = 256 * 1024;
+const SMALL_BODY = 16 * 1024;
 
 function answerError(res: ServerResponse, security: SecurityHeaders, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: { code, message } });
@@ -123,7 +124,10 @@ export function forward(o: ForwardOptions): void {
       // write and one TLS record instead of two. Anything longer streams chunk by chunk.
       if (last && bytes === 0) {
         bytes = chunk.length;
-        res.end(chunk);
+        // As a latin1 string (byte for byte the same), Node prepends the head to it and writes one
+        // string, instead of queueing head and body separately for a corked writev.
+        if (chunk.length <= SMALL_BODY) res.end(chunk.toString('latin1'), 'latin1');
+        else res.end(chunk);
         return;
       }
       bytes += chunk.length;

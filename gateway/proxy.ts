@@ -7,7 +7,7 @@
  * request (scripts/bench/gateway.ts measures the gateway next to a Node https + http-proxy-3 proxy).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AuditLog } from './audit.js';
+import { isoNow, type AuditLog } from './audit.js';
 import { connectionState, currentMatch, type ConnectionState, type PolicyHolder } from './connection-guard.js';
 
 const CONN = Symbol('outpost.requestConnection');
@@ -49,7 +49,7 @@ export function createProxy(options: ProxyOptions): {
     if (reason === undefined) counters.allowed++;
     else counters.denied++;
     audit.write({
-      time: new Date().toISOString(),
+      time: isoNow(),
       kind: 'request',
       src: state?.sourceIp ?? req.socket?.remoteAddress ?? '',
       subject: state?.subject ?? null,
