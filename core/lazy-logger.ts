@@ -17,6 +17,8 @@ export interface LogSink {
 export interface LazyLogger extends LogSink {
   /** Resolves when every line logged so far has been handed to the stream. */
   settled(): Promise<void>;
+  /** The level filter; settable (a daemon's reload), like a winston logger's. */
+  level: string;
 }
 
 // winston's npm levels.
@@ -28,9 +30,9 @@ function write(l: Logger, name: 'error' | 'warn' | 'info' | 'debug', message: st
 }
 
 export function lazyLogger(options: LoggerOptions = {}): LazyLogger {
-  const level = options.level ?? process.env.OUTPOST_LOG_LEVEL ?? 'info';
+  let level = options.level ?? process.env.OUTPOST_LOG_LEVEL ?? 'info';
   // An unknown level name is left to winston to judge, so nothing is filtered out here.
-  const threshold = LEVELS[level] ?? Number.POSITIVE_INFINITY;
+  let threshold = LEVELS[level] ?? Number.POSITIVE_INFINITY;
   let chain: Promise<Logger | undefined> = Promise.resolve(undefined);
   let logger: Logger | undefined;
   const log = (name: 'error' | 'warn' | 'info' | 'debug', message: string, meta?: Record<string, unknown>): void => {
@@ -40,7 +42,7 @@ export function lazyLogger(options: LoggerOptions = {}): LazyLogger {
       return;
     }
     chain = chain.then(async (l) => {
-      l ??= (await import('./logger.js')).createLogger(options);
+      l ??= (await import('./logger.js')).createLogger({ ...options, level });
       logger = l;
       write(l, name, message, meta);
       return l;
@@ -52,5 +54,13 @@ export function lazyLogger(options: LoggerOptions = {}): LazyLogger {
     info: (m, meta) => log('info', m, meta),
     debug: (m, meta) => log('debug', m, meta),
     settled: () => chain.then(() => undefined),
+    get level() {
+      return level;
+    },
+    set level(next: string) {
+      level = next;
+      threshold = LEVELS[next] ?? Number.POSITIVE_INFINITY;
+      if (logger) logger.level = next;
+    },
   };
 }
