@@ -14,13 +14,15 @@ export interface SubmittedBy {
   readonly address?: string;
 }
 
-export interface JobRecord {
+/**
+ * What the agent keeps in memory for every job, finished ones included: what listing, the queue, status,
+ * retention and metrics need, and every field that changes after the job is created. The rest of the
+ * record (what was asked: spec, description, executor, submittedBy) never changes and is read from the
+ * job store's files when a job is shown (job-store.ts).
+ */
+export interface JobSummary {
   readonly id: string;
   state: JobState;
-  readonly spec: JobSpec;
-  readonly description?: string;
-  /** 'local' or `ssh:<processServer>`. */
-  readonly executor: string;
   readonly createdAt: string;
   startedAt: string | null;
   endedAt: string | null;
@@ -31,6 +33,16 @@ export interface JobRecord {
   message: string | null;
   runtime: RuntimeInfo | null;
   ranOn: { host: string; user: string } | null;
+}
+
+/** The fields of a JobSummary that change after creation (what journal updates carry). */
+export const MUTABLE_FIELDS = ['state', 'startedAt', 'endedAt', 'exitCode', 'signal', 'endReason', 'message', 'runtime', 'ranOn'] as const;
+
+export interface JobRecord extends JobSummary {
+  readonly spec: JobSpec;
+  readonly description?: string;
+  /** 'local' or `ssh:<processServer>`. */
+  readonly executor: string;
   readonly submittedBy: SubmittedBy | null;
 }
 

@@ -7,11 +7,11 @@ import { mkdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Logger } from '../core/logger.js';
+import type { LogSink } from '../core/lazy-logger.js';
 import type { AgentConfig } from './config.js';
 import { agentError } from './errors.js';
 import type { Execution, Executor, ExitInfo, JobPaths, JobSpec } from './executors/executor.js';
-import { FINAL_STATES, newJobId, stateForExit, type JobRecord, type SubmittedBy } from './job-record.js';
+import { FINAL_STATES, newJobId, stateForExit, type JobRecord, type JobSummary, type SubmittedBy } from './job-record.js';
 import { toJobSpec, type JobRequest, type ListQuery } from './job-request.js';
 import type { JobStore } from './job-store.js';
 import { expiredJobs } from './retention.js';
@@ -27,7 +27,7 @@ export interface RunnerDeps {
   readonly store: JobStore;
   readonly local: Executor;
   readonly processServers: ReadonlyMap<string, ExecutorSlot>;
-  readonly logger: Logger;
+  readonly logger: LogSink;
   /** Local pre-flight checks that must answer the client directly (interpreter, run-as, sudo). */
   readonly precheckLocal: (spec: JobSpec) => Promise<void>;
   readonly credentialExists: (key: string) => Promise<boolean>;
@@ -62,18 +62,27 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     return this.queue.length;
   }
 
-  get(id: string): JobRecord {
+  /** The job's summary (state, times, exit): what is in memory for every job. */
+  get(id: string): JobSummary {
     const job = this.deps.store.jobs.get(id);
     if (!job) throw agentError('AGENT_JOB_NOT_FOUND', `no job ${id} on this agent`);
     return job;
   }
 
-  /** Newest first; `after` continues below the given id. */
+  /** The whole record (what was asked too); an ended job's is read back from the job store's files. */
+  record(id: string): JobRecord {
+    const job = this.deps.store.record(id);
+    if (!job) throw agentError('AGENT_JOB_NOT_FOUND', `no job ${id} on this agent`);
+    return job;
+  }
+
+  /** Newest first; `after` continues below the given id. Chosen on summaries, then read whole. */
   list(q: ListQuery): JobRecord[] {
     const all = [...this.deps.store.jobs.values()].filter((j) => !q.state || j.state === q.state);
     all.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     const start = q.after ? all.findIndex((j) => j.id < (q.after as string)) : 0;
-    return start < 0 ? [] : all.slice(start, start + q.limit);
+    const page = start < 0 ? [] : all.slice(start, start + q.limit);
+    return page.map((j) => this.record(j.id));
   }
 
   paths(id: string): JobPaths {
@@ -138,7 +147,7 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     } catch (err) {
       if (startNow) this.starting--;
       else this.queue.splice(this.queue.indexOf(id), 1);
-      this.deps.store.jobs.delete(id);
+      this.deps.store.discard(id);
       throw err;
     }
     this.counters.submitted++;
@@ -213,7 +222,8 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
   private pump(): void {
     while (!this.closing && this.queue.length > 0 && this.runningCount < this.deps.config.maxConcurrentJobs) {
       const id = this.queue.shift() as string;
-      const job = this.deps.store.jobs.get(id);
+      // Queued jobs are kept whole in memory: no file read here.
+      const job = this.deps.store.record(id);
       if (!job || job.state !== 'queued') continue;
       let executor: Executor;
       try {
@@ -227,9 +237,11 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     }
   }
 
-  async control(id: string, kind: 'cancel' | 'abort'): Promise<JobRecord> {
-    const job = this.get(id);
-    if (FINAL_STATES.has(job.state)) throw agentError('AGENT_JOB_FINISHED', `job ${id} has already ended (${job.state})`);
+  async control(id: string, kind: 'cancel' | 'abort'): Promise<JobSummary> {
+    const { state } = this.get(id);
+    if (FINAL_STATES.has(state)) throw agentError('AGENT_JOB_FINISHED', `job ${id} has already ended (${state})`);
+    // Not ended, so kept whole in memory.
+    const job = this.record(id);
     const queued = this.queue.indexOf(id);
     if (queued >= 0) {
       this.queue.splice(queued, 1);
@@ -246,7 +258,8 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
   /** After a restart: re-adopt running jobs, collect finished ones, requeue what never started. */
   async recover(): Promise<{ readopted: number; requeued: number; lost: number }> {
     const counts = { readopted: 0, requeued: 0, lost: 0 };
-    const pending = [...this.deps.store.jobs.values()].filter((j) => !FINAL_STATES.has(j.state));
+    // Jobs that have not ended are kept whole in memory: no file reads here.
+    const pending = [...this.deps.store.jobs.values()].filter((j) => !FINAL_STATES.has(j.state)).map((j) => this.record(j.id));
     pending.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     for (const job of pending) {
       const paths = this.paths(job.id);

@@ -3,12 +3,19 @@
  * fdatasync), compacted into a snapshot now and then. `create` resolves only once the record is on disk,
  * which is what lets the agent promise that nothing accepted is ever dropped; later updates ride along
  * with the next sync because the supervisor's own files can rebuild them after a crash.
+ *
+ * Memory: a job that is queued or running is kept whole. Once it has ended and its create line is in a
+ * file, only its summary stays in memory (ended-job.ts: state, times, exit, ~0.2 KiB instead of a few
+ * KiB), with where its line is; `record()` reads the rest back from that line (one pread of the page
+ * cache) and lays the summary over it. So the agent's memory stays flat however many jobs it keeps.
  */
-import { open, readFile, rm, rename, type FileHandle } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open, readFile, rm, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, writeFileAtomic } from '../core/fs-atomic.js';
+import { fsyncDir } from '../core/fs-atomic.js';
 import { agentError } from './errors.js';
-import type { JobRecord } from './job-record.js';
+import { EndedJob, type Location } from './ended-job.js';
+import { FINAL_STATES, MUTABLE_FIELDS, type JobRecord, type JobSummary } from './job-record.js';
 
 type Event =
   | { t: 'create'; job: JobRecord }
@@ -16,17 +23,35 @@ type Event =
   | { t: 'remove'; ids: string[] };
 
 const COMPACT_MIN_BYTES = 8 * 1024 * 1024;
+/** Snapshot lines built between two yields to the event loop while compacting. */
+const COMPACT_CHUNK = 500;
+
+const SNAPSHOT = 0;
+const JOURNAL = 1;
+type FileId = typeof SNAPSHOT | typeof JOURNAL;
+
+interface Pending {
+  text: string;
+  /** Set for a create line: its location becomes known once written. */
+  createId?: string;
+}
 
 export class JobStore {
-  readonly jobs = new Map<string, JobRecord>();
+  private readonly entries = new Map<string, JobSummary>();
+  /** Create-line locations of jobs kept whole (queued, running, or not yet written). */
+  private readonly located = new Map<string, Location>();
   private journal: FileHandle | null = null;
   private journalBytes = 0;
-  private pending: string[] = [];
+  /** Read-only descriptors for on-demand reads, by FileId; -1 when the file does not exist. */
+  private readonly readFds: [number, number] = [-1, -1];
+  private pending: Pending[] = [];
   private waiters: { resolve: () => void; reject: (e: Error) => void; durable: boolean }[] = [];
   private unsynced = false;
   private syncTimer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private compacting = false;
+  /** After a failed compaction, the next attempt waits until then (it is only an optimisation). */
+  private compactNotBefore = 0;
 
   private constructor(private readonly dir: string) {}
 
@@ -35,36 +60,116 @@ export class JobStore {
     await store.load();
     store.journal = await open(join(dir, 'journal.jsonl'), 'a', 0o600);
     store.journalBytes = (await store.journal.stat()).size;
+    store.readFds[JOURNAL] = openSync(join(dir, 'journal.jsonl'), 'r');
     return store;
   }
 
+  /** Every job's summary (ended jobs are summaries only; use `record` for the whole). */
+  get jobs(): ReadonlyMap<string, JobSummary> {
+    return this.entries;
+  }
+
+  /**
+   * The whole record: the one in memory for a job that has not ended, else read back from its create
+   * line with the summary (every field that changed since) laid over it. Undefined for an unknown id.
+   */
+  record(id: string): JobRecord | undefined {
+    const entry = this.entries.get(id);
+    if (!(entry instanceof EndedJob)) return entry as JobRecord | undefined;
+    const created = this.readCreateLine(id, entry) as unknown as Record<string, unknown>;
+    for (const key of MUTABLE_FIELDS) created[key] = entry[key];
+    return created as unknown as JobRecord;
+  }
+
+  private readCreateLine(id: string, at: Location): JobRecord {
+    const fd = this.readFds[at.file];
+    const buf = Buffer.allocUnsafe(at.length);
+    let event: Event | undefined;
+    try {
+      const n = readSync(fd, buf, 0, at.length, at.offset);
+      event = JSON.parse(buf.toString('utf8', 0, n)) as Event;
+    } catch {
+      event = undefined;
+    }
+    if (event?.t !== 'create' || event.job.id !== id) {
+      throw agentError('AGENT_STORE_FAILED', `cannot read the record of job ${id} back from the job store in ${this.dir}`);
+    }
+    return event.job;
+  }
+
+  /** Keeps an ended job as a summary once its create line is in a file. */
+  private settle(id: string): void {
+    const entry = this.entries.get(id);
+    const at = this.located.get(id);
+    if (!entry || entry instanceof EndedJob || !at || !FINAL_STATES.has(entry.state)) return;
+    this.entries.set(id, new EndedJob(id, entry, at));
+    this.located.delete(id);
+  }
+
+  private locate(id: string, at: Location): void {
+    const entry = this.entries.get(id);
+    if (entry instanceof EndedJob) {
+      entry.file = at.file;
+      entry.offset = at.offset;
+      entry.length = at.length;
+    } else if (entry) {
+      this.located.set(id, at);
+      this.settle(id);
+    }
+  }
+
   private apply(e: Event): void {
-    if (e.t === 'create') this.jobs.set(e.job.id, e.job);
-    else if (e.t === 'update') {
-      const job = this.jobs.get(e.id);
-      if (job) Object.assign(job, e.patch);
-    } else for (const id of e.ids) this.jobs.delete(id);
+    if (e.t === 'create') {
+      this.entries.set(e.job.id, e.job);
+      this.located.delete(e.job.id);
+    } else if (e.t === 'update') {
+      const job = this.entries.get(e.id);
+      if (job instanceof EndedJob) {
+        // Only the summary's fields can change; anything else in a patch is ignored.
+        for (const key of MUTABLE_FIELDS) if (key in e.patch) (job as unknown as Record<string, unknown>)[key] = e.patch[key];
+      } else if (job) {
+        Object.assign(job, e.patch);
+        this.settle(e.id);
+      }
+    } else {
+      for (const id of e.ids) {
+        this.entries.delete(id);
+        this.located.delete(id);
+      }
+    }
   }
 
   private async load(): Promise<void> {
-    for (const name of ['snapshot.jsonl', 'journal.jsonl']) {
-      let text: string;
+    for (const [file, name] of [[SNAPSHOT, 'snapshot.jsonl'], [JOURNAL, 'journal.jsonl']] as const) {
+      let data: Buffer;
       try {
-        text = await readFile(join(this.dir, name), 'utf8');
+        data = await readFile(join(this.dir, name));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
       }
-      const lines = text.split('\n');
-      lines.forEach((line, i) => {
-        if (line === '') return;
-        try {
-          this.apply(JSON.parse(line) as Event);
-        } catch (err) {
-          // Only the very last line can be torn (a crash mid-append); anything else is corruption.
-          if (i < lines.length - 2) throw new Error(`${name} line ${i + 1} is corrupt: ${(err as Error).message}`);
+      if (file === SNAPSHOT) this.readFds[SNAPSHOT] = openSync(join(this.dir, name), 'r');
+      let start = 0;
+      let line = 0;
+      while (start < data.length) {
+        let end = data.indexOf(10, start);
+        if (end < 0) end = data.length;
+        const last = end + 1 >= data.length;
+        line++;
+        if (end > start) {
+          let event: Event;
+          try {
+            event = JSON.parse(data.toString('utf8', start, end)) as Event;
+          } catch (err) {
+            // Only the very last line can be torn (a crash mid-append); anything else is corruption.
+            if (!last) throw new Error(`${name} line ${line} is corrupt: ${(err as Error).message}`);
+            break;
+          }
+          this.apply(event);
+          if (event.t === 'create') this.locate(event.job.id, { file, offset: start, length: end + 1 - start });
         }
-      });
+        start = end + 1;
+      }
     }
   }
 
@@ -75,7 +180,7 @@ export class JobStore {
    */
   private append(e: Event, durable: boolean): Promise<void> {
     this.apply(e);
-    this.pending.push(`${JSON.stringify(e)}\n`);
+    this.pending.push(e.t === 'create' ? { text: `${JSON.stringify(e)}\n`, createId: e.job.id } : { text: `${JSON.stringify(e)}\n` });
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject, durable }));
     void this.kick();
     return p;
@@ -92,9 +197,23 @@ export class JobStore {
       this.flushing = (async () => {
         const journal = this.journal;
         if (!journal) throw new Error('job store is closed');
-        const data = Buffer.from(lines.join(''));
-        await journal.write(data);
+        const data = Buffer.from(lines.map((l) => l.text).join(''));
+        const base = this.journalBytes;
+        try {
+          const { bytesWritten } = await journal.write(data);
+          if (bytesWritten !== data.length) throw new Error(`short write (${bytesWritten} of ${data.length} bytes)`);
+        } catch (err) {
+          // Offsets of later lines are taken from the file's real size, whatever part of this got written.
+          this.journalBytes = (await journal.stat().catch(() => null))?.size ?? this.journalBytes;
+          throw err;
+        }
         this.journalBytes += data.length;
+        let offset = base;
+        for (const l of lines) {
+          const length = Buffer.byteLength(l.text);
+          if (l.createId !== undefined) this.locate(l.createId, { file: JOURNAL, offset, length });
+          offset += length;
+        }
         if (sync) {
           this.unsynced = false;
           await journal.datasync();
@@ -123,7 +242,10 @@ export class JobStore {
       }, 200);
       this.syncTimer.unref();
     }
-    if (this.journalBytes > COMPACT_MIN_BYTES && this.journalBytes > this.jobs.size * 2048) void this.compact();
+    if (this.journalBytes > COMPACT_MIN_BYTES && this.journalBytes > this.entries.size * 2048 && Date.now() >= this.compactNotBefore) {
+      // A failed compaction loses nothing (the journal stays the truth); it is tried again a minute later.
+      this.compact().catch(() => (this.compactNotBefore = Date.now() + 60_000));
+    }
   }
 
   /** Resolves once the record is on disk: the promise behind "nothing accepted is ever dropped". */
@@ -140,29 +262,77 @@ export class JobStore {
     return ids.length === 0 ? Promise.resolve() : this.append({ t: 'remove', ids }, true);
   }
 
-  /** Rewrites all records as a snapshot and starts an empty journal. Flushes pause meanwhile; events
-   * appended during it are already in `jobs` (so in the snapshot) and go to the new journal too, which is
-   * harmless because replay is idempotent. A crash between the two renames likewise only replays twice. */
+  /** Forgets a job whose create failed (it was never accepted). */
+  discard(id: string): void {
+    this.entries.delete(id);
+    this.located.delete(id);
+  }
+
+  /**
+   * Rewrites all records as a snapshot and starts an empty journal. Flushes pause meanwhile; events
+   * appended during it are already in memory (so in the snapshot) and go to the new journal too, which is
+   * harmless because replay is idempotent. A crash between the two renames likewise only replays twice.
+   * Built in chunks, yielding between them, so requests are served while ended jobs are read back.
+   */
   async compact(): Promise<void> {
     if (this.compacting) return;
     this.compacting = true;
+    const path = join(this.dir, 'snapshot.jsonl');
+    const tmp = join(this.dir, 'snapshot.new');
+    let handle: FileHandle | null = null;
     try {
       while (this.flushing) await this.flushing.catch(() => undefined);
-      const lines = [...this.jobs.values()].map((job) => JSON.stringify({ t: 'create', job })).join('\n');
-      await writeFileAtomic(join(this.dir, 'snapshot.jsonl'), lines === '' ? '' : `${lines}\n`);
-      const fresh = join(this.dir, 'journal.new');
-      const handle = await open(fresh, 'w', 0o600);
+      handle = await open(tmp, 'w', 0o600);
+      const written: [string, number, number][] = [];
+      let offset = 0;
+      const ids = [...this.entries.keys()];
+      for (let i = 0; i < ids.length; i += COMPACT_CHUNK) {
+        let text = '';
+        for (const id of ids.slice(i, i + COMPACT_CHUNK)) {
+          // Gone meanwhile (retention): its remove event is pending for the new journal anyway.
+          const job = this.entries.has(id) ? this.record(id) : undefined;
+          if (!job) continue;
+          const line = `${JSON.stringify({ t: 'create', job })}\n`;
+          const length = Buffer.byteLength(line);
+          written.push([id, offset, length]);
+          offset += length;
+          text += line;
+        }
+        await handle.writeFile(text);
+        await new Promise((r) => setImmediate(r));
+      }
+      await handle.chmod(0o600);
       await handle.sync();
+      await handle.close();
+      handle = null;
+      await rename(tmp, path);
+      const fresh = join(this.dir, 'journal.new');
+      const journal = await open(fresh, 'w', 0o600);
+      await journal.sync();
       await rename(fresh, join(this.dir, 'journal.jsonl'));
       await fsyncDir(this.dir);
+      // From here on, synchronously: locations and descriptors switch to the new files together.
       const old = this.journal;
-      this.journal = handle;
+      this.journal = journal;
       this.journalBytes = 0;
+      this.swapReadFd(SNAPSHOT, openSync(path, 'r'));
+      this.swapReadFd(JOURNAL, openSync(join(this.dir, 'journal.jsonl'), 'r'));
+      for (const [id, off, length] of written) this.locate(id, { file: SNAPSHOT, offset: off, length });
       await old?.close();
+    } catch (err) {
+      await handle?.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      throw err;
     } finally {
       this.compacting = false;
       void this.kick();
     }
+  }
+
+  private swapReadFd(file: FileId, fd: number): void {
+    const old = this.readFds[file];
+    this.readFds[file] = fd;
+    if (old >= 0) closeSync(old);
   }
 
   async close(): Promise<void> {
@@ -174,6 +344,7 @@ export class JobStore {
     if (this.unsynced) await this.journal?.datasync();
     await this.journal?.close();
     this.journal = null;
+    for (const file of [SNAPSHOT, JOURNAL] as const) this.swapReadFd(file, -1);
   }
 
   jobDir(id: string): string {

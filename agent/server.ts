@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../core/logger.js';
+import type { LogSink } from '../core/lazy-logger.js';
 import { agentError } from './errors.js';
 import { discardBody, readJson, sendError, sendJson, toOutpostError } from './http-io.js';
 import { FINAL_STATES, publicView, type SubmittedBy } from './job-record.js';
@@ -18,7 +18,7 @@ import { streamOutput } from './output-stream.js';
 export interface ApiDeps {
   readonly runner: JobRunner;
   readonly metrics: AgentMetrics;
-  readonly logger: Logger;
+  readonly logger: LogSink;
   /** Shared secret for TCP listening; undefined for a Unix socket. */
   readonly secret: string | undefined;
   readonly status: () => Record<string, unknown>;
@@ -175,7 +175,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         res.end();
         return '/v1/jobs/{id}/output';
       }
-      sendJson(res, 200, publicView(job));
+      sendJson(res, 200, publicView(runner.record(id)));
       return '/v1/jobs/{id}';
     }
     if (await deps.statusPage(req, res)) return '/ui';

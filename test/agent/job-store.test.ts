@@ -1,5 +1,5 @@
 import t from 'tap';
-import { appendFile, readFile, stat } from 'node:fs/promises';
+import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { JobStore } from '../../agent/job-store.js';
 import type { JobRecord } from '../../agent/job-record.js';
@@ -7,7 +7,7 @@ import { tempDir } from '../fixtures/cli.js';
 
 function record(id: string): JobRecord {
   return {
-    id, state: 'queued', spec: { id, kind: 'argv', argv: ['/bin/true'] }, executor: 'local', createdAt: new Date().toISOString(),
+    id, state: 'queued', spec: { id, kind: 'argv', argv: ['/bin/true'] }, executor: 'local', createdAt: '2026-01-01T00:00:00.000Z',
     startedAt: null, endedAt: null, exitCode: null, signal: null, endReason: null, message: null, runtime: null, ranOn: null, submittedBy: null,
   };
 }
@@ -62,4 +62,102 @@ t.test('compaction keeps every record, including ones written meanwhile', async 
   t.equal(reopened.jobs.size, 51);
   t.equal(reopened.jobs.get('k0')?.state, 'failed');
   t.ok(reopened.jobs.has('late'));
+});
+
+function ended(id: string): Partial<JobRecord> {
+  return { state: 'succeeded', startedAt: '2026-01-01T00:00:00.000Z', endedAt: '2026-01-01T00:00:01.000Z', exitCode: 0, endReason: 'exited', runtime: { supervisorPid: 7, supervisorStart: `s-${id}` } };
+}
+
+/** What an ended job reads back as: its runtime facts are not kept once it has ended (ended-job.ts). */
+function shown(id: string, extra: Partial<JobRecord> = {}): JobRecord {
+  return { ...full(id), ...ended(id), runtime: null, ...extra };
+}
+
+function full(id: string): JobRecord {
+  return { ...record(id), spec: { id, kind: 'command', command: `echo ${id}`, env: { A: 'b' } }, description: `job ${id}`, submittedBy: { subject: 'CN=m' } };
+}
+
+t.test('an ended job is kept as a summary and its whole record is read back from the files', async (t) => {
+  const dir = await tempDir(t);
+  const s = await JobStore.open(dir);
+  await s.create(full('e1'));
+  await s.create(full('r1'));
+  await s.update('e1', ended('e1'));
+  await s.update('r1', { state: 'running', startedAt: '2026-01-01T00:00:00.000Z' });
+  // The running job is the very object in memory; the ended one is a summary without what was asked.
+  t.equal(s.record('r1'), s.jobs.get('r1'));
+  t.notOk('spec' in (s.jobs.get('e1') as object));
+  t.same(s.record('e1'), shown('e1'));
+  // Key order as created, so the API's JSON reads as it always did.
+  t.same(Object.keys(s.record('e1') as object), Object.keys(full('e1')));
+  t.equal(s.record('nope'), undefined);
+  // Later updates to an ended job's summary are laid over what the file says.
+  await s.update('e1', { message: 'noted' });
+  t.equal(s.record('e1')?.message, 'noted');
+  await s.close();
+
+  const again = await JobStore.open(dir);
+  t.same(again.record('e1'), shown('e1', { message: 'noted' }));
+  t.notOk('spec' in (again.jobs.get('e1') as object), 'loaded ended jobs are summaries too');
+  t.match(again.record('r1'), { state: 'running', spec: { command: 'echo r1' } });
+  await again.close();
+});
+
+t.test('a job that ends before its create line is written stays whole until it is', async (t) => {
+  const dir = await tempDir(t);
+  const s = await JobStore.open(dir);
+  const created = s.create(full('q1'));
+  void s.update('q1', { state: 'cancelled', endReason: 'cancel' });
+  t.equal(s.record('q1')?.spec.command, 'echo q1', 'readable while its line is not yet in the file');
+  await created;
+  t.notOk('spec' in (s.jobs.get('q1') as object));
+  t.match(s.record('q1'), { state: 'cancelled', spec: { command: 'echo q1' } });
+  await s.close();
+});
+
+t.test('compaction moves ended jobs to the snapshot; reads follow, before and after reopening', async (t) => {
+  const dir = await tempDir(t);
+  const s = await JobStore.open(dir);
+  for (let i = 0; i < 1200; i++) await s.create(full(`m${i}`));
+  for (let i = 0; i < 1200; i += 2) await s.update(`m${i}`, ended(`m${i}`));
+  const during = s.compact();
+  // Changes while the snapshot is built (it yields between chunks) must all survive.
+  const late = s.create(full('late'));
+  void s.update('m1', ended('m1'));
+  const removed = s.remove(['m2']);
+  await during;
+  await Promise.all([late, removed]);
+  t.ok((await stat(join(dir, 'snapshot.jsonl'))).size > 0);
+  const check = (store: JobStore): void => {
+    t.equal(store.jobs.size, 1200);
+    t.notOk(store.jobs.has('m2'));
+    t.same(store.record('m0'), shown('m0'));
+    t.same(store.record('m1'), shown('m1'));
+    t.match(store.record('m5'), { state: 'queued', spec: { command: 'echo m5' } });
+    t.match(store.record('late'), { state: 'queued', spec: { command: 'echo late' } });
+    t.equal(store.record('m1198')?.description, 'job m1198');
+  };
+  check(s);
+  // A job that ends after the compaction is read back from its snapshot line.
+  await s.update('m3', ended('m3'));
+  t.same(s.record('m3'), shown('m3'));
+  await s.close();
+  const reopened = await JobStore.open(dir);
+  check(reopened);
+  t.same(reopened.record('m3'), shown('m3'));
+  await reopened.close();
+});
+
+t.test('a record that cannot be read back is a distinct store error, not a wrong answer', async (t) => {
+  const dir = await tempDir(t);
+  const s = await JobStore.open(dir);
+  await s.create(full('x1'));
+  await s.update('x1', ended('x1'));
+  await s.close();
+  const reopened = await JobStore.open(dir);
+  // Someone rewrote the journal under the running agent: the line is not where it was.
+  const text = await readFile(join(dir, 'journal.jsonl'), 'utf8');
+  await writeFile(join(dir, 'journal.jsonl'), `{"t":"remove","ids":[]}\n${text}`);
+  t.throws(() => reopened.record('x1'), { code: 'AGENT_STORE_FAILED' });
+  await reopened.close();
 });
