@@ -2,17 +2,17 @@
  * `outpost agent …`: start (this part), credentials add|list|remove (this part), status (master part,
  * registered through registerAgentStatusCommand).
  */
+// First: it must take effect before the agent's modules load.
+import { startsDaemon } from './heap-settings.js';
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { action, printJson } from '../core/cli-support.js';
 import { coreError } from '../core/errors.js';
-import { createLogger } from '../core/logger.js';
+import { lazyLogger } from '../core/lazy-logger.js';
 import { readSecret } from '../core/secret-input.js';
-import { registerAgentStatusCommand } from '../master/cli.js';
-import { credentialsPath, loadAgentConfig } from './config.js';
-import { CredentialStore } from './credentials.js';
+import { loadAgentConfigIsolated } from './config-isolated.js';
+import type { CredentialStore } from './credentials.js';
 import { agentError } from './errors.js';
-import { startAgent } from './main.js';
 import { outpostVersion } from '../core/version.js';
 
 interface ConfigFlag {
@@ -27,23 +27,32 @@ function registerStart(agent: Command): void {
     .requiredOption('-c, --config <file>', 'agent.yaml')
     .action(
       action(async (flags: ConfigFlag) => {
-        const config = await loadAgentConfig(flags.config);
-        const logger = createLogger({ level: config.logLevel, defaultMeta: { part: 'agent' } });
+        // The config is read in a worker and winston loaded with the first logged line, so neither zod,
+        // yaml nor winston need be part of a quiet agent's memory (docs/agent.md, "Memory").
+        // The daemon's modules load only now, after heap-settings.ts has taken effect.
+        const { startAgent } = await import('./main.js');
+        const config = await loadAgentConfigIsolated(flags.config);
+        const logger = lazyLogger({ level: config.logLevel, defaultMeta: { part: 'agent' } });
         const handle = await startAgent(config, { logger, version: outpostVersion() });
+        // Lines logged while starting (jobs recovered, …) come before this one, as with an eager logger.
+        await logger.settled();
         process.stdout.write(`outpost agent listening on ${handle.address}\n`);
         await new Promise<void>((resolve) => {
           const stop = (signal: string): void => {
             logger.info('stopping', { signal });
-            handle.close().then(resolve, (err: Error) => {
-              logger.error('stop failed', { error: err.message });
-              resolve();
-            });
+            handle
+              .close()
+              .then(() => logger.settled())
+              .then(resolve, (err: Error) => {
+                logger.error('stop failed', { error: err.message });
+                void logger.settled().then(resolve);
+              });
           };
           process.once('SIGTERM', () => stop('SIGTERM'));
           process.once('SIGINT', () => stop('SIGINT'));
           // A config that fails validation on reload is reported and the running one kept.
           process.on('SIGHUP', () =>
-            void loadAgentConfig(flags.config)
+            void loadAgentConfigIsolated(flags.config)
               .then((next) => handle.reload(next))
               .catch((err: Error) => logger.error('reload failed; keeping the running configuration', { error: err.message })),
           );
@@ -64,7 +73,11 @@ function registerCredentials(agent: Command): void {
   const creds = agent
     .command('credentials')
     .description('named credentials for jobs (credentialKey); secrets come from files, never the command line');
-  const store = async (configPath: string): Promise<CredentialStore> => new CredentialStore(credentialsPath(await loadAgentConfig(configPath)));
+  const store = async (configPath: string): Promise<CredentialStore> => {
+    // Loaded here, not at the top: `agent start` must not carry the config schema (zod, yaml).
+    const [{ loadAgentConfig, credentialsPath }, { CredentialStore }] = await Promise.all([import('./config.js'), import('./credentials.js')]);
+    return new CredentialStore(credentialsPath(await loadAgentConfig(configPath)));
+  };
 
   creds
     .command('add <key>')
@@ -122,9 +135,15 @@ function registerCredentials(agent: Command): void {
     );
 }
 
+/**
+ * `agent status` is the master's command: it brings the master's HTTP client (undici, ~17 MiB resident)
+ * that the daemon never uses, so `agent start` does not load it — commander only runs the command named.
+ */
+const registerAgentStatusCommand = startsDaemon(process.argv) ? undefined : (await import('../master/cli.js')).registerAgentStatusCommand;
+
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('the job agent: start it, manage its credentials, ask its status');
   registerStart(agent);
   registerCredentials(agent);
-  registerAgentStatusCommand(agent);
+  registerAgentStatusCommand?.(agent);
 }

@@ -7,8 +7,10 @@ import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ensureDir } from '../core/fs-atomic.js';
+import type { LazyLogger } from '../core/lazy-logger.js';
 import type { Logger } from '../core/logger.js';
-import { credentialsPath, type AgentConfig } from './config.js';
+import type { AgentConfig } from './config.js';
+import { credentialsPath } from './credentials-path.js';
 import { CredentialStore } from './credentials.js';
 import { agentError } from './errors.js';
 import type { JobSpec } from './executors/executor.js';
@@ -19,6 +21,7 @@ import { JobRunner, type ExecutorSlot } from './job-runner.js';
 import { JobStore } from './job-store.js';
 import { listen, readSecretFile } from './listen.js';
 import { createMetrics } from './metrics.js';
+import { createQuietCollector } from './quiet-gc.js';
 import { isSameProcess, processStartTime } from './proc.js';
 import { createApi } from './server.js';
 import { createStatusPage, type StatusPageJob } from './status-page.js';
@@ -33,7 +36,8 @@ export interface AgentHandle {
 }
 
 export interface StartOptions {
-  readonly logger: Logger;
+  /** Lazy (core/lazy-logger.ts): winston is loaded with the first line that passes the level. */
+  readonly logger: LazyLogger;
   readonly version: string;
 }
 
@@ -106,7 +110,8 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
   const ssh = config.processServers.length > 0 ? await import('./executors/ssh/index.js') : undefined;
   for (const server of config.processServers) {
     try {
-      const executor = ssh!.createSshExecutor(server as ProcessServerConfig, { credentials, logger, dataDir: config.dataDir });
+      // The SSH executor logs through the same four methods a winston Logger has; LazyLogger provides them.
+      const executor = ssh!.createSshExecutor(server as ProcessServerConfig, { credentials, logger: logger as unknown as Logger, dataDir: config.dataDir });
       sshExecutors.push(executor);
       processServers.set(server.name, { executor });
     } catch (err) {
@@ -177,11 +182,14 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     }),
   });
   const metrics = createMetrics(runner);
+  // Memory comes back once the agent goes quiet after a burst of jobs (quiet-gc.ts).
+  const quiet = createQuietCollector();
+  runner.on('change', () => quiet.activity());
   const statusPage = createStatusPage({
     status,
     jobs: (limit) => runner.list({ limit }).map((j) => publicView(j) as unknown as StatusPageJob),
     job: (id) => {
-      const j = store.jobs.get(id);
+      const j = store.record(id);
       return j ? (publicView(j) as unknown as StatusPageJob) : undefined;
     },
     outputPath: (id) => runner.paths(id).output,
@@ -218,6 +226,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
       if (closed) return;
       closed = true;
       clearInterval(retentionTimer);
+      quiet.close();
       await runner.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,6 +1,56 @@
-/** Prometheus metrics (prom-client) on a registry of our own, so tests and several agents never collide. */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+/**
+ * Prometheus metrics (prom-client) on a registry of our own, so tests and several agents never collide.
+ *
+ * prom-client's parts are loaded one by one rather than through its index: the index also loads the
+ * push gateway, cluster and summary support, and its default CPU metric loads @opentelemetry/api (for
+ * exemplars, which we do not use) — together ~7 MiB of an idle agent's ~55. The default metrics are
+ * registered from their own modules, and the three process CPU counters are kept here, same names.
+ */
+import { createRequire } from 'node:module';
+import type { Counter as CounterT, Gauge as GaugeT, Histogram as HistogramT, Registry as RegistryT } from 'prom-client';
 import type { JobRunner } from './job-runner.js';
+
+const require = createRequire(import.meta.url);
+const Registry = require('prom-client/lib/registry.js') as typeof RegistryT;
+const Counter = require('prom-client/lib/counter.js') as typeof CounterT;
+const Gauge = require('prom-client/lib/gauge.js') as typeof GaugeT;
+const Histogram = require('prom-client/lib/histogram.js') as typeof HistogramT;
+type Registry = RegistryT;
+type Counter<L extends string> = CounterT<L>;
+type Histogram<L extends string> = HistogramT<L>;
+
+/** prom-client 15's default metrics (lib/defaultMetrics.js) except processCpuTotal (see above). */
+const DEFAULT_METRICS = [
+  'processStartTime', 'osMemoryHeap', 'processOpenFileDescriptors', 'processMaxFileDescriptors', 'eventLoopLag',
+  'processResources', 'processHandles', 'processRequests', 'heapSizeAndUsed', 'heapSpacesSizeAndUsed', 'version', 'gc',
+] as const;
+
+function collectDefaultMetrics(registry: Registry, prefix: string): void {
+  // process_cpu_*_seconds_total, as prom-client's processCpuTotal reports them: one collect sets all three.
+  let last = process.cpuUsage();
+  const system = new Counter({ name: `${prefix}process_cpu_system_seconds_total`, help: 'Total system CPU time spent in seconds.', registers: [] });
+  const total = new Counter({ name: `${prefix}process_cpu_seconds_total`, help: 'Total user and system CPU time spent in seconds.', registers: [] });
+  const user = new Counter({
+    name: `${prefix}process_cpu_user_seconds_total`,
+    help: 'Total user CPU time spent in seconds.',
+    registers: [],
+    collect() {
+      const now = process.cpuUsage();
+      const u = now.user - last.user;
+      const s = now.system - last.system;
+      last = now;
+      user.inc(u / 1e6);
+      system.inc(s / 1e6);
+      total.inc((u + s) / 1e6);
+    },
+  });
+  // Registered first and in prom-client's order (user, system, total), so the exposition reads as before.
+  for (const m of [user, system, total]) registry.registerMetric(m);
+  for (const name of DEFAULT_METRICS) {
+    const register = require(`prom-client/lib/metrics/${name}.js`) as (r: Registry, c: Record<string, unknown>) => void;
+    register(registry, { prefix, eventLoopMonitoringPrecision: 10 });
+  }
+}
 
 export interface AgentMetrics {
   readonly registry: Registry;
@@ -10,7 +60,7 @@ export interface AgentMetrics {
 
 export function createMetrics(runner: JobRunner): AgentMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'outpost_agent_' });
+  collectDefaultMetrics(registry, 'outpost_agent_');
   new Gauge({
     name: 'outpost_agent_jobs_running',
     help: 'Jobs running now (including ones being launched).',

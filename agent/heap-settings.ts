@@ -1,0 +1,29 @@
+/**
+ * V8 heap settings for the agent daemon, which lives for weeks and should stay small (docs/agent.md,
+ * "Memory"):
+ *
+ *  - `--semi-space-growth-factor=1` keeps the young generation at its initial size (1 MiB semi-spaces).
+ *    By default it doubles under an allocation burst — loading the modules at start, a burst of job
+ *    submissions — up to 16 MiB (Node 20) or 32 MiB (Node 24) per semi-space, and a quiet process never
+ *    gives that back: 6 MiB of an idle agent, and most of its growth after a few thousand jobs.
+ *  - `--optimize-for-size` makes the old generation grow conservatively, so garbage promoted by the small
+ *    young generation is collected before the heap has grown far (after 10,000 jobs: ~68 MiB instead of
+ *    ~83). Measured cost: ~5% more agent CPU per job (~1.2 instead of ~1.1 ms).
+ *
+ * Set from code, not from the command line, so every way of starting the agent (systemd, by hand, tests,
+ * the benchmark) runs with them. They must be set before the agent's modules load: agent/cli.ts imports
+ * this module first and loads the daemon's modules only in the start action. V8 reads both flags when it
+ * decides to grow a space, so setting them at run time takes effect (measured on Node 20 and 24).
+ */
+import { setFlagsFromString } from 'node:v8';
+
+/** True for `outpost [options] agent start …`: the command line that becomes the long-running daemon. */
+export function startsDaemon(argv: readonly string[]): boolean {
+  const words = argv.slice(2).filter((a) => !a.startsWith('-'));
+  return words[0] === 'agent' && words[1] === 'start';
+}
+
+if (startsDaemon(process.argv)) {
+  setFlagsFromString('--semi-space-growth-factor=1');
+  setFlagsFromString('--optimize-for-size');
+}
