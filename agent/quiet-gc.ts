@@ -3,9 +3,9 @@
  * only when it has grown past a limit, and Node runs no idle-time collection, so garbage from a burst of
  * thousands of jobs (requests, journal lines, per-job promises) otherwise stays resident until the next
  * burst. Two seconds after the last job event, if at least a hundred events came since the last time, the
- * agent asks V8 for one full, memory-reducing collection (~10–30 ms on the agent's small heap): what a
- * browser's memory reducer does for an idle tab. A steady trickle of jobs triggers it at most once per
- * hundred events; a busy agent never, since it is never quiet.
+ * agent asks V8 for one full collection (~10–30 ms on the agent's small heap), whose freed pages V8 then
+ * returns to the system — what a browser's memory reducer does for an idle tab. A steady trickle of jobs
+ * triggers it at most once per hundred events; a busy agent never, since it is never quiet.
  *
  * V8's `gc` function is obtained the way jest's leak detector does (`--expose-gc` set at run time, then
  * `gc` taken from a fresh context); if that ever fails, nothing is collected early and nothing else changes.
@@ -13,7 +13,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => void;
+type GcFunction = () => void;
 
 export interface QuietCollectorOptions {
   /** How long without job events counts as quiet. */
@@ -36,8 +36,9 @@ export interface QuietCollector {
 function v8Collect(): (() => void) | undefined {
   try {
     setFlagsFromString('--expose-gc');
+    // No options: Node 20's V8 reads any argument as "young generation only"; bare gc() is a full one.
     const gc = runInNewContext('gc') as GcFunction;
-    return () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+    return () => gc();
   } catch {
     return undefined;
   }
