@@ -2,7 +2,8 @@
  * Wiring: config → store, executors, runner → HTTP API → listener. `startAgent` returns a handle whose
  * `close()` stops accepting and leaves running jobs to their supervisors (they are re-adopted next start).
  */
-import { createServer } from 'node:http';
+import type * as Http from 'node:http';
+import { createRequire } from 'node:module';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,13 @@ export interface StartOptions {
   readonly logger: LazyLogger;
   readonly version: string;
 }
+
+/**
+ * node:http through require, not import: on Node 22+ an ESM import of a built-in builds its whole
+ * namespace, which evaluates http's lazy WebSocket/MessageEvent getters and loads Node's bundled undici
+ * (+14 MiB resident on Node 24; require leaves them unevaluated).
+ */
+const { createServer } = createRequire(import.meta.url)('node:http') as typeof Http;
 
 async function lockDataDir(dataDir: string): Promise<string> {
   const path = join(dataDir, 'agent.lock');
