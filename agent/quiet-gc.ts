@@ -13,7 +13,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-type GcFunction = () => void;
+type GcFunction = (options?: { type: 'major'; execution: 'sync'; flavor: 'last-resort' }) => void;
 
 export interface QuietCollectorOptions {
   /** How long without job events counts as quiet. */
@@ -36,8 +36,11 @@ export interface QuietCollector {
 function v8Collect(): (() => void) | undefined {
   try {
     setFlagsFromString('--expose-gc');
-    // No options: Node 20's V8 reads any argument as "young generation only"; bare gc() is a full one.
     const gc = runInNewContext('gc') as GcFunction;
+    // V8 12+ (Node 22+) takes options: the last-resort flavour also shrinks the old generation's
+    // committed pages. Node 20's V8 reads any argument as "young generation only", so there a bare gc(),
+    // a full collection that frees what is garbage but keeps the pages committed.
+    if (Number.parseInt(process.versions.v8, 10) >= 12) return () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
     return () => gc();
   } catch {
     return undefined;
