@@ -114,7 +114,11 @@ export function forward(o: ForwardOptions): void {
     return;
   }
 
-  const resume = () => ex?.resume();
+  let paused = false;
+  const resume = () => {
+    paused = false;
+    ex?.resume();
+  };
   const handler: ExchangeHandler = {
     head(h: ResponseHead) {
       res.writeHead(h.status, responseHeaderList(h.headers, security.names, [...security.list]));
@@ -135,7 +139,9 @@ export function forward(o: ForwardOptions): void {
       // Pause the agent side only past STREAM_SLACK buffered bytes, not at the response's 16 KiB mark:
       // pausing at every chunk serialises reading the socket and encrypting (half the throughput).
       // 'drain' follows, since write() returned false long before this point.
-      if (res.writableLength > STREAM_SLACK && ex) {
+      // One read from the agent may hold many small chunks: pause (and wait for 'drain') once.
+      if (res.writableLength > STREAM_SLACK && ex && !paused) {
+        paused = true;
         ex.pause();
         res.once('drain', resume);
       }

@@ -169,8 +169,14 @@ class Connection implements Exchange {
     this.parser = undefined;
     this.head = undefined;
     const idleMs = h?.keepAliveMs === undefined ? DEFAULT_IDLE_MS : Math.min(h.keepAliveMs - 1000, MAX_IDLE_MS);
-    if (!h?.reusable || idleMs <= 0) this.destroy();
-    else this.pool.release(this, idleMs);
+    if (!h?.reusable || idleMs <= 0) {
+      this.destroy();
+      return;
+    }
+    // The last chunk may have arrived while the handler had paused us for backpressure: an idle socket
+    // must read again, to notice the agent closing it and to receive the next answer.
+    this.socket.resume();
+    this.pool.release(this, idleMs);
   }
 }
 

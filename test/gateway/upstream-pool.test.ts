@@ -115,6 +115,27 @@ t.test('Connection: close, bytes after the answer: the socket is not reused', as
   t.equal(up.connections(), 3, 'each of the three requests had its own socket');
 });
 
+t.test('a socket paused for backpressure when its answer completed reads again once reused', async (t) => {
+  const up = await rawUpstream(t, (n, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+  const pool = new UpstreamPool({ socketPath: up.path, secret: undefined }, 2000);
+  t.teardown(() => pool.destroy());
+  const first = await new Promise<string>((resolve) => {
+    const ex = pool.request(GET('/paused'), 'GET', {
+      head: () => {},
+      // As forward.ts does when the client is slow: pause, and the answer ends before 'drain'.
+      body: () => ex.pause(),
+      end: () => resolve('end'),
+      fail: (kind) => resolve(kind),
+      drain: () => {},
+    }, false);
+  });
+  t.equal(first, 'end');
+  const second = await exchange(pool, GET('/next'));
+  t.equal(second.failed, undefined, 'the reused socket answered (no timeout)');
+  t.equal(second.body, 'ok');
+  t.equal(up.connections(), 1);
+});
+
 t.test('no answer within the timeout', async (t) => {
   const up = await rawUpstream(t, () => {});
   const pool = new UpstreamPool({ socketPath: up.path, secret: undefined }, 200);
