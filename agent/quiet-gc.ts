@@ -3,8 +3,8 @@
  * only when it has grown past a limit, and Node runs no idle-time collection, so garbage from a burst of
  * thousands of jobs (requests, journal lines, per-job promises) otherwise stays resident until the next
  * burst. Two seconds after the last job event, if at least a hundred events came since the last time, the
- * agent asks V8 for one full collection (~10–30 ms on the agent's small heap), whose freed pages V8 then
- * returns to the system — what a browser's memory reducer does for an idle tab. A steady trickle of jobs
+ * agent asks V8 for one full, compacting collection (~20–90 ms on the agent's small heap), whose freed
+ * pages V8 returns to the system — what a browser's memory reducer does for an idle tab. A steady trickle of jobs
  * triggers it at most once per hundred events; a busy agent never, since it is never quiet.
  *
  * V8's `gc` function is obtained the way jest's leak detector does (`--expose-gc` set at run time, then
@@ -37,11 +37,19 @@ function v8Collect(): (() => void) | undefined {
   try {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as GcFunction;
-    // V8 12+ (Node 22+) takes options: the last-resort flavour also shrinks the old generation's
-    // committed pages. Node 20's V8 reads any argument as "young generation only", so there a bare gc(),
-    // a full collection that frees what is garbage but keeps the pages committed.
+    // V8 12+ (Node 22+) takes options: the last-resort flavour compacts the old generation and gives its
+    // emptied pages back. Node 20's V8 reads any argument as "young generation only"; there a bare gc()
+    // is a full collection, made to compact for this one call (else pages holding a few live objects
+    // each stay committed).
     if (Number.parseInt(process.versions.v8, 10) >= 12) return () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-    return () => gc();
+    return () => {
+      setFlagsFromString('--compact-on-every-full-gc');
+      try {
+        gc();
+      } finally {
+        setFlagsFromString('--no-compact-on-every-full-gc');
+      }
+    };
   } catch {
     return undefined;
   }
