@@ -10,7 +10,7 @@
  * cache) and lays the summary over it. So the agent's memory stays flat however many jobs it keeps.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { open, readFile, rm, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rm, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fsyncDir } from '../core/fs-atomic.js';
 import { agentError } from './errors.js';
@@ -42,6 +42,12 @@ export class JobStore {
   private readonly located = new Map<string, Location>();
   private journal: FileHandle | null = null;
   private journalBytes = 0;
+  /**
+   * How the journal ended when loaded: a torn last line (a crash mid-append, never acknowledged) is cut
+   * off, and a complete last event that only lacks its newline gets one, so the next append starts on a
+   * line of its own instead of merging with the fragment into a line the next start would call corrupt.
+   */
+  private journalTail: { cutAt: number } | { newline: true } | undefined;
   /** Read-only descriptors for on-demand reads, by FileId; -1 when the file does not exist. */
   private readonly readFds: [number, number] = [-1, -1];
   private pending: Pending[] = [];
@@ -58,7 +64,13 @@ export class JobStore {
   static async open(dir: string): Promise<JobStore> {
     const store = new JobStore(dir);
     await store.load();
+    const tail = store.journalTail;
+    if (tail && 'cutAt' in tail) await truncate(join(dir, 'journal.jsonl'), tail.cutAt);
     store.journal = await open(join(dir, 'journal.jsonl'), 'a', 0o600);
+    if (tail && 'newline' in tail) {
+      await store.journal.write('\n');
+      await store.journal.sync();
+    }
     store.journalBytes = (await store.journal.stat()).size;
     store.readFds[JOURNAL] = openSync(join(dir, 'journal.jsonl'), 'r');
     return store;
@@ -163,8 +175,10 @@ export class JobStore {
           } catch (err) {
             // Only the very last line can be torn (a crash mid-append); anything else is corruption.
             if (!last) throw new Error(`${name} line ${line} is corrupt: ${(err as Error).message}`);
+            if (file === JOURNAL) this.journalTail = { cutAt: start };
             break;
           }
+          if (file === JOURNAL && end === data.length) this.journalTail = { newline: true };
           this.apply(event);
           if (event.t === 'create') this.locate(event.job.id, { file, offset: start, length: end + 1 - start });
         }
