@@ -113,8 +113,8 @@ try {
   await raw.exec('true');
 
   // Through the agent: `outpost agent start` with the 5 targets as process servers, jobs over its HTTP API.
-  // Logging at warn as in bench:agent: its stdout is a pipe to this busy process, and a full pipe would
-  // stall the agent's (synchronous) log writes — an artefact of the harness, not of the agent.
+  // Logging at warn, as bench:agent runs the agent: both measure dispatch, not log output (on a quiet
+  // machine info and warn measured the same, within the run-to-run noise).
   const agent = await startAgentProcess(t, {
     logLevel: 'warn',
     config: {
