@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { postJob, watchJobEvents, type JobEvents } from './agent-client.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const cli = join(root, 'dist', 'cli.js');
@@ -49,14 +50,10 @@ function rssMiB(pid: number, field = 'VmRSS'): Promise<number> {
 interface Agent {
   child: ChildProcess;
   socket: string;
-  events: http.ClientRequest;
-  waiters: Map<string, () => void>;
-  finished: Set<string>;
+  events: JobEvents;
   http: http.Agent;
   stop(): Promise<void>;
 }
-
-const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'lost']);
 
 async function startAgent(dir: string): Promise<Agent> {
   const socket = join(dir, 'agent.sock');
@@ -73,42 +70,14 @@ async function startAgent(dir: string): Promise<Agent> {
     child.on('exit', (code) => reject(new Error(`agent exited ${code}: ${out}`)));
   });
   child.stdout?.resume();
-  const waiters = new Map<string, () => void>();
-  const finished = new Set<string>();
-  const events = http.get({ socketPath: socket, path: '/v1/events' });
-  await new Promise<void>((resolve) =>
-    events.on('response', (res) => {
-      let buf = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        buf += d;
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (!data) continue;
-          const change = JSON.parse(data) as { id: string; state: string };
-          if (!FINAL.has(change.state)) continue;
-          const w = waiters.get(change.id);
-          if (w) {
-            waiters.delete(change.id);
-            w();
-          } else finished.add(change.id);
-        }
-      });
-      resolve();
-    }),
-  );
+  const events = await watchJobEvents(socket);
   return {
     child,
     socket,
     events,
-    waiters,
-    finished,
     http: new http.Agent({ keepAlive: true, maxSockets: 64 }),
     async stop() {
-      events.destroy();
+      events.close();
       await new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
@@ -117,35 +86,17 @@ async function startAgent(dir: string): Promise<Agent> {
   };
 }
 
-function post(agent: Agent, body: unknown): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify(body);
-    const req = http.request(
-      { socketPath: agent.socket, agent: agent.http, method: 'POST', path: '/v1/jobs', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
 /** Submit → wait for the job's final-state event (its completion is then in the job record). */
 async function runJob(agent: Agent, body: unknown): Promise<void> {
   for (;;) {
-    const res = await post(agent, body);
+    const res = await postJob(agent.socket, agent.http, body);
     if (res.status === 503) {
       await new Promise((r) => setTimeout(r, 5));
       continue;
     }
     if (res.status !== 201) throw new Error(`submit: ${res.status} ${res.text}`);
     const id = (JSON.parse(res.text) as { id: string }).id;
-    if (agent.finished.delete(id)) return;
-    await new Promise<void>((resolve) => agent.waiters.set(id, resolve));
+    await agent.events.done(id);
     return;
   }
 }
@@ -214,7 +165,7 @@ async function main(): Promise<void> {
     const streams: http.ClientRequest[] = [];
     const longIds: string[] = [];
     for (let i = 0; i < 4; i++) {
-      const res = await post(agent, { command: 'while :; do echo tick; sleep 0.05; done', timeoutSeconds: 60 });
+      const res = await postJob(agent.socket, agent.http, { command: 'while :; do echo tick; sleep 0.05; done', timeoutSeconds: 60 });
       const id = (JSON.parse(res.text) as { id: string }).id;
       longIds.push(id);
       streams.push(follow(agent, id));

@@ -21,7 +21,7 @@ import { startAgentProcess } from '../../test/fixtures/agent.js';
 import { runOutpost } from '../../test/fixtures/cli.js';
 import { Writable } from 'node:stream';
 import http from 'node:http';
-import { watchJobEvents } from './job-events.js';
+import { postJob, watchJobEvents } from './agent-client.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const skip = sshdSkipReason();
@@ -125,25 +125,17 @@ try {
   });
   const added = await runOutpost(['agent', 'credentials', 'add', 'bench', '--user', user.name, '--private-key', user.privateKeyPath, '--config', agent.configPath]);
   if (added.code !== 0) throw new Error(`credentials add failed: ${added.stderr}`);
-  if (!agent.socket) throw new Error('the bench agent listens on a Unix socket');
-  const events = await watchJobEvents(agent.socket);
+  const { socket } = agent;
+  if (!socket) throw new Error('the bench agent listens on a Unix socket');
+  const events = await watchJobEvents(socket);
   t.teardown(() => events.close());
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 100 });
   t.teardown(() => keepAlive.destroy());
-  const submit = (body: unknown): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const payload = JSON.stringify(body);
-      const req = http.request(
-        { socketPath: agent.socket, agent: keepAlive, method: 'POST', path: '/v1/jobs', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8').on('data', (d: string) => (text += d));
-          res.on('end', () => (res.statusCode === 201 ? resolve((JSON.parse(text) as { id: string }).id) : reject(new Error(`submit: ${res.statusCode} ${text}`))));
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
+  const submit = async (body: unknown): Promise<string> => {
+    const res = await postJob(socket, keepAlive, body);
+    if (res.status !== 201) throw new Error(`submit: ${res.status} ${res.text}`);
+    return (JSON.parse(res.text) as { id: string }).id;
+  };
   const viaAgent = async (n: number, concurrency: number, target: (i: number) => string): Promise<number> =>
     pool(n, concurrency, async (i) => {
       const id = await submit({ argv: ['true'], processServer: target(i) });

@@ -1,5 +1,6 @@
 /**
- * Job completion as a master sees it: one subscription to the agent's event stream (GET /v1/events, SSE)
+ * The benchmarks' client of the agent's socket: jobs submitted over a keep-alive connection, and their
+ * completion seen as a master sees it — one subscription to the event stream (GET /v1/events, SSE)
  * instead of polling each job, so a benchmark measures the agent, not a poll interval.
  */
 import http from 'node:http';
@@ -51,4 +52,21 @@ export async function watchJobEvents(socketPath: string): Promise<JobEvents> {
     },
     close: () => req.destroy(),
   };
+}
+
+/** POST /v1/jobs; the answer's status and body as text (the caller decides what a 503 means). */
+export function postJob(socketPath: string, agent: http.Agent, body: unknown): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = http.request(
+      { socketPath, agent, method: 'POST', path: '/v1/jobs', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
