@@ -3,18 +3,11 @@
  * the same against the real agent and gateway).
  */
 import t from 'tap';
-import { createTestPki } from '../fixtures/pki.js';
-import { startMtlsServer } from '../fixtures/mtls-server.js';
-import { runOutpost, tempDir } from '../fixtures/cli.js';
+import { startMtlsFleet, type MtlsServer } from '../fixtures/mtls-server.js';
+import { runOutpost } from '../fixtures/cli.js';
 
-const dir = await tempDir(t, 'outpost-master-cli-job-');
-const pki = await createTestPki(dir);
-const listener = await pki.issueListener({ name: 'gw', sans: ['ip:127.0.0.1', 'ip:127.0.0.2'] });
-const connector = await pki.issueConnector({ name: 'master' });
-const a = await startMtlsServer({ host: '127.0.0.1', cert: listener.certPem, key: listener.keyPem, ca: pki.caCertPem, status: { running: 3, queued: 0, capacity: 4 } });
-const b = await startMtlsServer({ host: '127.0.0.2', cert: listener.certPem, key: listener.keyPem, ca: pki.caCertPem, status: { running: 0, queued: 0, capacity: 4 } });
-t.teardown(() => Promise.all([a.close(), b.close()]));
-const env = { OUTPOST_CERT: connector.certPath, OUTPOST_KEY: connector.keyPath, OUTPOST_CA: pki.caCertPath };
+const { servers, env } = await startMtlsFleet(t, 'outpost-master-cli-job-', [{ host: '127.0.0.1', status: { running: 3, queued: 0, capacity: 4 } }]);
+const [a] = servers as [MtlsServer];
 
 t.test('status, output, cancel, abort and agent errors', async (t) => {
   const run = await runOutpost(['job', 'run', '--json', '--agent', a.url, '--', 'abc'], { env });

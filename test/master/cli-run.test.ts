@@ -5,18 +5,14 @@
 import t from 'tap';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTestPki } from '../fixtures/pki.js';
-import { startMtlsServer } from '../fixtures/mtls-server.js';
-import { runOutpost, tempDir } from '../fixtures/cli.js';
+import { startMtlsFleet, type MtlsServer } from '../fixtures/mtls-server.js';
+import { runOutpost } from '../fixtures/cli.js';
 
-const dir = await tempDir(t, 'outpost-master-cli-');
-const pki = await createTestPki(dir);
-const listener = await pki.issueListener({ name: 'gw', sans: ['ip:127.0.0.1', 'ip:127.0.0.2'] });
-const connector = await pki.issueConnector({ name: 'master' });
-const a = await startMtlsServer({ host: '127.0.0.1', cert: listener.certPem, key: listener.keyPem, ca: pki.caCertPem, status: { running: 3, queued: 0, capacity: 4 } });
-const b = await startMtlsServer({ host: '127.0.0.2', cert: listener.certPem, key: listener.keyPem, ca: pki.caCertPem, status: { running: 0, queued: 0, capacity: 4 } });
-t.teardown(() => Promise.all([a.close(), b.close()]));
-const env = { OUTPOST_CERT: connector.certPath, OUTPOST_KEY: connector.keyPath, OUTPOST_CA: pki.caCertPath };
+const { dir, servers, env } = await startMtlsFleet(t, 'outpost-master-cli-', [
+  { host: '127.0.0.1', status: { running: 3, queued: 0, capacity: 4 } },
+  { host: '127.0.0.2', status: { running: 0, queued: 0, capacity: 4 } },
+]);
+const [a, b] = servers as [MtlsServer, MtlsServer];
 
 t.test('two hosts: prefixed output, summary, exit 0', async (t) => {
   const r = await runOutpost(['job', 'run', '--agent', a.url, '--agent', b.url, '--', 'printf', 'one\ntwo'], { env });

@@ -5,22 +5,14 @@
  */
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { createTestPki } from '../fixtures/pki.js';
-import { startMtlsServer } from '../fixtures/mtls-server.js';
-import { cliPath, runOutpost, tempDir } from '../fixtures/cli.js';
+import { startMtlsFleet } from '../fixtures/mtls-server.js';
+import { cliPath, runOutpost } from '../fixtures/cli.js';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 if (!hasScript) {
   t.test('TTY output: util-linux script is not installed', { skip: 'needs script(1)' }, () => undefined);
 } else {
-  const dir = await tempDir(t, 'outpost-master-tty-');
-  const pki = await createTestPki(dir);
-  const listener = await pki.issueListener({ name: 'gw', sans: ['ip:127.0.0.1', 'ip:127.0.0.2', 'ip:127.0.0.3'] });
-  const connector = await pki.issueConnector({ name: 'master' });
-  const servers = await Promise.all(['127.0.0.1', '127.0.0.2', '127.0.0.3'].map((host) =>
-    startMtlsServer({ host, cert: listener.certPem, key: listener.keyPem, ca: pki.caCertPem })));
-  t.teardown(() => Promise.all(servers.map((s) => s.close())));
-  const env = { OUTPOST_CERT: connector.certPath, OUTPOST_KEY: connector.keyPath, OUTPOST_CA: pki.caCertPath };
+  const { servers, env } = await startMtlsFleet(t, 'outpost-master-tty-', [{ host: '127.0.0.1' }, { host: '127.0.0.2' }, { host: '127.0.0.3' }]);
   const args = ['job', 'run', ...servers.flatMap((s) => ['--agent', s.url]), '--', 'echo', 'hi'];
   const q = (w: string): string => `'${w.replace(/'/g, `'\\''`)}'`;
 
