@@ -3,10 +3,11 @@
  * kinds, the interpreter whitelist, credential errors, and no secret in any log, record or output.
  */
 import t from 'tap';
-import { readdir, readFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../fixtures/cli.js';
-import { captureLogger, createSshUser, sshdSkipReason, startSshd, staticCredentials, waitFor } from '../fixtures/sshd.js';
+import { captureLogger, createSshUser, sshdSkipReason, startSshd, staticCredentials, waitFor, readOutput } from '../fixtures/sshd.js';
 import { createSshExecutor, type ProcessServerConfig, type SshExecutor } from '../../agent/executors/ssh/index.js';
 import type { Execution } from '../../agent/executors/executor.js';
 
@@ -34,8 +35,8 @@ else {
   };
   const executors: SshExecutor[] = [];
   t.teardown(() => Promise.all(executors.map((e) => e.close())));
-  const executor = (over: Partial<ProcessServerConfig> = {}): SshExecutor => {
-    const e = createSshExecutor({ ...server, ...over }, { credentials, logger: capture.logger, dataDir: dir });
+  const executor = (over: Partial<ProcessServerConfig> = {}, remotePerl?: string | null): SshExecutor => {
+    const e = createSshExecutor({ ...server, ...over }, { credentials, logger: capture.logger, dataDir: dir, ...(remotePerl !== undefined ? { remotePerl } : {}) });
     executors.push(e);
     return e;
   };
@@ -50,7 +51,9 @@ else {
     const exec = await e.start({ id, ...spec }, paths(id));
     const exit = await exec.done;
     records.push({ runtime: exec.runtime, exit });
-    return { id, exec, exit, output: await readFile(paths(id).output, 'utf8') };
+    // The executor creates the local file with the first byte: a silent job leaves none.
+    const output = await readOutput(paths(id).output).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? '' : Promise.reject(err)));
+    return { id, exec, exit, output };
   };
 
   t.test('a key login (passphrase-protected key) runs a command and reports its exit code and host/user', async (t) => {
@@ -84,7 +87,7 @@ else {
     const exec: Execution = await ssh.start({ id, kind: 'command', command: `echo first; while [ ! -e ${release} ]; do sleep 0.1; done; echo second` }, paths(id));
     let finished = false;
     void exec.done.then(() => (finished = true));
-    await waitFor(async () => (await readFile(paths(id).output, 'utf8')) === 'first\n', 20_000, 'first line');
+    await waitFor(async () => (await readOutput(paths(id).output)) === 'first\n', 20_000, 'first line');
     t.equal(finished, false, 'the first line arrived before the job ended');
     // The job waits for a file only the test creates, so nothing here depends on timing.
     await run(ssh, { kind: 'argv', argv: ['touch', release] });
@@ -94,7 +97,7 @@ else {
       t.fail('job did not finish');
       return;
     }
-    t.equal(await readFile(paths(id).output, 'utf8'), 'first\nsecond\n');
+    t.equal(await readOutput(paths(id).output), 'first\nsecond\n');
   });
 
   t.test('argv, script and env values reach the target verbatim (no shell parsing)', async (t) => {
@@ -124,6 +127,27 @@ else {
     await t.rejects(wrong.start({ id, kind: 'command', command: 'true' }, paths(id)), { code: 'AGENT_SSH_AUTH_FAILED' });
     t.match(wrong.status(), { reachable: false, lastError: { code: 'AGENT_SSH_AUTH_FAILED' } });
     await t.rejects(executor({ credentialKey: 'badphrase' }).start({ id, kind: 'command', command: 'true' }, paths(id)), { code: 'AGENT_SSH_AUTH_FAILED', message: /passphrase/ });
+  });
+
+  t.test('a target without perl: jobs start with their own exec wrapper, same results', async (t) => {
+    const e = executor({}, 'perl-not-installed-here');
+    for (let i = 0; i < 2; i++) {
+      const { exit, output } = await run(e, { kind: 'argv', argv: ['printf', '%s|', 'a b', "it's"], env: { X: '1' } });
+      t.equal(output, "a b|it's|");
+      t.equal(exit.exitCode, 0);
+    }
+    t.equal(capture.text().split('no perl on the target').length - 1, 1, 'said once, then remembered');
+  });
+
+  t.test('the launcher is one process per login and user, and it ends with its executor', async (t) => {
+    // Other executors of this file keep theirs: count against what ran before.
+    const launchers = () => spawnSync('ps', ['-u', user.name, '-o', 'args='], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l === 'outpost-launcher').length;
+    const before = launchers();
+    const e = executor();
+    await Promise.all(Array.from({ length: 4 }, () => run(e, { kind: 'command', command: 'echo x' })));
+    t.equal(launchers(), before + 1, 'one launcher for four jobs');
+    await e.close();
+    t.ok(await waitFor(async () => (launchers() === before ? true : undefined), 10_000, 'launcher gone'), 'and it is gone once the executor is closed');
   });
 
   t.test("finished jobs' files are removed from the target", async (t) => {

@@ -47,7 +47,8 @@ else {
     const tight = await startSshd(t, { host: '127.0.0.4', maxSessions: 2 });
     const e = createSshExecutor(
       { name: 'tight', remoteHostName: tight.host, port: tight.port, hostKey: tight.fingerprint, credentialKey: 'key', interpreterWhitelist: [], maxSessions: 10, maxConnections: 1 },
-      { credentials, logger, dataDir: dir },
+      // The launcher needs one session however many jobs run; the per-job wrapper needs one per job.
+      { credentials, logger, dataDir: dir, remotePerl: null },
     );
     t.teardown(() => e.close());
     const runs = await Promise.all(

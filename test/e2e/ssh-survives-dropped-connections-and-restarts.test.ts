@@ -5,12 +5,12 @@
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../fixtures/cli.js';
-import { captureLogger, createSshUser, sshdSkipReason, startSshd, staticCredentials, userProcesses, waitFor } from '../fixtures/sshd.js';
+import { captureLogger, createSshUser, sshdSkipReason, startSshd, staticCredentials, userProcesses, waitFor, readOutput } from '../fixtures/sshd.js';
 import { createSshExecutor, type ProcessServerConfig } from '../../agent/executors/ssh/index.js';
 import type { RuntimeInfo } from '../../agent/executors/executor.js';
 
@@ -30,10 +30,10 @@ else {
     `i=0; while [ $i -lt ${lines} ]; do i=$((i+1)); echo "line $i $(printf '%0100d' 0)"; ` +
     `if [ $i = ${lines / 2} ]; then while [ ! -e ${gate} ]; do sleep 0.05; done; fi; done; exit 7`;
   const expected = (lines = 200) => Array.from({ length: lines }, (_, i) => `line ${i + 1} ${'0'.repeat(100)}\n`).join('');
-  const linesIn = async (id: string) => (await readFile(paths(id).output, 'utf8')).split('\n').length - 1;
+  const linesIn = async (id: string) => (await readOutput(paths(id).output)).split('\n').length - 1;
 
-  t.test('a long job hands over from the launch channel to attach slices with nothing lost or left behind', async (t) => {
-    const ssh = createSshExecutor(server, { credentials, logger, dataDir: dir, tuning: { launchSlice: 1, attachSlice: 1, attachInterval: 0.1 } });
+  t.test('without the launcher, a long job hands over from its launch exec to attach slices with nothing lost or left behind', async (t) => {
+    const ssh = createSshExecutor(server, { credentials, logger, dataDir: dir, remotePerl: null, tuning: { launchSlice: 1, attachSlice: 1, attachInterval: 0.1 } });
     t.teardown(() => ssh.close());
     const id = `drop-${process.pid}-${Date.now().toString(36)}-0`;
     const gate = join(user.home, `gate-${id}`);
@@ -43,7 +43,7 @@ else {
     await new Promise((r) => setTimeout(r, 3500));
     await (await ssh.start({ id: `${id}-release`, kind: 'argv', argv: ['touch', gate] }, paths(`${id}-release`))).done;
     t.match(await exec.done, { exitCode: 7, reason: 'exited' });
-    t.equal(await readFile(paths(id).output, 'utf8'), expected(40));
+    t.equal(await readOutput(paths(id).output), expected(40));
     const left = () => userProcesses(user.name).then((ps) => ps.filter((p) => !/outpost-(attach|kill|cleanup)/.test(p.args)));
     t.ok(await waitFor(async () => ((await left()).length === 0 ? true : undefined), 20_000, 'no launch shell or tee left'));
   });
@@ -65,7 +65,7 @@ else {
     t.ok((await sshd.killSessions()) > 0, 'and once more');
     const exit = await exec.done;
     t.match(exit, { exitCode: 7, reason: 'exited' });
-    t.equal(await readFile(paths(id).output, 'utf8'), expected(), 'every line exactly once, in order');
+    t.equal(await readOutput(paths(id).output), expected(), 'every line exactly once, in order');
   });
 
   t.test('the agent process SIGKILLed mid-job: a new executor re-attaches from the record', async (t) => {
@@ -110,7 +110,7 @@ else {
     const release = await ssh.start({ id: `${id}-release`, kind: 'argv', argv: ['touch', gate] }, paths(`${id}-release`));
     t.equal((await release.done).exitCode, 0);
     t.match(await again.done, { exitCode: 7, reason: 'exited', ranOn: { host: sshd.host, user: user.name } });
-    t.equal(await readFile(paths(id).output, 'utf8'), expected(), 'output complete, nothing duplicated');
+    t.equal(await readOutput(paths(id).output), expected(), 'output complete, nothing duplicated');
   });
 
   t.test('an executor closed and re-created re-attaches too, and a record for another server is lost', async (t) => {
@@ -127,7 +127,7 @@ else {
     if ('lost' in again) return t.fail(again.lost);
     await (await second.start({ id: `${id}-release`, kind: 'argv', argv: ['touch', gate] }, paths(`${id}-release`))).done;
     t.match(await again.done, { exitCode: 7 });
-    t.equal(await readFile(paths(id).output, 'utf8'), expected(20));
+    t.equal(await readOutput(paths(id).output), expected(20));
   });
 
   t.test('a connection dropped during a script launch: refused with nothing run, or found and followed', async (t) => {
@@ -159,7 +159,7 @@ else {
     } else {
       t.match(await outcome.exec.done, { exitCode: 0, reason: 'exited' }, 'upload had completed: found running and followed');
       t.ok(existsSync(marker));
-      t.equal(await readFile(paths(id).output, 'utf8'), 'done\n');
+      t.equal(await readOutput(paths(id).output), 'done\n');
     }
   });
 

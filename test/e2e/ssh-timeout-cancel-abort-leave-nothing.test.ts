@@ -4,10 +4,9 @@
  */
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../fixtures/cli.js';
-import { allowSudo, captureLogger, createSshUser, sshdSkipReason, startSshd, staticCredentials, userProcesses, waitFor } from '../fixtures/sshd.js';
+import { allowSudo, captureLogger, createSshUser, sshdSkipReason, startSshd, staticCredentials, userProcesses, waitFor, readOutput } from '../fixtures/sshd.js';
 import { createSshExecutor } from '../../agent/executors/ssh/index.js';
 
 const skip = sshdSkipReason();
@@ -42,25 +41,25 @@ else {
     t.match(exit, { reason: 'timeout', exitCode: null });
     t.ok(exit.signal === 'SIGTERM' || exit.signal === 'SIGKILL');
     // dash may report its killed child ("Terminated"); the job itself never got past it.
-    t.match(await readFile(paths(id).output, 'utf8'), /^ready\n(Terminated\n)?$/);
+    t.match(await readOutput(paths(id).output), /^ready\n(Terminated\n)?$/);
     t.ok(await noneLeft(login.name));
   });
 
   t.test('cancel sends TERM (the job may clean up) and leaves nothing behind', async (t) => {
     const id = jobId();
     const exec = await ssh.start({ id, kind: 'command', command: `trap 'echo cleaning up; exit 9' TERM; ${TREE.replace('sleep 303', 'sleep 303 & wait')}` }, paths(id));
-    await waitFor(async () => (await readFile(paths(id).output, 'utf8')).startsWith('ready'), 20_000, 'job running');
+    await waitFor(async () => (await readOutput(paths(id).output)).startsWith('ready'), 20_000, 'job running');
     await exec.cancel(5000);
     const exit = await exec.done;
     t.match(exit, { reason: 'cancel', exitCode: 9 });
-    t.equal(await readFile(paths(id).output, 'utf8'), 'ready\ncleaning up\n');
+    t.equal(await readOutput(paths(id).output), 'ready\ncleaning up\n');
     t.ok(await noneLeft(login.name));
   });
 
   t.test('cancel escalates to KILL after the grace period when TERM is ignored', async (t) => {
     const id = jobId();
     const exec = await ssh.start({ id, kind: 'command', command: `trap '' TERM; ${TREE}` }, paths(id));
-    await waitFor(async () => (await readFile(paths(id).output, 'utf8')).startsWith('ready'), 20_000, 'job running');
+    await waitFor(async () => (await readOutput(paths(id).output)).startsWith('ready'), 20_000, 'job running');
     await exec.cancel(500);
     t.match(await exec.done, { reason: 'cancel', signal: 'SIGKILL' });
     t.ok(await noneLeft(login.name));
@@ -69,7 +68,7 @@ else {
   t.test('abort kills at once', async (t) => {
     const id = jobId();
     const exec = await ssh.start({ id, kind: 'command', command: TREE }, paths(id));
-    await waitFor(async () => (await readFile(paths(id).output, 'utf8')).startsWith('ready'), 20_000, 'job running');
+    await waitFor(async () => (await readOutput(paths(id).output)).startsWith('ready'), 20_000, 'job running');
     await exec.abort();
     t.match(await exec.done, { reason: 'abort', exitCode: null, signal: 'SIGKILL' });
     t.ok(await noneLeft(login.name));
@@ -79,12 +78,12 @@ else {
     const id = jobId();
     const exec = await ssh.start({ id, kind: 'command', command: `id -un; ${TREE}`, runAs: batch.name }, paths(id));
     t.match(exec.runtime, { loginUser: login.name, runAs: batch.name });
-    await waitFor(async () => (await readFile(paths(id).output, 'utf8')).includes('ready'), 20_000, 'job running');
+    await waitFor(async () => (await readOutput(paths(id).output)).includes('ready'), 20_000, 'job running');
     t.ok((await leftovers(batch.name)).length > 0, 'the job runs as the run-as user');
     await exec.cancel(1000);
     const exit = await exec.done;
     t.match(exit, { reason: 'cancel', ranOn: { host: sshd.host, user: batch.name } });
-    t.match(await readFile(paths(id).output, 'utf8'), new RegExp(`^${batch.name}\nready\n(Terminated\n)?$`));
+    t.match(await readOutput(paths(id).output), new RegExp(`^${batch.name}\nready\n(Terminated\n)?$`));
     t.ok(await noneLeft(batch.name));
     t.ok(existsSync(join(batch.home, '.outpost', 'jobs')), 'job files live in the run-as user\'s home');
   });

@@ -192,13 +192,12 @@ export class SshPool {
     });
   }
 
-  /** Runs one command on a pooled connection; rejects with AGENT_SSH_* when the link fails. */
-  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  /** A channel running `command` on a pooled connection, holding one of its session slots. */
+  private async open(command: string): Promise<{ conn: Connection; channel: ClientChannel }> {
     for (;;) {
       const conn = await this.acquire();
-      let channel: ClientChannel;
       try {
-        channel = await this.openChannel(conn, command);
+        return { conn, channel: await this.openChannel(conn, command) };
       } catch (err) {
         this.release(conn);
         if (conn.dead) continue;
@@ -210,12 +209,34 @@ export class SshPool {
         }
         throw agentError('AGENT_SSH_HOST_UNREACHABLE', `${this.where}: cannot open a session: ${(err as Error).message}`, { cause: err });
       }
-      try {
-        return await this.runChannel(conn, channel, options);
-      } finally {
-        this.release(conn);
-      }
     }
+  }
+
+  /** Runs one command on a pooled connection; rejects with AGENT_SSH_* when the link fails. */
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const { conn, channel } = await this.open(command);
+    try {
+      return await this.runChannel(conn, channel, options);
+    } finally {
+      this.release(conn);
+    }
+  }
+
+  /**
+   * A long-lived channel (the remote launcher) that keeps its session slot until it closes. It also
+   * emits 'close' when its connection dies, so its owner needs no other signal.
+   */
+  async session(command: string): Promise<ClientChannel> {
+    const { conn, channel } = await this.open(command);
+    const onClientClose = (): void => {
+      channel.emit('close');
+    };
+    conn.client.once('close', onClientClose);
+    channel.once('close', () => {
+      conn.client.removeListener('close', onClientClose);
+      this.release(conn);
+    });
+    return channel;
   }
 
   private runChannel(conn: Connection, channel: ClientChannel, options: ExecOptions): Promise<ExecResult> {

@@ -10,10 +10,12 @@ import { agentError } from '../../errors.js';
 import { createHostKeyPolicy, type HostKeyPolicy } from './host-key.js';
 import { SshPool } from './connection-pool.js';
 import { checkUserName, resolveLogin } from './login.js';
-import { checkJobId, planJob, runnerArgs } from './job-plan.js';
+import { checkJobId, planJob, runnerArgs, type FollowStep, type JobPlan } from './job-plan.js';
 import { LAUNCH, PROBE, remoteCommand, type RemoteUser } from './remote-scripts.js';
 import { CleanupQueue } from './cleanup-queue.js';
-import { DEFAULT_TUNING, RemoteJob, type FollowTuning } from './remote-job.js';
+import { DEFAULT_TUNING, RemoteJob, stepOf, type FollowTuning } from './remote-job.js';
+import { LauncherStartError, RemoteLauncher, type LaunchTicket } from './remote-launcher.js';
+import { encodeRequest } from './launcher-protocol.js';
 
 /** A credential resolved from the agent's credential store by its key. Never logged, never persisted. */
 export interface ResolvedCredential {
@@ -61,7 +63,18 @@ export interface SshExecutorDeps {
   readonly dataDir: string;
   /** Follow timings; tests shorten them. */
   readonly tuning?: Partial<FollowTuning>;
+  /**
+   * The program that runs the remote launcher on targets ('perl' from the login PATH); null starts every
+   * job with its own exec wrapper instead (tests use both).
+   */
+  readonly remotePerl?: string | null;
 }
+
+/**
+ * Requests above this size (a big script, huge arguments) start with their own exec, which streams the
+ * body on stdin, instead of blocking the shared launcher channel for other jobs' launches.
+ */
+const LAUNCHER_REQUEST_MAX = 256 * 1024;
 
 export interface SshExecutor extends Executor {
   status(): ProcessServerStatus;
@@ -71,6 +84,8 @@ class SshProcessServer implements SshExecutor {
   readonly name: string;
   private readonly hostKeys: HostKeyPolicy;
   private readonly pools = new Map<string, SshPool>();
+  /** Per pool and effective user; null once the target turned out to have no perl. */
+  private readonly launchers = new Map<string, Promise<RemoteLauncher | null>>();
   private readonly jobs = new Set<RemoteJob>();
   private readonly tuning: FollowTuning;
   private readonly cleanup: CleanupQueue;
@@ -159,7 +174,7 @@ class SshProcessServer implements SshExecutor {
     const { user: named, credentialKey } = await this.users(job);
     const pool = this.pool(credentialKey);
     const user = await this.withLoginShell(pool, named);
-    const { handle, size } = await RemoteJob.openOutput(paths.output);
+    const size = RemoteJob.outputSize(paths.output);
     const startedAtMs = Date.now();
     const runtime: Record<string, string | number | null> = {
       executor: 'ssh',
@@ -174,22 +189,12 @@ class SshProcessServer implements SshExecutor {
       startedAtMs,
     };
     const deadline = job.timeoutSeconds ? startedAtMs + job.timeoutSeconds * 1000 : null;
-    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, handle, 0, deadline);
-    let started: ((pid: number) => void) | undefined;
-    const launched = new Promise<number>((resolve) => (started = resolve));
-    const launch = pool.exec(remoteCommand(user, LAUNCH, 'outpost-launch', [job.id, ...runnerArgs(plan)]), {
-      maxMs: this.tuning.launchSlice * 1000,
-      ...(plan.stdin !== undefined ? { stdin: plan.stdin } : {}),
-      onStdout: remoteJob.append,
-      onStderr: (text) => {
-        const m = /^outpost-started (\d+)$/m.exec(text);
-        if (m) started?.(Number(m[1]));
-      },
-    });
+    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, 0, deadline);
+    const request = encodeRequest(job.id, plan);
+    const launcher = request.length <= LAUNCHER_REQUEST_MAX ? await this.launcher(credentialKey, pool, user) : null;
+    const launch = launcher ? launcher.launch(job.id, request, remoteJob.append) : this.execLaunch(pool, user, job.id, plan, remoteJob);
     try {
-      const first = await Promise.race([launched, launch]);
-      if (typeof first !== 'number') throw this.launchFailure(first.stderr, first.code, user);
-      runtime.remotePid = first;
+      runtime.remotePid = await launch.started;
     } catch (err) {
       // The connection died after the launch was sent: the job may be running; find out before answering.
       const pid = agentError.is(err, 'AGENT_SSH_HOST_UNREACHABLE') && err.details?.during === 'command' ? await this.probe(pool, user, job.id) : null;
@@ -202,9 +207,70 @@ class SshProcessServer implements SshExecutor {
       this.deps.logger.info('ssh job started (found after a dropped launch connection)', { server: this.server.name, job: job.id, pid });
       return remoteJob;
     }
-    this.track(remoteJob, launch);
-    this.deps.logger.info('ssh job started', { server: this.server.name, job: job.id, login: user.login, runAs: user.effective, pid: runtime.remotePid });
+    this.track(remoteJob, launch.ended);
+    this.deps.logger.info('ssh job started', { server: this.server.name, job: job.id, login: user.login, runAs: user.effective, pid: runtime.remotePid, launcher: launcher !== null });
     return remoteJob;
+  }
+
+  /**
+   * The launcher for this login and effective user, started on first use; null when jobs must start with
+   * their own exec: the target has no perl (remembered), or the launcher failed to come up this time (the
+   * exec wrapper then reports the cause — sudo refusal, unwritable home — with its own error code).
+   */
+  private launcher(credentialKey: string | undefined, pool: SshPool, user: RemoteUser): Promise<RemoteLauncher | null> {
+    const perl = this.deps.remotePerl === undefined ? 'perl' : this.deps.remotePerl;
+    if (perl === null) return Promise.resolve(null);
+    const key = `${credentialKey ?? ''}\0${user.effective}`;
+    let launcher = this.launchers.get(key);
+    if (!launcher) {
+      launcher = RemoteLauncher.start(pool, user, `${this.server.remoteHostName} as ${user.effective}`, this.deps.logger, perl).then(
+        (l) => {
+          l.onClose(() => this.forget(key, launcher));
+          return l;
+        },
+        (err: Error) => {
+          this.forget(key, launcher);
+          // The connection itself failed (unreachable, host key, login): that is the job's answer.
+          if (!(err instanceof LauncherStartError)) throw err;
+          // No perl: remembered for this pool's lifetime. Anything else: the exec wrapper reports it.
+          if (err.missing) this.launchers.set(key, Promise.resolve(null));
+          const message = err.missing ? 'no perl on the target: every job starts with its own exec (slower)' : 'ssh launcher unavailable; starting the job with its own exec';
+          this.deps.logger[err.missing ? 'warn' : 'info'](message, { server: this.server.name, runAs: user.effective, error: err.message });
+          return null;
+        },
+      );
+      this.launchers.set(key, launcher);
+    }
+    return launcher;
+  }
+
+  private forget(key: string, launcher: Promise<RemoteLauncher | null> | undefined): void {
+    if (this.launchers.get(key) === launcher) this.launchers.delete(key);
+  }
+
+  /** The per-job wrapper (remote-scripts.ts LAUNCH): one exec that streams the first launchSlice seconds. */
+  private execLaunch(pool: SshPool, user: RemoteUser, id: string, plan: JobPlan, remoteJob: RemoteJob): LaunchTicket {
+    let started: ((pid: number) => void) | undefined;
+    const launched = new Promise<number>((resolve) => (started = resolve));
+    const launch = pool.exec(remoteCommand(user, LAUNCH, 'outpost-launch', [id, ...runnerArgs(plan)]), {
+      maxMs: this.tuning.launchSlice * 1000,
+      ...(plan.stdin !== undefined ? { stdin: plan.stdin } : {}),
+      onStdout: remoteJob.append,
+      onStderr: (text) => {
+        const m = /^outpost-started (\d+)$/m.exec(text);
+        if (m) started?.(Number(m[1]));
+      },
+    });
+    const ended = launch.then(stepOf);
+    // Awaited only once the job started; a failed launch is reported through `started`.
+    ended.catch(() => undefined);
+    return {
+      ended,
+      started: Promise.race([launched, launch]).then((first) => {
+        if (typeof first !== 'number') throw this.launchFailure(first.stderr, first.code, user);
+        return first;
+      }),
+    };
   }
 
   /** The remote pid of a job whose launch connection died, or null when it did not start (or cannot be told). */
@@ -231,7 +297,7 @@ class SshProcessServer implements SshExecutor {
     return agentError('AGENT_SSH_REMOTE_FAILED', `the remote wrapper on ${this.server.remoteHostName} failed (exit ${code}): ${line.slice(0, 300)}`);
   }
 
-  private track(job: RemoteJob, first?: Promise<Awaited<ReturnType<SshPool['exec']>>>): void {
+  private track(job: RemoteJob, first?: Promise<FollowStep>): void {
     this.jobs.add(job);
     void job.follow(first).catch((err: Error) => this.deps.logger.error('ssh job follow failed', { job: job.id, error: err.message }));
     void job.done.then(() => this.jobs.delete(job));
@@ -248,10 +314,10 @@ class SshProcessServer implements SshExecutor {
     const user: RemoteUser = { login: runtime.loginUser, effective: checkUserName(runtime.runAs, 'runAs') };
     const credentialKey = typeof runtime.credentialKey === 'string' ? runtime.credentialKey : undefined;
     const pool = this.pool(credentialKey);
-    const { handle, size } = await RemoteJob.openOutput(paths.output);
+    const size = RemoteJob.outputSize(paths.output);
     const startedAtMs = typeof runtime.startedAtMs === 'number' ? runtime.startedAtMs : Date.now();
     const deadline = job.timeoutSeconds ? startedAtMs + job.timeoutSeconds * 1000 : null;
-    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, handle, Math.max(0, size - runtime.outputBase), deadline);
+    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, Math.max(0, size - runtime.outputBase), deadline);
     this.track(remoteJob);
     this.deps.logger.info('ssh job re-attached', { server: this.server.name, job: job.id, offset: size - runtime.outputBase });
     return remoteJob;
@@ -260,6 +326,8 @@ class SshProcessServer implements SshExecutor {
   async close(): Promise<void> {
     await this.cleanup.flush();
     for (const job of this.jobs) job.detach();
+    for (const launcher of this.launchers.values()) void launcher.then((l) => l?.close());
+    this.launchers.clear();
     this.jobs.clear();
     await Promise.all([...this.pools.values()].map((p) => p.close()));
     this.pools.clear();

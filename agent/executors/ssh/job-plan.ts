@@ -80,6 +80,9 @@ export interface EndLine {
   readonly size: number | null;
 }
 
+/** What one look at a job tells: its end (or `running`), nothing yet (follow on), or its files are gone. */
+export type FollowStep = EndLine | null | 'missing';
+
 /** The wrapper's last `outpost-end <state> <size>` line on stderr, if any. */
 export function parseEndLine(stderr: string): EndLine | null {
   const matches = [...stderr.matchAll(/^outpost-end (\d+|running|gone) (\d+|-)\s*$/gm)];

@@ -3,13 +3,14 @@
  * followed again from the last byte received whenever a channel or connection dies (or after an agent
  * restart), so the local output file gets every byte exactly once.
  */
+import { statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:os';
 import type { Logger } from '../../../core/logger.js';
 import { agentError } from '../../errors.js';
 import type { EndReason, Execution, ExitInfo, RuntimeInfo } from '../executor.js';
 import type { ExecResult, SshPool } from './connection-pool.js';
-import { parseEndLine, type EndLine } from './job-plan.js';
+import { parseEndLine, type EndLine, type FollowStep } from './job-plan.js';
 import { ATTACH, KILL, remoteCommand, type RemoteUser } from './remote-scripts.js';
 
 export interface FollowTuning {
@@ -21,6 +22,15 @@ export interface FollowTuning {
   readonly attachSlice: number;
   /** How often an attach slice checks whether the job has ended. */
   readonly attachInterval: number;
+}
+
+/** Reads a wrapper exec's answer: the end line, a channel we cut (follow on), or the files are gone. */
+export function stepOf(result: ExecResult): FollowStep {
+  const end = parseEndLine(result.stderr);
+  if (end) return end;
+  if (result.cut) return null;
+  if (/^outpost-missing/m.test(result.stderr)) return 'missing';
+  throw new Error(`unexpected answer from the remote wrapper (exit ${result.code}): ${result.stderr.trim().slice(0, 300)}`);
 }
 
 export const DEFAULT_TUNING: FollowTuning = { launchSlice: 10, attachSlice: 30, attachInterval: 0.25 };
@@ -43,7 +53,6 @@ export class RemoteJob implements Execution {
   readonly done: Promise<ExitInfo>;
   private resolveDone!: (info: ExitInfo) => void;
   private killedFor: Exclude<EndReason, 'exited' | 'lost'> | null = null;
-  private lastSignal: string | null = null;
   /** A kill that could not be delivered (target unreachable); sent again once the job is reached. */
   private killOwed = false;
   private ended = false;
@@ -54,7 +63,8 @@ export class RemoteJob implements Execution {
     private readonly ctx: RemoteJobContext,
     readonly id: string,
     readonly runtime: RuntimeInfo,
-    private readonly out: FileHandle,
+    /** The local output file, opened on the first byte (most short jobs print nothing). */
+    private readonly outputPath: string,
     /** Bytes of the remote output file already in the local one. */
     private received: number,
     deadline: number | null,
@@ -63,9 +73,24 @@ export class RemoteJob implements Execution {
     if (deadline !== null) this.later(Math.max(0, deadline - Date.now()), () => void this.expire());
   }
 
-  static async openOutput(path: string): Promise<{ handle: FileHandle; size: number }> {
-    const handle = await open(path, 'a', 0o600);
-    return { handle, size: (await handle.stat()).size };
+  /**
+   * Bytes already in the local output file (0 when there is none). Sync: a stat is served from the
+   * inode cache, and the thread-pool hand-off of the async call cost more agent CPU per job.
+   */
+  static outputSize(path: string): number {
+    try {
+      return statSync(path).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw err;
+    }
+  }
+
+  private out: Promise<FileHandle> | null = null;
+
+  private closeOutput(): void {
+    void this.out?.then((h) => h.close()).catch(() => undefined);
+    this.out = null;
   }
 
   private later(ms: number, fn: () => void): void {
@@ -78,37 +103,33 @@ export class RemoteJob implements Execution {
   }
 
   readonly append = async (chunk: Buffer): Promise<void> => {
-    await this.out.write(chunk);
+    this.out ??= open(this.outputPath, 'a', 0o600);
+    await (await this.out).write(chunk);
     this.received += chunk.length;
   };
 
-  private attach(): Promise<ExecResult> {
+  private attach(): Promise<FollowStep> {
     const { tuning } = this.ctx;
     const args = [this.id, String(this.received), String(tuning.attachSlice), String(tuning.attachInterval)];
-    return this.ctx.pool.exec(remoteCommand(this.ctx.user, ATTACH, 'outpost-attach', args), { onStdout: this.append });
+    return this.ctx.pool.exec(remoteCommand(this.ctx.user, ATTACH, 'outpost-attach', args), { onStdout: this.append }).then(stepOf);
   }
 
   /**
-   * Follows until the job has ended and all its output is here. `first` is the launch channel (or
-   * nothing after a restart). Connection failures are retried with backoff for as long as it takes:
-   * the job runs on without us, and giving up would lose its result.
+   * Follows until the job has ended and all its output is here. `first` is how the launch reports the end
+   * (nothing after a restart). Connection failures are retried with backoff for as long as it takes: the
+   * job runs on without us, and giving up would lose its result.
    */
-  async follow(first?: Promise<ExecResult>): Promise<void> {
+  async follow(first?: Promise<FollowStep>): Promise<void> {
     let pending = first ?? this.attach();
     let delay = 250;
     while (!this.stopped) {
       let end: EndLine | null = null;
       try {
-        const result = await pending;
-        end = parseEndLine(result.stderr);
-        if (!end && result.cut) {
-          pending = this.attach();
-          continue;
-        }
-        if (!end && /^outpost-missing/m.test(result.stderr)) {
+        const step = await pending;
+        if (step === 'missing') {
           return this.finish({ exitCode: null, signal: null, reason: 'lost', message: `the remote job's files are gone from ${this.ctx.host}; its result cannot be known` });
         }
-        if (!end) throw new Error(`unexpected answer from the remote wrapper (exit ${result.code}): ${result.stderr.trim().slice(0, 300)}`);
+        end = step;
         delay = 250;
       } catch (err) {
         this.ctx.logger.warn('ssh job follow interrupted; re-attaching', { server: this.ctx.server, job: this.id, error: (err as Error).message });
@@ -135,7 +156,9 @@ export class RemoteJob implements Execution {
       return;
     }
     if (this.killedFor) {
-      this.finish({ exitCode: null, signal: this.lastSignal ?? 'SIGKILL', reason: this.killedFor });
+      // No exit status: the runner itself died, and it survives TERM and INT — so it was our KILL (whose
+      // answer may not even be back yet).
+      this.finish({ exitCode: null, signal: 'SIGKILL', reason: this.killedFor });
       return;
     }
     this.finish({ exitCode: null, signal: null, reason: 'lost', message: `the remote job on ${this.ctx.host} ended without an exit status (killed on the target?)` });
@@ -146,7 +169,7 @@ export class RemoteJob implements Execution {
     this.ended = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    void this.out.close().catch(() => undefined);
+    this.closeOutput();
     this.ctx.finished(this.id, this.ctx.user);
     this.resolveDone({ ...info, endedAt: new Date().toISOString(), ranOn: { host: this.ctx.host, user: this.ctx.user.effective } });
   }
@@ -160,7 +183,6 @@ export class RemoteJob implements Execution {
         if (!/outpost-signalled/.test(r.stderr)) {
           throw agentError('AGENT_SSH_REMOTE_FAILED', `could not signal job ${this.id} on ${this.ctx.host}: ${r.stderr.trim().slice(0, 300)}`);
         }
-        this.lastSignal = `SIG${sig}`;
         return;
       } catch (err) {
         lastErr = err;
@@ -210,6 +232,6 @@ export class RemoteJob implements Execution {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    void this.out.close().catch(() => undefined);
+    this.closeOutput();
   }
 }
