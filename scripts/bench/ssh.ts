@@ -1,7 +1,8 @@
 /**
  * `npm run bench:ssh`: remote jobs per second for a trivial command (`true`) against a real loopback sshd,
  * measured in one run:
- *   - Outpost's SSH executor (ssh2, pooled connections, detached remote wrapper, output file, exit status),
+ *   - Outpost's SSH executor (ssh2, pooled connections, the remote launcher starting detached runners,
+ *     output file, exit status), in-process and through `outpost agent start`,
  *   - the OpenSSH client with a fresh connection per command,
  *   - the OpenSSH client multiplexed over a ControlMaster connection,
  * one at a time and 8 in flight, then a fan-out of 100 jobs over 5 targets (sshd on 127.0.0.1–5).
@@ -103,7 +104,8 @@ try {
   await pool(16, 8, () => outpost(ex0));
   await pool(100, 100, (i) => outpost(spread(executors, i)));
 
-  // Reference only: a bare ssh2 exec of `true` on the same pooled connection, no wrapper, no files.
+  // Reference only: a bare ssh2 exec of `true` on the same pooled connection (one channel per command, as
+  // the per-job wrapper uses), no wrapper, no files.
   const raw = new SshPool({
     name: 'raw', host: first.host, port: first.port, hostKeys: fingerprintPolicy(first.fingerprint),
     login: async () => ({ username: user.name, privateKey: user.privateKey }), maxSessions: 10, maxConnections: 1,
@@ -181,10 +183,10 @@ try {
   for (const r of rows) {
     console.log(`${r.name.padEnd(32)}${fmt(r.agent)}${fmt(r.outpost)}${fmt(r.fresh)}${fmt(r.control)}${fmt(r.raw)}${mark(r.agent / r.fresh, 20)}${mark(r.agent / r.control, 2)}${ratio(r.outpost, r.control)}`);
   }
-  console.log('\nagent = jobs through `outpost agent start` (the targets apply to it); outpost = the SSH executor in-process (ssh2, pooled, detached remote wrapper, output file, exit status)');
+  console.log('\nagent = jobs through `outpost agent start` (the targets apply to it); outpost = the SSH executor in-process (ssh2, pooled, remote launcher, detached runner, output file, exit status)');
   console.log('agent: HTTP API, durable job records (fsynced), completion seen on the agent event stream (SSE), log level warn');
   console.log('ssh = OpenSSH client, fresh connection per command; ssh -M = OpenSSH over a ControlMaster connection');
-  console.log('ssh2 raw = bare exec of `true` on one pooled ssh2 connection (no wrapper, no files): the floor');
+  console.log('ssh2 raw = bare exec of `true` on one pooled ssh2 connection, a channel per command (no wrapper, no files)');
   console.log('fan-out: outpost and agent all 100 at once; ssh clients 40 in flight (8 per target)');
   await mkdir(join(root, 'bench-results'), { recursive: true });
   await writeFile(
