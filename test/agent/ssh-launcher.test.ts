@@ -86,8 +86,7 @@ t.test('the launcher runs jobs with verbatim arguments, streams output and recor
   t.equal(spawnSync('test', ['-e', '/tmp/outpost-pwned']).status, 1, 'no argument was run as shell code');
   const jobs = join(home, '.outpost', 'jobs');
   t.equal(await readFile(join(jobs, 'job-a.out'), 'utf8'), a.output);
-  t.equal(await readFile(join(jobs, 'job-a.exit'), 'utf8'), '0\n');
-  t.equal(await readFile(join(jobs, 'job-a.pid'), 'utf8'), `${a.pid} ${a.pid} ${a.pid}\n`, 'runner pid = its group = its session');
+  t.equal(await readFile(join(jobs, 'job-a.pid'), 'utf8'), `${a.pid} ${a.pid} ${a.pid} 0\n`, 'job pid = its group = its session, then the exit status');
   t.equal((await stat(join(jobs, 'job-a.out'))).mode & 0o777, 0o600);
   t.equal((await stat(jobs)).mode & 0o777, 0o700);
 
@@ -118,16 +117,16 @@ t.test('the launcher runs jobs with verbatim arguments, streams output and recor
   t.match(await l.next('ended', 'job-g'), { state: 0, size: 13 });
 });
 
-t.test('a job outlives its launcher: stdin closed mid-job, the runner still records the end', { skip: perl ? false : 'perl not installed' }, async (t) => {
+t.test('the channel closed mid-job: the launcher stays until the job has ended, records its status, then leaves', { skip: perl ? false : 'perl not installed' }, async (t) => {
   const home = await tempDir(t);
   const l = new Launcher(home);
   await l.next('ready');
   l.child.stdin.write(encodeRequest('job-h', planJob({ id: 'job-h', kind: 'command', command: 'sleep 0.5; echo done; exit 5' }, ['/bin/sh'], 's')));
   await l.next('started', 'job-h');
   l.child.stdin.end();
-  await new Promise((r) => l.child.once('exit', r));
+  const code = await new Promise((r) => l.child.once('exit', r));
+  t.equal(code, 0);
   const jobs = join(home, '.outpost', 'jobs');
-  for (let i = 0; i < 100 && !(await stat(join(jobs, 'job-h.exit')).catch(() => null)); i++) await new Promise((r) => setTimeout(r, 50));
-  t.equal(await readFile(join(jobs, 'job-h.exit'), 'utf8'), '5\n');
+  t.match(await readFile(join(jobs, 'job-h.pid'), 'utf8'), /^(\d+) \1 \1 5\n$/);
   t.equal(await readFile(join(jobs, 'job-h.out'), 'utf8'), 'done\n');
 });

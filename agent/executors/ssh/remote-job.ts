@@ -150,14 +150,14 @@ export class RemoteJob implements Execution {
   private finishWith(end: EndLine): void {
     if (typeof end.state === 'number') {
       const rc = end.state;
-      // A job we signalled reports 128+n from the runner; name the signal instead of the number.
+      // A job we signalled reports 128+n; name the signal instead of the number.
       const bySignal = this.killedFor !== null && rc > 128 ? (SIGNAL_NAMES.get(rc - 128) ?? null) : null;
       this.finish({ exitCode: bySignal ? null : rc, signal: bySignal, reason: this.killedFor ?? 'exited' });
       return;
     }
     if (this.killedFor) {
-      // No exit status: the runner itself died, and it survives TERM and INT — so it was our KILL (whose
-      // answer may not even be back yet).
+      // No exit status: whatever records it died too (the wrapper's runner survives TERM and INT) — so
+      // it was our KILL, whose answer may not even be back yet.
       this.finish({ exitCode: null, signal: 'SIGKILL', reason: this.killedFor });
       return;
     }

@@ -14,7 +14,7 @@ import { remoteCommand, type RemoteUser } from './remote-scripts.js';
 
 export interface LaunchTicket {
   /**
-   * The runner's pid once the job runs. Rejects with AGENT_SSH_REMOTE_FAILED when the launcher refused
+   * The job's pid once it runs. Rejects with AGENT_SSH_REMOTE_FAILED when the launcher refused
    * the job, or AGENT_SSH_HOST_UNREACHABLE (details.during = 'command') when it went away before
    * answering: the job may or may not have started (see PROBE).
    */

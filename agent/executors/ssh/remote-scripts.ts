@@ -5,8 +5,9 @@
  *
  * Files per job, under the effective user's `~/.outpost/jobs/` (0700 via umask):
  *   <id>.out    combined stdout+stderr (the agent copies it from an offset)
- *   <id>.pid    "<runner pid> <process group> <session>" of the job
- *   <id>.exit   the job's exit status, written once the job and its output are complete
+ *   <id>.pid    "<pid> <process group> <session>" of the job: its runner shell's (this wrapper) or, from the
+ *               launcher (launcher-source.ts), the job's own — plus " <exit status>" once a launcher job ended
+ *   <id>.exit   the job's exit status, written once the job and its output are complete (this wrapper)
  *   <id>.rc     the job's exit status before its output is complete (copied to <id>.exit then)
  *   <id>.script the script body for kind=script
  *
@@ -86,7 +87,7 @@ printf 'outpost-end %s -\n' "$st" >&2
 `;
 
 /**
- * Prints job output from byte $2 until the runner ends or $3 seconds pass, then
+ * Prints job output from byte $2 until the job (or its runner) ends or $3 seconds pass, then
  * `outpost-end <exit status|running|gone> <size of the output file>` on stderr. `tail --pid` re-reads the
  * file once after the runner dies; the client still compares the size and follows again if it got less.
  * $1 id, $2 offset, $3 slice seconds, $4 poll interval.
@@ -96,20 +97,29 @@ id=$1 off=$2 slice=$3 interval=$4
 b=${JOBS_DIR}
 o="$b/$id.out" x="$b/$id.exit"
 [ -f "$o" ] || { echo "outpost-missing $o" >&2; exit 93; }
-pid=; read -r pid pg sid < "$b/$id.pid" 2>/dev/null || pid=
-if [ ! -s "$x" ] && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+pid=; read -r pid pg sid rc < "$b/$id.pid" 2>/dev/null || pid=
+if [ ! -s "$x" ] && [ -z "$rc" ] && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
   timeout "$slice" tail -c +"$((off + 1))" -f -s "$interval" --pid="$pid" "$o"
 else
   tail -c +"$((off + 1))" "$o"
 fi
-if [ -s "$x" ]; then read -r st < "$x"
-elif [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-  st=running
-  # A runner whose parent is gone may linger as a zombie when PID 1 does not reap: it has ended.
-  s=; read -r s < "/proc/$pid/stat" 2>/dev/null || s=
-  case $s in *") Z "*) st=gone ;; esac
-else st=gone
-fi
+i=0
+while :; do
+  if [ -s "$x" ]; then read -r st < "$x"; break; fi
+  rc=; read -r pid pg sid rc < "$b/$id.pid" 2>/dev/null || rc=
+  if [ -n "$rc" ]; then st=$rc; break; fi
+  up=
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    up=1
+    # A process whose parent is gone may linger as a zombie when PID 1 does not reap: it has ended.
+    s=; read -r s < "/proc/$pid/stat" 2>/dev/null || s=
+    case $s in *") Z "*) up= ;; esac
+  fi
+  if [ -n "$up" ]; then st=running; break; fi
+  # Ended without a status yet: a launcher writes it just after reaping the job; give it a second.
+  if [ "$i" -ge 10 ]; then st=gone; break; fi
+  sleep 0.1; i=$((i + 1))
+done
 printf 'outpost-end %s %s\n' "$st" "$(wc -c < "$o")" >&2
 `;
 
@@ -121,7 +131,7 @@ export const PROBE = `
 b=${JOBS_DIR}
 i=0
 while [ ! -s "$b/$1.pid" ] && [ -f "$b/$1.out" ] && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
-if read -r pid pg sid < "$b/$1.pid" 2>/dev/null; then echo "outpost-started $pid" >&2
+if read -r pid pg sid rc < "$b/$1.pid" 2>/dev/null; then echo "outpost-started $pid" >&2
 else rm -f "$b/$1.out" "$b/$1.script"; echo "outpost-not-started" >&2
 fi
 `;
@@ -132,7 +142,7 @@ fi
  */
 export const KILL = `
 b=${JOBS_DIR}
-pid=; read -r pid pg sid < "$b/$1.pid" 2>/dev/null || { echo "outpost-missing $b/$1.pid" >&2; exit 94; }
+pid=; read -r pid pg sid rc < "$b/$1.pid" 2>/dev/null || { echo "outpost-missing $b/$1.pid" >&2; exit 94; }
 for v in "$pid" "$pg" "$sid"; do case $v in ''|*[!0-9]*) echo "outpost-error bad pid file" >&2; exit 94 ;; esac; done
 # Members of the group are signalled once, through the group; the list holds only the others, so a job
 # that traps the signal runs its handler once.
