@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { tempDir } from '../fixtures/cli.js';
 import { LAUNCHER_ARGS } from '../../agent/executors/ssh/launcher-source.js';
 import { FrameParser, LauncherProtocolError, encodeRequest, type Frame } from '../../agent/executors/ssh/launcher-protocol.js';
-import { planJob } from '../../agent/executors/ssh/job-plan.js';
+import { parseEndLine, planJob } from '../../agent/executors/ssh/job-plan.js';
+import { ATTACH, KILL } from '../../agent/executors/ssh/remote-scripts.js';
 import type { JobSpec } from '../../agent/executors/executor.js';
 
 const NASTY = ["it's", '$(touch /tmp/outpost-pwned)', '`id`', 'a;b', '*', '', ' lead', 'new\nline', '"q"', '\\', 'ünï', '--', '-n', 'x y'];
@@ -129,4 +130,32 @@ t.test('the channel closed mid-job: the launcher stays until the job has ended, 
   const jobs = join(home, '.outpost', 'jobs');
   t.match(await readFile(join(jobs, 'job-h.pid'), 'utf8'), /^(\d+) \1 \1 5\n$/);
   t.equal(await readFile(join(jobs, 'job-h.out'), 'utf8'), 'done\n');
+});
+
+t.test('ATTACH and KILL work on launcher jobs: status from the pid file, the whole tree killed', { skip: perl ? false : 'perl not installed' }, async (t) => {
+  const home = await tempDir(t);
+  const l = new Launcher(home);
+  t.teardown(() => l.child.kill('SIGKILL'));
+  await l.next('ready');
+  const sh = (program: string, args: string[]) =>
+    spawnSync('/bin/sh', ['-c', program, 'outpost-test', ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home }, encoding: 'utf8' });
+
+  const done = await l.run({ kind: 'command', command: 'echo hello; exit 3' }, 'job-i');
+  const a = sh(ATTACH, ['job-i', '2', '1', '0.1']);
+  t.equal(a.stdout, 'llo\n', 'output from byte 2 on');
+  t.same(parseEndLine(a.stderr), { state: 3, size: 6 }, 'the status the launcher recorded');
+  t.equal(done.end.state, 3);
+
+  const base = 1000 + Math.floor(Math.random() * 8000) * 3;
+  l.child.stdin.write(encodeRequest('job-k', planJob({ id: 'job-k', kind: 'command', command: `echo one; (sleep ${base}) & setsid sleep ${base + 1} & sleep ${base + 2}` }, ['/bin/sh'], 's')));
+  await l.next('output', 'job-k');
+  const members = (): string[] =>
+    spawnSync('ps', ['-A', '-o', 'args='], { encoding: 'utf8' }).stdout.split('\n').filter((line) => new RegExp(`^sleep (${base}|${base + 1}|${base + 2})$`).test(line));
+  t.equal(members().length, 3);
+  t.same(parseEndLine(sh(ATTACH, ['job-k', '4', '1', '0.1']).stderr), { state: 'running', size: 4 });
+  t.match(sh(KILL, ['job-k', 'KILL']).stderr, /outpost-signalled/);
+  t.match(await l.next('ended', 'job-k'), { state: 137 }, 'killed by SIGKILL: 128 + 9');
+  for (let i = 0; i < 50 && members().length; i++) await new Promise((res) => setTimeout(res, 100));
+  t.same(members(), [], 'group, session and escaped descendants are gone');
+  t.same(parseEndLine(sh(ATTACH, ['job-k', '4', '1', '0.1']).stderr), { state: 137, size: 4 });
 });
