@@ -191,7 +191,10 @@ class SshProcessServer implements SshExecutor {
     const deadline = job.timeoutSeconds ? startedAtMs + job.timeoutSeconds * 1000 : null;
     const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, 0, deadline);
     const request = encodeRequest(job.id, plan);
-    const launcher = request.length <= LAUNCHER_REQUEST_MAX ? await this.launcher(credentialKey, pool, user) : null;
+    let launcher = request.length <= LAUNCHER_REQUEST_MAX ? await this.launcher(credentialKey, pool, user) : null;
+    // Its channel closed while we waited (the map no longer has it): the next one is started for us.
+    if (launcher && !launcher.usable) launcher = await this.launcher(credentialKey, pool, user);
+    if (launcher && !launcher.usable) launcher = null;
     const launch = launcher ? launcher.launch(job.id, request, remoteJob.append) : this.execLaunch(pool, user, job.id, plan, remoteJob);
     try {
       runtime.remotePid = await launch.started;
