@@ -87,8 +87,11 @@ export class RemoteJob implements Execution {
   }
 
   private out: Promise<FileHandle> | null = null;
+  /** Finished or detached: late bytes are dropped (a re-attach fetches them again from the file's size). */
+  private outputClosed = false;
 
   private closeOutput(): void {
+    this.outputClosed = true;
     void this.out?.then((h) => h.close()).catch(() => undefined);
     this.out = null;
   }
@@ -103,6 +106,7 @@ export class RemoteJob implements Execution {
   }
 
   readonly append = async (chunk: Buffer): Promise<void> => {
+    if (this.outputClosed) throw new Error(`the output of job ${this.id} is closed`);
     this.out ??= open(this.outputPath, 'a', 0o600);
     await (await this.out).write(chunk);
     this.received += chunk.length;
