@@ -152,7 +152,7 @@ try {
   rows.push({
     name: 'one target, 1 in flight',
     outpost: await pool(100, 1, () => outpost(ex0)),
-    agent: await viaAgent(40, 1, () => 't0'),
+    agent: await viaAgent(100, 1, () => 't0'),
     raw: await pool(100, 1, () => raw.exec('true').then(() => undefined)),
     fresh: await pool(12, 1, () => fresh(first)),
     control: await pool(60, 1, () => muxed(first)),
@@ -160,7 +160,7 @@ try {
   rows.push({
     name: 'one target, 8 in flight',
     outpost: await pool(240, 8, () => outpost(ex0)),
-    agent: await viaAgent(120, 8, () => 't0'),
+    agent: await viaAgent(240, 8, () => 't0'),
     raw: await pool(240, 8, () => raw.exec('true').then(() => undefined)),
     fresh: await pool(24, 8, () => fresh(first)),
     control: await pool(120, 8, () => muxed(first)),
