@@ -39,6 +39,7 @@ export interface JobSpec {
 
 /** Files of one job under the agent's data directory. */
 export interface JobPaths {
+  /** Created by the executor when it needs it (the SSH executor only once the job prints something). */
   readonly dir: string;
   /** Combined stdout+stderr, appended to as the job runs. */
   readonly output: string;

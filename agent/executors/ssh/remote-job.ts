@@ -4,7 +4,8 @@
  * restart), so the local output file gets every byte exactly once.
  */
 import { statSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { constants } from 'node:os';
 import type { Logger } from '../../../core/logger.js';
 import { agentError } from '../../errors.js';
@@ -107,7 +108,8 @@ export class RemoteJob implements Execution {
 
   readonly append = async (chunk: Buffer): Promise<void> => {
     if (this.outputClosed) throw new Error(`the output of job ${this.id} is closed`);
-    this.out ??= open(this.outputPath, 'a', 0o600);
+    // Off the launch path: on ext4 a mkdir waits for the journal commit of the job store's fdatasync.
+    this.out ??= mkdir(dirname(this.outputPath), { recursive: true, mode: 0o700 }).then(() => open(this.outputPath, 'a', 0o600));
     await (await this.out).write(chunk);
     this.received += chunk.length;
   };
