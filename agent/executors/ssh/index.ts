@@ -191,10 +191,7 @@ class SshProcessServer implements SshExecutor {
     const deadline = job.timeoutSeconds ? startedAtMs + job.timeoutSeconds * 1000 : null;
     const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, 0, deadline);
     const request = encodeRequest(job.id, plan);
-    let launcher = request.length <= LAUNCHER_REQUEST_MAX ? await this.launcher(credentialKey, pool, user) : null;
-    // Its channel closed while we waited (the map no longer has it): the next one is started for us.
-    if (launcher && !launcher.usable) launcher = await this.launcher(credentialKey, pool, user);
-    if (launcher && !launcher.usable) launcher = null;
+    const launcher = request.length <= LAUNCHER_REQUEST_MAX ? await this.launcher(credentialKey, pool, user) : null;
     const launch = launcher ? launcher.launch(job.id, request, remoteJob.append) : this.execLaunch(pool, user, job.id, plan, remoteJob);
     try {
       runtime.remotePid = await launch.started;
@@ -220,7 +217,15 @@ class SshProcessServer implements SshExecutor {
    * their own exec: the target has no perl (remembered), or the launcher failed to come up this time (the
    * exec wrapper then reports the cause — sudo refusal, unwritable home — with its own error code).
    */
-  private launcher(credentialKey: string | undefined, pool: SshPool, user: RemoteUser): Promise<RemoteLauncher | null> {
+  private async launcher(credentialKey: string | undefined, pool: SshPool, user: RemoteUser): Promise<RemoteLauncher | null> {
+    const first = await this.sharedLauncher(credentialKey, pool, user);
+    // Its channel closed while we waited (the map no longer has it): the next call starts a new one.
+    if (first === null || first.usable) return first;
+    const second = await this.sharedLauncher(credentialKey, pool, user);
+    return second?.usable ? second : null;
+  }
+
+  private sharedLauncher(credentialKey: string | undefined, pool: SshPool, user: RemoteUser): Promise<RemoteLauncher | null> {
     const perl = this.deps.remotePerl === undefined ? 'perl' : this.deps.remotePerl;
     if (perl === null) return Promise.resolve(null);
     const key = `${credentialKey ?? ''}\0${user.effective}`;

@@ -65,11 +65,12 @@ export class RemoteLauncher {
   static async start(pool: SshPool, user: RemoteUser, where: string, logger: Logger, perl = 'perl'): Promise<RemoteLauncher> {
     const channel = await pool.session(remoteCommand(user, 'exec "$@"', 'outpost-launcher', [perl, ...LAUNCHER_ARGS]));
     const launcher = new RemoteLauncher(channel, where, logger);
-    await launcher.ready();
+    await launcher.listen();
     return launcher;
   }
 
-  private ready(): Promise<void> {
+  /** Wires the channel for the launcher's whole life; resolves once the launcher says it is ready. */
+  private listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       let stderr = '';
       let code: number | null = null;
