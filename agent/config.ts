@@ -11,6 +11,8 @@ import { agentError } from './errors.js';
 const absPath = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path');
 const userName = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/i, 'must be a POSIX user name');
 
+const credentialKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be a credential key (letters, digits, . _ -, max 64)');
+
 const socketListen = z
   .object({
     socket: absPath,
@@ -36,7 +38,13 @@ export const processServerSchema = z
     remoteHostName: z.string().min(1),
     port: z.number().int().min(1).max(65535).default(22),
     defaultRunAsUser: userName.optional(),
-    credentialKey: z.string().min(1).optional(),
+    credentialKey: credentialKey.optional(),
+    /** Further credential keys a job may name for this server (its own credentialKey is always allowed). */
+    credentialKeys: z.array(credentialKey).default([]),
+    /** Users SSH jobs may name as runAs here; runAs.allowedUsers when absent. defaultRunAsUser is always allowed. */
+    allowedUsers: z.array(userName).optional(),
+    /** Credential keys (password credentials) SSH jobs on this server may read through secretEnv. */
+    secretEnvKeys: z.array(credentialKey).default([]),
     hostKey: z.string().min(1).optional(),
     knownHostsFile: absPath.optional(),
     interpreterWhitelist: z.array(absPath).default(['/bin/sh']),
@@ -81,6 +89,8 @@ export const agentConfigSchema = z
     /** Credential store file; `<dataDir>/credentials.json` by default. */
     credentialsFile: absPath.optional(),
     perl: absPath.default('/usr/bin/perl'),
+    /** Credential keys (password credentials) local jobs may read through secretEnv; none by default. */
+    secretEnvKeys: z.array(credentialKey).default([]),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     processServers: z.array(processServerSchema).default([]),
   })

@@ -124,6 +124,15 @@ export class CredentialStore implements CredentialResolver {
     return KEY.test(key) && (await this.read()).credentials[key] !== undefined;
   }
 
+  /** A password credential's password, for a job's secretEnv; private keys are not handed to jobs. */
+  async secretValue(key: string): Promise<string> {
+    const c = await this.resolve(key);
+    if (c.password === undefined) {
+      throw agentError('AGENT_SECRET_ENV_NOT_PASSWORD', `credential ${key} holds a private key; secretEnv takes password credentials only`);
+    }
+    return c.password;
+  }
+
   async resolve(key: string): Promise<ResolvedCredential> {
     const c = KEY.test(key) ? (await this.read()).credentials[key] : undefined;
     if (!c) {

@@ -100,13 +100,28 @@ export const agentError = defineErrors('agent', {
   },
   AGENT_RUNAS_NOT_ALLOWED: {
     status: 403,
-    meaning: 'runAs names a user that is not in runAs.allowedUsers (or run-as is not configured).',
-    action: 'Use a user from runAs.allowedUsers, or ask the administrator to add it.',
+    meaning: 'runAs names a user that is not in runAs.allowedUsers (for SSH jobs: the process server\'s allowedUsers when it has one), or was removed from it while the job was queued.',
+    action: 'Use a user from runAs.allowedUsers (or the process server\'s allowedUsers), or ask the administrator to add it.',
   },
   AGENT_RUNAS_REFUSED: {
     status: 403,
     meaning: 'The user is allowed by agent.yaml but sudo (or su) refused to switch to it without a password.',
     action: 'Add a sudoers rule such as `outpost ALL=(batch) NOPASSWD: ALL` (see docs/agent.md) and check it with `sudo -n -l -u batch` as the agent user.',
+  },
+  AGENT_CREDENTIAL_NOT_ALLOWED: {
+    status: 403,
+    meaning: 'The job names a credentialKey its process server does not permit (not its credentialKey nor in its credentialKeys).',
+    action: 'Use the process server\'s own credential, or ask the administrator to add the key to that server\'s credentialKeys in agent.yaml.',
+  },
+  AGENT_SECRET_ENV_NOT_ALLOWED: {
+    status: 403,
+    meaning: 'A secretEnv entry names a credential key that jobs on this target may not read (secretEnvKeys in agent.yaml, per process server for SSH jobs).',
+    action: 'Ask the administrator to add the key to secretEnvKeys (top level for local jobs, the process server\'s entry for SSH jobs).',
+  },
+  AGENT_SECRET_ENV_NOT_PASSWORD: {
+    status: 400,
+    meaning: 'A secretEnv entry names a private-key credential; only password credentials can become environment values.',
+    action: 'Store the value as a password credential (`outpost agent credentials add KEY --password-file F`) and name that key.',
   },
   AGENT_CWD_INVALID: {
     status: 400,
@@ -173,6 +188,16 @@ export const agentError = defineErrors('agent', {
     status: 502,
     meaning: 'The process server could not be reached over SSH (refused, timed out, name not found, or connection lost).',
     action: 'Check remoteHostName and port, that sshd runs there and that the agent host may reach it.',
+  },
+  AGENT_SSH_UNREACHABLE: {
+    status: 502,
+    meaning: 'The process server kept dropping the connection while a job was being started; the agent backed off and gave up.',
+    action: 'Check sshd on the target (its log says why it closes connections: MaxStartups, MaxSessions, a packet too large) and submit the job again.',
+  },
+  AGENT_SSH_LAUNCHER_PROTOCOL: {
+    status: 502,
+    meaning: 'The remote launcher sent something that is not its protocol (a malformed or oversized frame); its channel was closed.',
+    action: 'Check what runs as `perl` for the login user on the target (PATH, wrappers); jobs that had started are followed from their files.',
   },
   AGENT_SSH_HOST_KEY_MISMATCH: {
     status: 502,

@@ -60,13 +60,18 @@ export function stateForExit(exit: ExitInfo): JobState {
   }
 }
 
-/** The API's view of a job: the record minus executor internals (runtime pids). */
+/**
+ * The API's view of a job: the record minus executor internals (runtime pids) and minus environment
+ * values. Read-only monitors see jobs too, and the agent cannot tell them from submitters, so `env` shows
+ * as its names only (`envNames`); `secretEnv` shows which credential key feeds which name, never a value.
+ */
 export function publicView(r: JobRecord): Record<string, unknown> {
   const { spec, runtime: _runtime, ...rest } = r;
-  const { id: _id, script, ...specRest } = spec;
+  const { id: _id, script, env, ...specRest } = spec;
   return {
     ...rest,
     ...specRest,
+    ...(env !== undefined ? { envNames: Object.keys(env).sort() } : {}),
     ...(script !== undefined ? { scriptBytes: Buffer.byteLength(script) } : {}),
   };
 }

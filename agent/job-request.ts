@@ -17,6 +17,7 @@ export interface JobRequest {
   interpreter?: string;
   args?: string[];
   env?: Record<string, string>;
+  secretEnv?: Record<string, string>;
   cwd?: string;
   runAs?: string;
   loginProfile?: boolean;
@@ -110,6 +111,16 @@ const FIELDS: Readonly<Record<keyof JobRequest, FieldCheck>> = {
       else c.text(`${p}.${name}`, value, MAX_ARG);
     }
   },
+  secretEnv: (c, p, v) => {
+    if (!isPlainObject(v)) {
+      c.add(p, expected('record', v));
+      return;
+    }
+    for (const [name, key] of Object.entries(v)) {
+      if (!ENV_NAME.test(name)) c.add(`${p}.${name}`, 'Invalid key in record');
+      else c.matching(`${p}.${name}`, key, CREDENTIAL_KEY, 'must be a credential key');
+    }
+  },
   cwd: (c, p, v) => {
     c.text(p, v, 4096);
     if (typeof v === 'string' && !v.startsWith('/')) c.add(p, 'must be an absolute path');
@@ -147,6 +158,9 @@ export function jobRequestProblems(body: unknown): RequestProblem[] {
   const kinds = [r.command, r.argv, r.script].filter((v) => v !== undefined).length;
   if (kinds !== 1) c.add('(root)', 'give exactly one of command, argv or script');
   if (r.args !== undefined && r.script === undefined) c.add('args', 'args go with script (for argv, put them in argv)');
+  for (const name of Object.keys(r.secretEnv ?? {})) {
+    if (r.env && Object.hasOwn(r.env, name)) c.add(`secretEnv.${name}`, 'is also in env; give each variable once');
+  }
   if (r.interpreter !== undefined && r.argv !== undefined) c.add('interpreter', 'argv runs without an interpreter; use command or script');
   return c.problems;
 }
@@ -170,6 +184,7 @@ export function toJobSpec(id: string, r: JobRequest, defaults: { runAs?: string 
     ...(r.interpreter !== undefined ? { interpreter: r.interpreter } : {}),
     ...(r.args !== undefined ? { args: r.args } : {}),
     ...(r.env !== undefined ? { env: r.env } : {}),
+    ...(r.secretEnv !== undefined ? { secretEnv: r.secretEnv } : {}),
     ...(r.cwd !== undefined ? { cwd: r.cwd } : {}),
     ...(runAs !== undefined ? { runAs } : {}),
     ...(r.loginProfile !== undefined ? { loginProfile: r.loginProfile } : {}),

@@ -14,6 +14,7 @@ import { FINAL_STATES, newJobId, stateForExit, type JobRecord, type JobSummary, 
 import { toJobSpec, type JobRequest, type ListQuery } from './job-request.js';
 import type { JobStore } from './job-store.js';
 import { expiredJobs } from './retention.js';
+import { policyRefusal } from './job-policy.js';
 
 export interface ExecutorSlot {
   readonly executor?: Executor;
@@ -30,6 +31,13 @@ export interface RunnerDeps {
   /** Local pre-flight checks that must answer the client directly (interpreter, run-as, sudo). */
   readonly precheckLocal: (spec: JobSpec) => Promise<void>;
   readonly credentialExists: (key: string) => Promise<boolean>;
+  /**
+   * The value behind a secretEnv key (a password credential); throws AGENT_CREDENTIAL_UNKNOWN or
+   * AGENT_SECRET_ENV_NOT_PASSWORD. Values live only in memory while a job starts and for masking.
+   */
+  readonly secretValue: (key: string) => Promise<string>;
+  /** The user the agent runs as (a local job may always name it as runAs). */
+  readonly agentUser: string;
 }
 
 export interface JobChange {
@@ -111,7 +119,10 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
         throw agentError('AGENT_CREDENTIAL_UNKNOWN', `no credential with key ${spec.credentialKey} in the agent's credential store`);
       }
     }
+    for (const key of new Set(Object.values(spec.secretEnv ?? {}))) await this.deps.secretValue(key);
     const executor = this.executorFor(spec);
+    const refusal = policyRefusal(spec, config, this.deps.agentUser);
+    if (refusal) throw refusal;
     if (!spec.processServer) await this.deps.precheckLocal(spec);
 
     // Reserve the slot or queue place synchronously so concurrent submits cannot overshoot.
@@ -155,8 +166,37 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     return job;
   }
 
+  /**
+   * The values of a job's secretEnv, for masking its output (output-mask.ts). Resolved from the credential
+   * store on each call: a key removed or rotated since the job ran can no longer be masked.
+   */
+  async secretValues(id: string): Promise<string[]> {
+    const keys = new Set(Object.values(this.record(id).spec.secretEnv ?? {}));
+    const values: string[] = [];
+    for (const key of keys) {
+      const value = await this.deps.secretValue(key).catch(() => undefined);
+      if (value) values.push(value);
+    }
+    return values;
+  }
+
   retryAfterSeconds(): number {
     return Math.min(60, Math.max(1, Math.ceil(this.queue.length / Math.max(1, this.deps.config.maxConcurrentJobs))));
+  }
+
+  /**
+   * The job's spec as its executor gets it: the policy checked again under the current config (a queued
+   * job's run-as user or key may have been removed by a reload since it was accepted) and secretEnv
+   * resolved into env. The result is never stored.
+   */
+  private async startSpec(spec: JobSpec): Promise<JobSpec> {
+    const refusal = policyRefusal(spec, this.deps.config, this.deps.agentUser);
+    if (refusal) throw refusal;
+    const secretEnv = Object.entries(spec.secretEnv ?? {});
+    if (secretEnv.length === 0) return spec;
+    const env: Record<string, string> = { ...spec.env };
+    for (const [name, key] of secretEnv) env[name] = await this.deps.secretValue(key);
+    return { ...spec, env };
   }
 
   /** Starts a job whose slot is already counted in `starting`. */
@@ -164,10 +204,12 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     const paths = this.paths(job.id);
     let execution: Execution;
     try {
-      execution = await executor.start(job.spec, paths);
+      execution = await executor.start(await this.startSpec(job.spec), paths);
     } catch (err) {
       this.starting--;
-      const message = (err as Error).message;
+      // Refusals name their code: nobody gets an HTTP answer for a job that was queued.
+      const code = (err as { code?: unknown }).code;
+      const message = typeof code === 'string' && /^AGENT_(RUNAS|CREDENTIAL|SECRET_ENV)_/.test(code) ? `${code}: ${(err as Error).message}` : (err as Error).message;
       this.deps.logger.warn('job start failed', { jobId: job.id, error: message });
       this.finish(job, { exitCode: null, signal: null, reason: 'exited', endedAt: new Date().toISOString(), message });
       return;

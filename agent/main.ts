@@ -133,10 +133,6 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     if (local.launcherPid === undefined) {
       throw agentError('AGENT_LAUNCHER_UNAVAILABLE', `the job launcher is not running${launcherError ? `: ${launcherError.message}` : ''}`);
     }
-    const allowed = current.runAs.allowedUsers;
-    if (spec.runAs !== undefined && spec.runAs !== invocationOptions.agentUser && !allowed.includes(spec.runAs)) {
-      throw agentError('AGENT_RUNAS_NOT_ALLOWED', `this agent may not run jobs as ${spec.runAs}; allowed: ${allowed.join(', ') || '(none)'}`);
-    }
     await local.precheck(spec);
   }
 
@@ -150,6 +146,8 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     logger,
     precheckLocal,
     credentialExists: (key) => credentials.has(key),
+    secretValue: (key) => credentials.secretValue(key),
+    agentUser: invocationOptions.agentUser,
   });
   let recovered;
   try {
@@ -201,6 +199,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
       return j ? (publicView(j) as unknown as StatusPageJob) : undefined;
     },
     outputPath: (id) => runner.paths(id).output,
+    secrets: (id) => runner.secretValues(id),
   });
   const api = createApi({ runner, metrics, logger, get secret() { return secret; }, status, statusPage });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000, maxHeaderSize: 16 * 1024 }, api);

@@ -3,8 +3,9 @@
  * grows (the supervisor appends), so following is reading from where we were until the job has ended and
  * the last bytes are sent.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import { emitFromWindow, windowFor, type OutputMask } from './output-mask.js';
 
 const CHUNK = 64 * 1024;
 
@@ -12,6 +13,24 @@ export interface FollowSource {
   readonly path: string;
   /** True once the job has ended (its output is then complete). */
   ended(): boolean;
+  /** The job's secretEnv values to mask (output-mask.ts); null when it has none. */
+  readonly mask?: OutputMask | null;
+}
+
+/**
+ * Up to `chunk` bytes from `position`, secrets masked; `complete` when the file will not grow any more.
+ * Empty at the end of the file (or when only a possible secret prefix is left of a growing file).
+ */
+export async function readOutput(handle: FileHandle, position: number, chunk: number, mask: OutputMask | null | undefined, complete: boolean): Promise<Buffer> {
+  if (!mask) {
+    const buf = Buffer.allocUnsafe(chunk);
+    const { bytesRead } = await handle.read(buf, 0, chunk, position);
+    return buf.subarray(0, bytesRead);
+  }
+  const { start, length } = windowFor(position, chunk, mask);
+  const window = Buffer.allocUnsafe(length);
+  const { bytesRead } = await handle.read(window, 0, length, start);
+  return emitFromWindow(window.subarray(0, bytesRead), start, position, length, mask, complete);
 }
 
 /** Writes bytes from `offset` to the end; with `follow`, keeps going until the job ends. Returns bytes sent. */
@@ -20,17 +39,16 @@ export async function streamOutput(res: ServerResponse, src: FollowSource, offse
   let closed = false;
   res.on('close', () => (closed = true));
   let handle = await open(src.path, 'r').catch(() => null);
-  const buf = Buffer.allocUnsafe(CHUNK);
   try {
     for (;;) {
       const wasEnded = src.ended();
       if (!handle) handle = await open(src.path, 'r').catch(() => null);
       if (handle) {
         for (;;) {
-          const { bytesRead } = await handle.read(buf, 0, CHUNK, position);
-          if (bytesRead === 0 || closed) break;
-          position += bytesRead;
-          if (!res.write(Buffer.from(buf.subarray(0, bytesRead)))) await new Promise((r) => res.once('drain', r));
+          const bytes = await readOutput(handle, position, CHUNK, src.mask, wasEnded);
+          if (bytes.length === 0 || closed) break;
+          position += bytes.length;
+          if (!res.write(bytes)) await new Promise((r) => res.once('drain', r));
         }
       }
       // Read once more after seeing the end, so bytes written just before it are not missed.

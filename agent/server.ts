@@ -14,6 +14,7 @@ import { checkJobId, parseJobRequest, parseListQuery } from './job-request.js';
 import type { JobChange, JobRunner } from './job-runner.js';
 import type { AgentMetrics } from './metrics.js';
 import { streamOutput } from './output-stream.js';
+import { createMask } from './output-mask.js';
 
 export interface ApiDeps {
   readonly runner: JobRunner;
@@ -181,7 +182,8 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
           // The offset of the first byte sent, so a follower that reconnects can check where it resumes.
           'x-outpost-offset': offsetText,
         });
-        await streamOutput(res, { path: runner.paths(id).output, ended: () => FINAL_STATES.has(runner.get(id).state) }, Number(offsetText), follow);
+        const mask = createMask(await runner.secretValues(id));
+        await streamOutput(res, { path: runner.paths(id).output, ended: () => FINAL_STATES.has(runner.get(id).state), mask }, Number(offsetText), follow);
         res.end();
         return '/v1/jobs/{id}/output';
       }

@@ -11,6 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StringDecoder } from 'node:string_decoder';
 import helmet from 'helmet';
 import { STYLESHEET } from './status-page/style.js';
+import { createMask, type OutputMask } from './output-mask.js';
+import { readOutput } from './output-stream.js';
 import { esc, isFinal, jobListPage, jobPageHead, jobPageTail, notFoundPage, JOB_STATES, type PageJob } from './status-page/render.js';
 
 export type StatusPageJob = PageJob;
@@ -24,6 +26,8 @@ export interface StatusPageContext {
   job?(id: string): StatusPageJob | undefined;
   /** Path of a job's combined output file (append-only). */
   outputPath?(id: string): string;
+  /** The job's secretEnv values, masked in its output (output-mask.ts). */
+  secrets?(id: string): Promise<readonly string[]>;
 }
 
 /** Most output shown inline on a job's page; the rest is one click away as text. */
@@ -94,23 +98,27 @@ export function createStatusPage(ctx: StatusPageContext): (req: IncomingMessage,
       return true;
     }
     const file = ctx.outputPath?.(job.id);
+    const mask = createMask((await ctx.secrets?.(job.id)) ?? []);
     if (m[2]) {
-      await sendRawOutput(res, file, head);
+      await sendRawOutput(res, file, head, mask, isFinal(job.state));
       return true;
     }
-    await sendJobPage(ctx, res, job, file, head, url.searchParams.get('follow') !== '0');
+    await sendJobPage(ctx, res, job, file, head, url.searchParams.get('follow') !== '0', mask);
     return true;
   };
 }
 
-async function sendRawOutput(res: ServerResponse, file: string | undefined, head: boolean): Promise<void> {
+async function sendRawOutput(res: ServerResponse, file: string | undefined, head: boolean, mask: OutputMask | null, complete: boolean): Promise<void> {
   // text/plain + nosniff (helmet): a job printing HTML cannot turn this into a page.
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
   if (head || !file) return void res.end();
   const handle = await open(file, 'r').catch(() => null);
   if (!handle) return void res.end();
   try {
-    for await (const chunk of handle.createReadStream({ autoClose: false })) {
+    for (let position = 0; ; ) {
+      const chunk = await readOutput(handle, position, 64 * 1024, mask, complete);
+      if (chunk.length === 0) break;
+      position += chunk.length;
       if (!res.write(chunk)) await new Promise((r) => res.once('drain', r));
     }
   } finally {
@@ -119,7 +127,15 @@ async function sendRawOutput(res: ServerResponse, file: string | undefined, head
   res.end();
 }
 
-async function sendJobPage(ctx: StatusPageContext, res: ServerResponse, job: StatusPageJob, file: string | undefined, head: boolean, live: boolean): Promise<void> {
+async function sendJobPage(
+  ctx: StatusPageContext,
+  res: ServerResponse,
+  job: StatusPageJob,
+  file: string | undefined,
+  head: boolean,
+  live: boolean,
+  mask: OutputMask | null,
+): Promise<void> {
   let handle = file ? await open(file, 'r').catch(() => null) : null;
   try {
     const size = handle ? (await handle.stat()).size : 0;
@@ -131,7 +147,6 @@ async function sendJobPage(ctx: StatusPageContext, res: ServerResponse, job: Sta
     let closed = false;
     res.on('close', () => (closed = true));
     const decoder = new StringDecoder('utf8');
-    const buf = Buffer.allocUnsafe(64 * 1024);
     let current = job;
     for (;;) {
       const ended = !streaming || isFinal(current.state);
@@ -139,10 +154,10 @@ async function sendJobPage(ctx: StatusPageContext, res: ServerResponse, job: Sta
       if (!handle && file) handle = await open(file, 'r').catch(() => null);
       if (handle) {
         for (;;) {
-          const { bytesRead } = await handle.read(buf, 0, buf.length, position);
-          if (bytesRead === 0 || closed) break;
-          position += bytesRead;
-          if (!res.write(esc(decoder.write(buf.subarray(0, bytesRead))))) await new Promise((r) => res.once('drain', r));
+          const bytes = await readOutput(handle, position, 64 * 1024, mask, isFinal(current.state));
+          if (bytes.length === 0 || closed) break;
+          position += bytes.length;
+          if (!res.write(esc(decoder.write(bytes)))) await new Promise((r) => res.once('drain', r));
         }
       }
       // Checked before the last read, so bytes written just before the end are not missed.

@@ -27,7 +27,13 @@ export interface JobSpec {
   readonly script?: string;
   readonly interpreter?: string;
   readonly args?: readonly string[];
+  /** Plain environment values: kept in the journal (a queued job needs them after a restart), never shown by the API. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * NAME → credential key: the agent resolves the values when the job starts and hands them to the executor
+   * merged into `env`; the record and journal keep only the keys.
+   */
+  readonly secretEnv?: Readonly<Record<string, string>>;
   readonly cwd?: string;
   readonly runAs?: string;
   /** Load the run-as user's login profile (the seeds' "load user profile"). */

@@ -38,6 +38,12 @@ export interface ProcessServerConfig {
   readonly port: number;
   readonly defaultRunAsUser?: string;
   readonly credentialKey?: string;
+  /** Further keys a job may name as its credentialKey (checked by the agent, job-policy.ts). */
+  readonly credentialKeys?: readonly string[];
+  /** Users a job may name as runAs here (job-policy.ts); the agent's runAs.allowedUsers when absent. */
+  readonly allowedUsers?: readonly string[];
+  /** Keys a job may read through secretEnv (job-policy.ts). */
+  readonly secretEnvKeys?: readonly string[];
   readonly hostKey?: string;
   readonly knownHostsFile?: string;
   readonly interpreterWhitelist: readonly string[];
