@@ -1,15 +1,21 @@
 import t from 'tap';
-import { checkJobId, parseEndLine, planJob, runnerArgs } from '../../agent/executors/ssh/job-plan.js';
+import { checkJobId, parseEndLine, planJob } from '../../agent/executors/ssh/job-plan.js';
+import { launchInput } from '../../agent/executors/ssh/remote-scripts.js';
 import { checkUserName, resolveLogin } from '../../agent/executors/ssh/login.js';
 import { OutpostError } from '../../core/errors.js';
 import { agentError } from '../../agent/errors.js';
 import { tempDir } from '../fixtures/cli.js';
 
-t.test('job kinds become runner arguments without any shell text', async (t) => {
-  t.same(runnerArgs(planJob({ id: 'a', kind: 'command', command: 'echo $HOME' }, [], 's')), ['command', '', '0', '0', '--', '/bin/sh', '-c', 'echo $HOME']);
-  t.same(runnerArgs(planJob({ id: 'a', kind: 'argv', argv: ['ls', '-l'], env: { A: '1' }, cwd: '/srv', loginProfile: true }, [], 's')), ['argv', '/srv', '1', '0', 'A=1', '--', 'ls', '-l']);
+t.test('job kinds become a plan; the launch command line carries no argv or environment value', async (t) => {
+  const command = planJob({ id: 'a', kind: 'command', command: 'echo $HOME' }, [], 's');
+  t.same(command.argv, ['/bin/sh', '-c', 'echo $HOME']);
+  const argv = planJob({ id: 'a', kind: 'argv', argv: ['ls', '-l'], env: { A: 'secret-value' }, cwd: '/srv', loginProfile: true }, [], 's');
+  t.same(launchInput(argv).args, ['argv', '/srv', String(Buffer.byteLength(launchInput(argv).stdin)), '0']);
+  t.match(launchInput(argv).stdin, /export A='secret-value'/);
   const script = planJob({ id: 'a', kind: 'script', script: 'echo', interpreter: '/bin/bash', args: ['x'] }, ['/bin/bash'], 's');
-  t.same(runnerArgs(script), ['script', '', '0', '4', '--', '/bin/bash', 'x']);
+  const input = launchInput(script);
+  t.equal(input.args[3], '4');
+  t.ok(input.stdin.endsWith('echo'), 'the script follows the parameters');
   t.equal(script.stdin, 'echo');
 });
 

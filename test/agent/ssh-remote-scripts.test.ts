@@ -3,8 +3,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../fixtures/cli.js';
-import { ATTACH, KILL, LAUNCH, commandLine, remoteCommand, shq } from '../../agent/executors/ssh/remote-scripts.js';
-import { parseEndLine, planJob, runnerArgs } from '../../agent/executors/ssh/job-plan.js';
+import { ATTACH, KILL, LAUNCH, commandLine, launchInput, remoteCommand, shq } from '../../agent/executors/ssh/remote-scripts.js';
+import { parseEndLine, planJob, type JobPlan } from '../../agent/executors/ssh/job-plan.js';
 
 const NASTY = ["it's", '$(touch /tmp/outpost-pwned)', '`id`', 'a;b', 'x && y', '*', '', ' lead', 'new\nline', '"q"', '\\', 'ünï', '--', '-n'];
 
@@ -36,6 +36,12 @@ t.test('remoteCommand runs the program in a plain-sh login shell directly, value
   t.match(remoteCommand({ login: 'a', effective: 'b', loginShell: '/bin/sh' }, 'echo', 'n', []), /^exec 'sudo'/, 'another user: sudo as before');
 });
 
+/** Runs LAUNCH for a plan as the executor does: parameters and script on stdin. */
+function launch(home: string, id: string, plan: JobPlan): { stdout: string; stderr: string; status: number | null } {
+  const { args, stdin } = launchInput(plan);
+  return sh(home, LAUNCH, [id, ...args], stdin);
+}
+
 /** Runs a wrapper program locally as /bin/sh would on the target, with HOME pointing at a temp dir. */
 function sh(home: string, program: string, args: string[], input = ''): { stdout: string; stderr: string; status: number | null } {
   const r = spawnSync('/bin/sh', ['-c', program, 'outpost-test', ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home }, input, encoding: 'utf8' });
@@ -45,7 +51,7 @@ function sh(home: string, program: string, args: string[], input = ''): { stdout
 t.test('the wrapper launches detached, follows output and reports the exit status and size', async (t) => {
   const home = await tempDir(t);
   const plan = planJob({ id: 'job-a', kind: 'argv', argv: ['printf', '%s|', ...NASTY], env: { GREETING: "hello 'world'" } }, [], 's');
-  const r = sh(home, LAUNCH, ['job-a', ...runnerArgs(plan)]);
+  const r = launch(home, 'job-a', plan);
   t.equal(r.stdout, NASTY.map((a) => `${a}|`).join(''), 'arguments arrive verbatim');
   const end = parseEndLine(r.stderr);
   t.same(end, { state: 0, size: null });
@@ -53,12 +59,12 @@ t.test('the wrapper launches detached, follows output and reports the exit statu
   t.match(r.stderr, /^outpost-started \d+$/m);
   t.equal(spawnSync('test', ['-e', '/tmp/outpost-pwned']).status, 1, 'no argument was run as shell code');
 
-  const again = sh(home, LAUNCH, ['job-a', ...runnerArgs(plan)]);
+  const again = launch(home, 'job-a', plan);
   t.equal(again.status, 91, 'an existing job id is refused');
   t.match(again.stderr, /outpost-error job files for job-a already exist/);
 
   const script = planJob({ id: 'job-b', kind: 'script', script: 'echo "$GREETING [$1] $(pwd)"; exit 4', args: ['a b'], env: { GREETING: 'hi' }, cwd: '/tmp' }, [], 's');
-  const s = sh(home, LAUNCH, ['job-b', ...runnerArgs(script)], script.stdin);
+  const s = launch(home, 'job-b', script);
   t.equal(s.stdout, 'hi [a b] /tmp\n');
   t.equal(parseEndLine(s.stderr)?.state, 4);
   // Files are private to the user.
@@ -68,22 +74,34 @@ t.test('the wrapper launches detached, follows output and reports the exit statu
   // loginProfile: the job runs under a login shell that read ~/.profile first.
   await writeFile(join(home, '.profile'), 'export FROM_PROFILE=yes\n');
   const prof = planJob({ id: 'job-p', kind: 'argv', argv: ['/bin/sh', '-c', 'echo "profile=$FROM_PROFILE"'], loginProfile: true }, [], 's');
-  t.equal(sh(home, LAUNCH, ['job-p', ...runnerArgs(prof)]).stdout, 'profile=yes\n');
+  t.equal(launch(home, 'job-p', prof).stdout, 'profile=yes\n');
   const noProf = planJob({ id: 'job-q', kind: 'argv', argv: ['/bin/sh', '-c', 'echo "profile=$FROM_PROFILE"'] }, [], 's');
-  t.equal(sh(home, LAUNCH, ['job-q', ...runnerArgs(noProf)]).stdout, 'profile=\n');
+  t.equal(launch(home, 'job-q', noProf).stdout, 'profile=\n');
 
   // A script shorter than announced (the connection dropped mid-upload) is removed, never run.
   const cut = planJob({ id: 'job-d', kind: 'script', script: `touch ${home}/cut-ran\n# more` }, [], 's');
-  const args = runnerArgs(cut);
-  args[3] = String(Number(args[3]) + 100);
-  const d = sh(home, LAUNCH, ['job-d', ...args], cut.stdin);
+  const input = launchInput(cut);
+  input.args[3] = String(Number(input.args[3]) + 100);
+  const d = sh(home, LAUNCH, ['job-d', ...input.args], input.stdin);
   t.equal(d.status, 92);
   t.match(d.stderr, /the script arrived incomplete/);
   t.equal(spawnSync('test', ['-e', `${home}/cut-ran`]).status, 1, 'the partial script did not run');
   t.notOk((await readdir(join(home, '.outpost', 'jobs'))).some((f) => f.startsWith('job-d')), 'and its files are gone');
 
+  // Parameters cut short are refused too; the job's environment cannot change the wrapper's own variables.
+  const cutParams = launchInput(planJob({ id: 'job-e', kind: 'argv', argv: ['touch', `${home}/params-ran`] }, [], 's'));
+  const e = sh(home, LAUNCH, ['job-e', ...cutParams.args], cutParams.stdin.slice(0, -3));
+  t.equal(e.status, 92);
+  t.match(e.stderr, /parameters arrived incomplete/);
+  t.equal(spawnSync('test', ['-e', `${home}/params-ran`]).status, 1);
+  const clash = planJob({ id: 'job-f', kind: 'command', command: 'echo "$b $id $p $HOME"', env: { b: '/tmp', id: 'other', p: 'x', HOME: '/nowhere' } }, [], 's');
+  const f = launch(home, 'job-f', clash);
+  t.equal(f.stdout, '/tmp other x /nowhere\n');
+  t.equal(parseEndLine(f.stderr)?.state, 0, 'the exit status is recorded where it belongs');
+  t.notOk((await readdir(join(home, '.outpost', 'jobs'))).some((n) => n.endsWith('.params')), 'no parameter file is left');
+
   const bad = planJob({ id: 'job-c', kind: 'command', command: 'echo no', cwd: '/nonexistent/dir' }, [], 's');
-  const c = sh(home, LAUNCH, ['job-c', ...runnerArgs(bad)]);
+  const c = launch(home, 'job-c', bad);
   t.equal(parseEndLine(c.stderr)?.state, 126);
   t.match(c.stdout, /cannot change directory to \/nonexistent\/dir/);
 });
@@ -94,7 +112,9 @@ t.test('attach resumes from an offset; kill ends the whole session and its desce
   const base = 1000 + Math.floor(Math.random() * 8000) * 3;
   const plan = planJob({ id: 'job-k', kind: 'command', command: `echo one; (sleep ${base}; echo never) & setsid sleep ${base + 1} & sleep ${base + 2}; echo never` }, [], 's');
   // detached: its own session and process group, as sshd gives every exec.
-  const launch = spawn('/bin/sh', ['-c', LAUNCH, 'outpost-test', 'job-k', ...runnerArgs(plan)], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home }, detached: true });
+  const input = launchInput(plan);
+  const launch = spawn('/bin/sh', ['-c', LAUNCH, 'outpost-test', 'job-k', ...input.args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home }, detached: true });
+  launch.stdin.end(input.stdin);
   t.teardown(() => launch.kill('SIGKILL'));
   let out = '';
   let err = '';

@@ -10,8 +10,8 @@ import { agentError } from '../../errors.js';
 import { createHostKeyPolicy, type HostKeyPolicy } from './host-key.js';
 import { SshPool } from './connection-pool.js';
 import { checkUserName, resolveLogin } from './login.js';
-import { checkJobId, planJob, runnerArgs, type FollowStep, type JobPlan } from './job-plan.js';
-import { LAUNCH, PROBE, remoteCommand, type RemoteUser } from './remote-scripts.js';
+import { checkJobId, planJob, type FollowStep, type JobPlan } from './job-plan.js';
+import { LAUNCH, PROBE, launchInput, remoteCommand, type RemoteUser } from './remote-scripts.js';
 import { CleanupQueue } from './cleanup-queue.js';
 import { DEFAULT_TUNING, RemoteJob, stepOf, type FollowTuning } from './remote-job.js';
 import { LauncherStartError, RemoteLauncher, type LaunchTicket } from './remote-launcher.js';
@@ -266,9 +266,10 @@ class SshProcessServer implements SshExecutor {
   private execLaunch(pool: SshPool, user: RemoteUser, id: string, plan: JobPlan, remoteJob: RemoteJob): LaunchTicket {
     let started: ((pid: number) => void) | undefined;
     const launched = new Promise<number>((resolve) => (started = resolve));
-    const launch = pool.exec(remoteCommand(user, LAUNCH, 'outpost-launch', [id, ...runnerArgs(plan)]), {
+    const input = launchInput(plan);
+    const launch = pool.exec(remoteCommand(user, LAUNCH, 'outpost-launch', [id, ...input.args]), {
       maxMs: this.tuning.launchSlice * 1000,
-      ...(plan.stdin !== undefined ? { stdin: plan.stdin } : {}),
+      stdin: input.stdin,
       onStdout: remoteJob.append,
       onStderr: (text) => {
         const m = /^outpost-started (\d+)$/m.exec(text);

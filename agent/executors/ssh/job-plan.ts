@@ -67,12 +67,6 @@ export function planJob(job: JobSpec, whitelist: readonly string[], server: stri
   }
 }
 
-/** The launch arguments after the job id: mode cwd profile script-length NAME=VALUE… -- argv…. */
-export function runnerArgs(plan: JobPlan): string[] {
-  const length = plan.stdin === undefined ? 0 : Buffer.byteLength(plan.stdin);
-  return [plan.mode, plan.cwd, plan.loginProfile ? '1' : '0', String(length), ...plan.env, '--', ...plan.argv];
-}
-
 export interface EndLine {
   /** Exit status, or the job is still running, or it ended without one (killed). */
   readonly state: number | 'running' | 'gone';

@@ -10,12 +10,15 @@
  *   <id>.exit   the job's exit status, written once the job and its output are complete (this wrapper)
  *   <id>.rc     the job's exit status before its output is complete (copied to <id>.exit then)
  *   <id>.script the script body for kind=script
+ *   <id>.params the job's argv and environment as shell text, until the job's shell has read it (LAUNCH)
  *
  * Foreman's "asynchronous SSH" (control + retrieve scripts) is the model. Unlike it, the launch exec also
  * streams the output (through `tee -p`, which keeps writing the file when the channel is gone), so a short
  * job costs exactly one exec round trip and no polling. After a dropped connection or an agent restart,
  * ATTACH follows the file from the last byte the agent has.
  */
+
+import type { JobPlan } from './job-plan.js';
 
 /** POSIX single-quoting: the only character that needs care inside '…' is ' itself. */
 export function shq(value: string): string {
@@ -35,40 +38,44 @@ const JOBS_DIR = '"$HOME/.outpost/jobs"';
  * output teed to <id>.out and to this channel, prints `outpost-started <pid>` and, when the job has
  * ended, `outpost-end <exit status|gone> -` on stderr.
  *
+ * The job's argv and environment come on stdin as shell text (jobParams), never on this command line:
+ * sshd and sudo put the command line in argv, which `ps` shows to every user of the target, and a line
+ * longer than sshd's packet limit makes it drop the connection. The text is read into <id>.params (0600),
+ * removed as soon as the job's shell has read it, and evaluated in the job's own subshell, so names in the
+ * job's environment cannot change this wrapper's variables.
+ *
  * The job stays in this exec's session and process group (sshd makes one per exec; no pty, so nothing
  * signals them when the connection drops) and is recorded by runner pid, group and session for KILL.
  * The runner, the launch shell and tee survive SIGTERM so that a cancelled job's last words and exit
  * status are still recorded; the job itself gets default signal handling (traps reset on exec).
- * $1 id, $2 mode (command|argv|script), $3 cwd ('' = home), $4 login profile (1/0), $5 script length in
- * bytes (a script cut short by a dropped connection is refused, never run), NAME=VALUE… -- argv….
+ * $1 id, $2 mode (command|argv|script), $3 cwd ('' = home), $4 length of the parameters and $5 of the
+ * script in bytes (either cut short by a dropped connection is refused, never run); stdin: both.
  */
 export const LAUNCH = `
 umask 077
-id=$1 mode=$2 cwd=$3 profile=$4 len=$5; shift 5
+id=$1 mode=$2 cwd=$3 plen=$4 len=$5
 b=${JOBS_DIR}
-o="$b/$id.out" x="$b/$id.exit"
+o="$b/$id.out" x="$b/$id.exit" p="$b/$id.params"
 [ -d "$b" ] || mkdir -p "$b" || { echo "outpost-error cannot create $b" >&2; exit 90; }
 set -C
 # "true", not ":": a failed redirection on a special builtin would end the whole shell.
 true 2>/dev/null > "$o" || { echo "outpost-error job files for $id already exist in $b" >&2; exit 91; }
 set +C
+# head -c reads no further than asked, so the script that follows stays on stdin for cat.
+head -c "$plen" > "$p" && [ "$(($(wc -c < "$p")))" = "$plen" ] || { rm -f "$o" "$p"; echo "outpost-error the job's parameters arrived incomplete" >&2; exit 92; }
 if [ "$mode" = script ]; then
-  cat > "$b/$id.script" || { rm -f "$o" "$b/$id.script"; echo "outpost-error cannot write $b/$id.script" >&2; exit 92; }
-  [ "$(($(wc -c < "$b/$id.script")))" = "$len" ] || { rm -f "$o" "$b/$id.script"; echo "outpost-error the script arrived incomplete" >&2; exit 92; }
+  cat > "$b/$id.script" || { rm -f "$o" "$p" "$b/$id.script"; echo "outpost-error cannot write $b/$id.script" >&2; exit 92; }
+  [ "$(($(wc -c < "$b/$id.script")))" = "$len" ] || { rm -f "$o" "$p" "$b/$id.script"; echo "outpost-error the script arrived incomplete" >&2; exit 92; }
 fi
 (
   trap : TERM INT
   {
     trap : TERM INT
-    while [ "$#" -gt 0 ] && [ "$1" != -- ]; do export "$1"; shift; done
-    shift
-    if [ "$mode" = script ]; then i=$1; shift; set -- "$i" "$b/$id.script" "$@"; fi
-    if [ "$profile" = 1 ]; then set -- /bin/sh -lc 'exec "$@"' sh "$@"; fi
     if [ -n "$cwd" ]; then
-      cd "$cwd" 2>/dev/null || { printf 'outpost: cannot change directory to %s\n' "$cwd"; echo 126 > "$b/$id.rc"; exit; }
+      cd "$cwd" 2>/dev/null || { rm -f "$p"; printf 'outpost: cannot change directory to %s\n' "$cwd"; echo 126 > "$b/$id.rc"; exit; }
     else cd 2>/dev/null || cd /
     fi
-    "$@" 2>&1 < /dev/null
+    (params=$(cat "$p") && rm -f "$p" && eval "$params" && exec "$@") 2>&1 < /dev/null
     echo "$?" > "$b/$id.rc"
   } | (trap '' TERM INT; exec tee -p -a "$o")
   rc=; read -r rc < "$b/$id.rc" 2>/dev/null
@@ -85,6 +92,30 @@ while :; do wait "$pid"; kill -0 "$pid" 2>/dev/null || break; done
 if [ -s "$x" ]; then read -r st < "$x"; else st=gone; fi
 printf 'outpost-end %s -\n' "$st" >&2
 `;
+
+/**
+ * LAUNCH's parameters: the job's argv (`set --`, with the script file after the interpreter and a login
+ * shell in front for loginProfile) and its environment (`export`), every value a single-quoted word, then
+ * the script body. Evaluated by LAUNCH in the job's subshell, where `$b/$id.script` is the script file.
+ */
+export function launchInput(plan: JobPlan): { args: string[]; stdin: string } {
+  const [first = '', ...rest] = plan.argv;
+  const program = plan.mode === 'script' ? `${shq(first)} "$b/$id.script" ${commandLine(rest)}` : commandLine(plan.argv);
+  const profile = plan.loginProfile ? `${commandLine(['/bin/sh', '-lc', 'exec "$@"', 'sh'])} ` : '';
+  const exports = plan.env.map((pair) => {
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq);
+    // Names were checked by planJob; checked again because this one becomes shell text unquoted.
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`bad environment variable name ${JSON.stringify(name)}`);
+    return `export ${name}=${shq(pair.slice(eq + 1))}\n`;
+  });
+  const params = `set -- ${profile}${program}\n${exports.join('')}`;
+  const script = plan.stdin ?? '';
+  return {
+    args: [plan.mode, plan.cwd, String(Buffer.byteLength(params)), String(Buffer.byteLength(script))],
+    stdin: params + script,
+  };
+}
 
 /**
  * Prints job output from byte $2 until the job (or its runner) ends or $3 seconds pass, then
@@ -132,7 +163,7 @@ b=${JOBS_DIR}
 i=0
 while [ ! -s "$b/$1.pid" ] && [ -f "$b/$1.out" ] && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
 if read -r pid pg sid rc < "$b/$1.pid" 2>/dev/null; then echo "outpost-started $pid" >&2
-else rm -f "$b/$1.out" "$b/$1.script"; echo "outpost-not-started" >&2
+else rm -f "$b/$1.out" "$b/$1.script" "$b/$1.params"; echo "outpost-not-started" >&2
 fi
 `;
 
@@ -163,10 +194,10 @@ echo "outpost-signalled" >&2
 export const CLEANUP = `
 b=${JOBS_DIR}
 cd "$b" 2>/dev/null || exit 0
-for id in "$@"; do rm -f "$id.out" "$id.pid" "$id.exit" "$id.rc" "$id.script"; done
+for id in "$@"; do rm -f "$id.out" "$id.pid" "$id.exit" "$id.rc" "$id.script" "$id.params"; done
 find . -maxdepth 1 -name '*.exit' -mtime +7 2>/dev/null | while read -r f; do
   id=\${f#./}; id=\${id%.exit}
-  rm -f "$id.out" "$id.pid" "$id.exit" "$id.rc" "$id.script"
+  rm -f "$id.out" "$id.pid" "$id.exit" "$id.rc" "$id.script" "$id.params"
 done
 `;
 
