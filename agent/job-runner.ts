@@ -207,6 +207,8 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       execution = await executor.start(await this.startSpec(job.spec), paths);
     } catch (err) {
       this.starting--;
+      // A cancel or abort that arrived while it was starting has nothing left to stop.
+      this.pendingControl.delete(job.id);
       // Refusals name their code: nobody gets an HTTP answer for a job that was queued.
       const code = (err as { code?: unknown }).code;
       const message = typeof code === 'string' && /^AGENT_(RUNAS|CREDENTIAL|SECRET_ENV)_/.test(code) ? `${code}: ${(err as Error).message}` : (err as Error).message;

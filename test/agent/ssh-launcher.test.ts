@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir } from '../fixtures/cli.js';
 import { LAUNCHER_ARGS } from '../../agent/executors/ssh/launcher-source.js';
-import { FrameParser, LauncherProtocolError, encodeRequest, type Frame } from '../../agent/executors/ssh/launcher-protocol.js';
+import { FRAME_MAX, FrameParser, LauncherProtocolError, encodeRequest, type Frame } from '../../agent/executors/ssh/launcher-protocol.js';
 import { parseEndLine, planJob } from '../../agent/executors/ssh/job-plan.js';
 import { ATTACH, KILL } from '../../agent/executors/ssh/remote-scripts.js';
 import type { JobSpec } from '../../agent/executors/executor.js';
@@ -49,6 +49,17 @@ class Launcher {
   }
 }
 
+/** Adjacent output pieces of one job joined, as the job's file would get them. */
+function joinOutput(frames: readonly Frame[]): Frame[] {
+  const out: Frame[] = [];
+  for (const f of frames) {
+    const last = out.at(-1);
+    if (f.type === 'output' && last?.type === 'output' && last.id === f.id) out[out.length - 1] = { ...last, chunk: Buffer.concat([last.chunk, f.chunk]) };
+    else out.push(f);
+  }
+  return out;
+}
+
 const perl = spawnSync('perl', ['-e', 'use POSIX; print 1']).stdout?.toString() === '1';
 
 t.test('FrameParser: frames split anywhere come out whole; garbage is an error', async (t) => {
@@ -57,7 +68,7 @@ t.test('FrameParser: frames split anywhere come out whole; garbage is an error',
     const p = new FrameParser();
     const frames: Frame[] = [];
     for (let i = 0; i < wire.length; i += size) frames.push(...p.push(wire.subarray(i, i + size)));
-    t.same(frames, [
+    t.same(joinOutput(frames), [
       { type: 'ready', version: 1 },
       { type: 'started', id: 'a', pid: 12 },
       { type: 'output', id: 'a', chunk: Buffer.from('he\nl\x00') },
@@ -67,6 +78,24 @@ t.test('FrameParser: frames split anywhere come out whole; garbage is an error',
   }
   t.throws(() => new FrameParser().push(Buffer.from('rm -rf /\n')), LauncherProtocolError);
   t.throws(() => new FrameParser().push(Buffer.alloc(5000, 'a')), LauncherProtocolError);
+  const split = new FrameParser();
+  t.same(split.push(Buffer.alloc(3000, 'a')), []);
+  t.throws(() => split.push(Buffer.alloc(3000, 'a')), LauncherProtocolError, 'an overlong line in pieces too');
+});
+
+t.test('FrameParser: an output frame is handed on as it arrives, and a bogus size is refused at its header', async (t) => {
+  const p = new FrameParser();
+  t.same(p.push(Buffer.from(`S a 1\nO a ${FRAME_MAX}\n`)), [{ type: 'started', id: 'a', pid: 1 }]);
+  // Nothing is held back waiting for the whole frame: memory stays at one chunk whatever the frame size.
+  for (let sent = 0; sent < FRAME_MAX; sent += 65536) {
+    const out = p.push(Buffer.alloc(65536, 'x'));
+    t.equal(out.length, 1);
+    if (out[0]?.type !== 'output' || out[0].chunk.length !== 65536) t.fail(`piece at ${sent} not passed on`);
+  }
+  t.same(p.push(Buffer.from('X a 0 1\n')), [{ type: 'ended', id: 'a', state: 0, size: 1 }], 'back to lines after the frame');
+  t.throws(() => new FrameParser().push(Buffer.from(`O a ${FRAME_MAX + 1}\n`)), { name: 'LauncherProtocolError', message: /output frame/ });
+  t.throws(() => new FrameParser().push(Buffer.from('O a 99999999999999999999\n')), LauncherProtocolError);
+  t.same(new FrameParser().push(Buffer.from('O a 0\nX a 0 0\n')), [{ type: 'ended', id: 'a', state: 0, size: 0 }], 'an empty frame is nothing');
 });
 
 t.test('encodeRequest: every value is hex, so a request is always one line of safe words', async (t) => {

@@ -12,6 +12,7 @@ import { agentError } from '../../errors.js';
 import type { HostKeyPolicy, HostKeyVerdict } from './host-key.js';
 import { AuthMethods, type Login } from './auth-methods.js';
 import { classifyConnectError } from './connect-error.js';
+import { REDIAL_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
 
 export type { Login } from './auth-methods.js';
 
@@ -43,6 +44,8 @@ export interface PoolOptions {
   readonly logger: Logger;
   readonly onConnect: () => void;
   readonly onError: (err: OutpostError) => void;
+  /** Redials after dropped connections; REDIAL_BACKOFF by default (tests shorten it). */
+  readonly backoff?: BackoffPolicy;
 }
 
 export interface ExecOptions {
@@ -192,15 +195,32 @@ export class SshPool {
     });
   }
 
-  /** A channel running `command` on a pooled connection, holding one of its session slots. */
+  /**
+   * A channel running `command` on a pooled connection, holding one of its session slots. A connection
+   * that dies while the channel opens is redialled with backoff (backoff.ts), then given up on with
+   * AGENT_SSH_UNREACHABLE: a target that drops every session must not cost a redial loop.
+   */
   private async open(command: string): Promise<{ conn: Connection; channel: ClientChannel }> {
-    for (;;) {
+    const startedAt = Date.now();
+    for (let drops = 0; ; ) {
       const conn = await this.acquire();
       try {
         return { conn, channel: await this.openChannel(conn, command) };
       } catch (err) {
         this.release(conn);
-        if (conn.dead) continue;
+        if (conn.dead) {
+          const wait = backoffDelay(this.options.backoff ?? REDIAL_BACKOFF, drops++, Math.random());
+          if (wait === null) {
+            throw agentError(
+              'AGENT_SSH_UNREACHABLE',
+              `${this.where} closed the connection ${drops} times while a session was being opened; gave up after ${Math.round((Date.now() - startedAt) / 1000)} s (see the target's sshd log)`,
+              { cause: err },
+            );
+          }
+          this.options.logger.warn('ssh connection dropped while opening a session; redialling', { server: this.options.name, attempt: drops, waitMs: wait });
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          continue;
+        }
         // sshd refuses channels beyond MaxSessions: remember the real limit and queue instead.
         if (/open failed|prohibited/i.test((err as Error).message) && conn.active > 0) {
           conn.limit = Math.max(1, conn.active);

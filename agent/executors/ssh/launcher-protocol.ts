@@ -34,34 +34,48 @@ export class LauncherProtocolError extends Error {
 }
 
 const LINE_MAX = 4096;
+/**
+ * Largest output frame accepted: the launcher sends at most 256 KiB per frame (launcher-source.ts CHUNK).
+ * A bigger header is not the launcher speaking, and trusting it would make every later byte that job's output.
+ */
+export const FRAME_MAX = 1024 * 1024;
 
-/** Splits the launcher's stdout into frames, whatever the chunking of the channel. */
+/**
+ * Splits the launcher's stdout into frames, whatever the chunking of the channel. Output bytes are handed
+ * on as they arrive (an output frame may come out in several pieces), so nothing but one partial line
+ * (at most LINE_MAX bytes) is ever buffered and each byte is copied at most once.
+ */
 export class FrameParser {
-  private buffer: Buffer = Buffer.alloc(0);
+  private line: Buffer = Buffer.alloc(0);
   /** Output frame whose bytes are still arriving. */
-  private pending: { id: string; size: number } | null = null;
+  private pending: { id: string; left: number } | null = null;
 
   push(chunk: Buffer): Frame[] {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     const frames: Frame[] = [];
-    for (;;) {
+    let data = chunk;
+    while (data.length > 0) {
       if (this.pending) {
-        if (this.buffer.length < this.pending.size) break;
-        frames.push({ type: 'output', id: this.pending.id, chunk: this.buffer.subarray(0, this.pending.size) });
-        this.buffer = this.buffer.subarray(this.pending.size);
-        this.pending = null;
+        const take = Math.min(this.pending.left, data.length);
+        frames.push({ type: 'output', id: this.pending.id, chunk: data.subarray(0, take) });
+        data = data.subarray(take);
+        this.pending.left -= take;
+        if (this.pending.left === 0) this.pending = null;
         continue;
       }
-      const nl = this.buffer.indexOf(0x0a);
+      const nl = data.indexOf(0x0a);
+      const end = nl < 0 ? data.length : nl;
+      if (this.line.length + end > LINE_MAX) throw new LauncherProtocolError('launcher sent an overlong line');
       if (nl < 0) {
-        if (this.buffer.length > LINE_MAX) throw new LauncherProtocolError('launcher sent an overlong line');
+        this.line = Buffer.concat([this.line, data]);
         break;
       }
-      const line = this.buffer.subarray(0, nl).toString('latin1');
-      this.buffer = this.buffer.subarray(nl + 1);
+      const line = (this.line.length > 0 ? Buffer.concat([this.line, data.subarray(0, nl)]) : data.subarray(0, nl)).toString('latin1');
+      this.line = Buffer.alloc(0);
+      data = data.subarray(nl + 1);
       const frame = parseLine(line);
-      if (frame.type === 'output-header') this.pending = { id: frame.id, size: frame.size };
-      else frames.push(frame);
+      if (frame.type !== 'output-header') frames.push(frame);
+      else if (frame.size > FRAME_MAX) throw new LauncherProtocolError(`launcher announced a ${frame.size}-byte output frame (at most ${FRAME_MAX})`);
+      else if (frame.size > 0) this.pending = { id: frame.id, left: frame.size };
     }
     return frames;
   }
@@ -80,7 +94,7 @@ function parseLine(line: string): Frame | { type: 'output-header'; id: string; s
       if (/^x(?:[0-9a-f]{2})*$/.test(b ?? '')) return { type: 'refused', id, message: Buffer.from((b ?? 'x').slice(1), 'hex').toString('utf8') };
       break;
     case 'O':
-      if (/^\d+$/.test(b ?? '')) return { type: 'output-header', id, size: Number(b) };
+      if (/^\d{1,15}$/.test(b ?? '')) return { type: 'output-header', id, size: Number(b) };
       break;
     case 'X':
       if (/^(\d+|gone)$/.test(b ?? '') && /^\d+$/.test(c ?? '')) return { type: 'ended', id, state: b === 'gone' ? 'gone' : Number(b), size: Number(c) };

@@ -52,6 +52,8 @@ export class RemoteLauncher {
   private readonly jobs = new Map<string, Job>();
   private readonly parser = new FrameParser();
   private closed = false;
+  /** Why the launcher's output stopped making sense; its channel is then closed and ignored. */
+  private broken: string | null = null;
   private backlog = 0;
   private readonly closeListeners: (() => void)[] = [];
 
@@ -84,11 +86,13 @@ export class RemoteLauncher {
       });
       this.channel.on('exit', (c: number | null) => (code = c));
       this.channel.on('data', (chunk: Buffer) => {
+        if (this.broken !== null) return;
         let frames: Frame[];
         try {
           frames = this.parser.push(chunk);
         } catch (err) {
-          this.logger.error('ssh launcher protocol error; closing it', { where: this.where, error: (err as Error).message });
+          this.broken = (err as Error).message;
+          this.logger.error('ssh launcher protocol error; closing it', { where: this.where, error: this.broken });
           this.channel.close();
           return;
         }
@@ -177,6 +181,7 @@ export class RemoteLauncher {
   private lost(): void {
     for (const [id, job] of this.jobs) {
       if (job.started) void job.writing.then(() => job.onEnded(null));
+      else if (this.broken !== null) job.onRefused(agentError('AGENT_SSH_LAUNCHER_PROTOCOL', `the launcher on ${this.where} broke its protocol before it answered for job ${id} (${this.broken}); its channel was closed`));
       else job.onRefused(agentError('AGENT_SSH_HOST_UNREACHABLE', `the launcher on ${this.where} went away before it answered for job ${id}`, { details: { during: 'command' } }));
     }
     this.jobs.clear();
