@@ -93,7 +93,12 @@ export class RemoteLauncher {
         } catch (err) {
           this.broken = (err as Error).message;
           this.logger.error('ssh launcher protocol error; closing it', { where: this.where, error: this.broken });
+          // Answered now, not when the target acknowledges the close: a hostile one may never do so.
+          clearTimeout(timer);
+          this.closed = true;
           this.channel.close();
+          if (!up) reject(new LauncherStartError(`the launcher on ${this.where} broke its protocol: ${this.broken}`, false));
+          this.lost();
           return;
         }
         for (const frame of frames) {
@@ -106,6 +111,7 @@ export class RemoteLauncher {
       });
       this.channel.once('close', () => {
         clearTimeout(timer);
+        if (this.broken !== null) return;
         this.closed = true;
         if (!up) {
           const first = stderr.trim().split('\n')[0] ?? '';
