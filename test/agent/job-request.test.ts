@@ -60,6 +60,14 @@ t.test('states from exits, and the public view hides runtime and script text', a
   t.notOk('runtime' in view);
   t.notOk('script' in view);
   t.equal(view.scriptBytes, 15);
+  const withEnv = publicView({
+    id: 'a', state: 'queued', spec: { id: 'a', kind: 'command', command: 'x', env: { B: 'value-b', A: 'value-a' }, secretEnv: { PW: 'db-pw' } }, executor: 'local',
+    createdAt: at, startedAt: null, endedAt: null, exitCode: null, signal: null, endReason: null, message: null, runtime: null, ranOn: null, submittedBy: null,
+  });
+  t.notOk('env' in withEnv, 'env values are never shown');
+  t.same(withEnv.envNames, ['A', 'B']);
+  t.same(withEnv.secretEnv, { PW: 'db-pw' }, 'which key feeds which name');
+  t.notMatch(JSON.stringify(withEnv), /value-/);
 });
 
 t.test('problems name the bad field, all of them at once, with zod-compatible wording', async (t) => {
@@ -76,6 +84,8 @@ t.test('problems name the bad field, all of them at once, with zod-compatible wo
     [{ command: 'a', description: 'x'.repeat(1025) }, 'description: Too big: expected string to have <=1024 characters'],
     [{ command: 'a', loginProfile: 'yes' }, 'loginProfile: Invalid input: expected boolean, received string'],
     [{ command: 'a', env: [] }, 'env: Invalid input: expected record, received array'],
+    [{ command: 'a', secretEnv: { '1X': 'k', A: 'bad key' } }, 'secretEnv.1X: Invalid key in record; secretEnv.A: must be a credential key'],
+    [{ command: 'a', env: { PW: 'x' }, secretEnv: { PW: 'k' } }, 'secretEnv.PW: is also in env; give each variable once'],
     // A field that is itself bad is reported alone: combinations are judged on valid fields only.
     [{ command: 5, argv: ['x'] }, 'command: Invalid input: expected string, received number'],
     [null, '(root): Invalid input: expected object, received null'],
@@ -88,7 +98,7 @@ t.test('problems name the bad field, all of them at once, with zod-compatible wo
   }
   const full = {
     script: 'echo', args: ['a'], interpreter: 'bash', env: { A: 'b' }, cwd: '/tmp', runAs: 'batch', loginProfile: true,
-    timeoutSeconds: 5, description: 'd', processServer: 'db1', credentialKey: 'k',
+    timeoutSeconds: 5, description: 'd', processServer: 'db1', credentialKey: 'k', secretEnv: { PW: 'db-pw' },
   };
   t.same(parseJobRequest(full), full);
 });
