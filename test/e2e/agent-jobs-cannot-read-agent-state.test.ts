@@ -2,7 +2,8 @@
  * Jobs cannot read or write the agent's state, with real users and processes (root only). scripts/install
  * lays out agent, gateway and job users, the sudoers drop-in and agent.yaml; the agent runs as its own user
  * and jobs (with and without runAs) try to read the credential store, the journal and another job's
- * output, to append to the journal and to reach the agent's socket: all fail with "Permission denied".
+ * output, to append to the journal and to reach the agent's socket and API: all fail. A job user in the
+ * socket's group could read other jobs' output through the API: refused under strict, shown under warn.
  * The reviewed layout (no runAs.defaultUser: jobs as the agent user) is refused at start under
  * jobIsolation: strict, and with jobIsolation: warn it starts with a warning and the same attack succeeds.
  * Start-up also refuses a dataDir or credential store others can read.
@@ -30,6 +31,7 @@ const ATTACK = [
   'cat "$D/jobs/$VICTIM/output"; echo "read output: $?"',
   'echo forged-by-a-job >> "$D/journal.jsonl"; echo "append journal: $?"',
   'ls "$RUN"; echo "list socket dir: $?"',
+  'curl -sS --unix-socket "$RUN/agent.sock" "http://agent/v1/jobs/$VICTIM/output"; echo "api: $?"',
 ].join('\n');
 
 const uidOf = async (name: string): Promise<number> => Number((await run('id', ['-u', name])).stdout.trim());
@@ -100,7 +102,7 @@ t.test('with the installed layout no job can read or write the agent state', { s
       const label = runAs ? `runAs ${runAs}` : 'no runAs (runAs.defaultUser)';
       t.equal(out.split('\n')[0], JOB, `${label}: the job runs as the job user`);
       t.equal(out.match(/Permission denied/g)?.length, 5, `${label}: five refusals\n${out}`);
-      for (const step of ['read credentials', 'read journal', 'read output', 'append journal', 'list socket dir']) {
+      for (const step of ['read credentials', 'read journal', 'read output', 'append journal', 'list socket dir', 'api']) {
         t.match(out, new RegExp(`${step}: [1-9]`), `${label}: ${step} failed`);
       }
       t.notMatch(out, SECRET);
@@ -137,6 +139,21 @@ t.test('with the installed layout no job can read or write the agent state', { s
     t.match(err?.message, /AGENT_JOB_ISOLATION_UNSAFE/);
     t.match(err?.message, new RegExp(`runAs\\.defaultUser is not set, so jobs that name no runAs run as ${AGENT}`));
     t.match(err?.message, /set runAs\.defaultUser to a dedicated job user/i);
+  });
+
+  t.test('a job user in the socket\'s group could ask the agent for other jobs\' output: refused under strict', async (t) => {
+    t.equal((await run('gpasswd', ['-a', JOB, GW])).code, 0);
+    t.teardown(() => run('gpasswd', ['-d', JOB, GW]));
+    const err = (await start(asInstalled).then(() => null, (e: Error) => e)) as Error | null;
+    t.match(err?.message, new RegExp(`AGENT_JOB_ISOLATION_UNSAFE: .*runAs\\.allowedUsers\\[0\\] names ${JOB}: a member of group gid ${await gidOf(GW)} \\(listen\\.socket\\), which can reach the agent's API`));
+    const agent = await start({ ...asInstalled, jobIsolation: 'warn' });
+    t.match(agent.log, /job isolation is off/);
+    const id = await agent.submit({ script: ATTACK, env: attackEnv(victim), cwd: '/tmp' });
+    await agent.waitDone(id);
+    const out = await agent.output(id);
+    t.equal(out.split('\n')[0], JOB);
+    t.match(out, /private-output-of-another-job\napi: 0/, 'through the API the job read another job\'s output');
+    await agent.kill();
   });
 
   t.test('warn starts the reviewed layout with a warning, and the attack then succeeds', async (t) => {
