@@ -102,6 +102,9 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     get runAsMethod() {
       return current.runAs.method;
     },
+    get jobIsolation() {
+      return current.jobIsolation;
+    },
     agentUser: userInfo().username,
     perl: config.perl,
     baseEnv: baseEnv(),

@@ -6,14 +6,16 @@
  * socket's group could read other jobs' output through the API: refused under strict, shown under warn.
  * The reviewed layout (no runAs.defaultUser: jobs as the agent user) is refused at start under
  * jobIsolation: strict, and with jobIsolation: warn it starts with a warning and the same attack succeeds.
- * Start-up also refuses a dataDir or credential store others can read.
+ * Start-up also refuses a dataDir or credential store others can read, and a job queued before the agent
+ * was made strict fails instead of running as the agent user.
  */
 import t from 'tap';
 import { chmod, copyFile, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { parseAgentConfig } from '../../agent/config.js';
 import { startAgentProcess, type RunningAgent } from '../fixtures/agent.js';
+import { ensureUser } from '../fixtures/agent-users.js';
 import { isRoot, repoRoot, tempDir } from '../fixtures/cli.js';
 import { run } from '../fixtures/gateway-client.js';
 
@@ -195,5 +197,27 @@ t.test('start-up refuses state others can read, and a root agent that would run 
     t.match(err?.message, /AGENT_JOB_ISOLATION_UNSAFE: .*run as root: root, who can read every file/);
     const agent = await startAgentProcess(t, { config: { ...config, jobIsolation: 'warn' } });
     t.match(agent.log, /job isolation is off/);
+  });
+
+  t.test('a job queued before the agent was made strict does not run as the agent user after the restart', async (t) => {
+    await ensureUser('ot-agent-batch');
+    const agent = await startAgentProcess(t, { config: { maxConcurrentJobs: 1, runAs: { method: 'su', allowedUsers: ['ot-agent-batch'] } } });
+    const blocker = await agent.submit({ argv: ['/bin/sleep', '600'] });
+    const queued = await agent.submit({ argv: ['/usr/bin/id', '-un'] });
+    t.equal((await agent.request('GET', `/v1/jobs/${queued}`)).json().state, 'queued');
+    await agent.kill('SIGTERM');
+    await writeFile(agent.configPath, stringify({
+      listen: { socket: agent.socket },
+      dataDir: agent.dataDir,
+      maxConcurrentJobs: 1,
+      jobIsolation: 'strict',
+      runAs: { method: 'su', defaultUser: 'ot-agent-batch', allowedUsers: ['ot-agent-batch'] },
+    }));
+    await agent.restart();
+    t.equal((await agent.request('POST', `/v1/jobs/${blocker}/abort`)).status, 202);
+    const done = await agent.waitDone(queued);
+    t.equal(done.state, 'failed');
+    t.match(done.message, /would run as the agent's own user root, which jobIsolation: strict never allows/);
+    t.notMatch(await agent.output(queued), /root/, 'nothing ran as root');
   });
 });
