@@ -75,6 +75,11 @@ export const agentConfigSchema = z
       })
       .strict()
       .default({ method: 'sudo', allowedUsers: [] }),
+    /**
+     * strict: refuse to start when a local job could run as a user that can read the agent's state
+     * (docs/agent.md, "Security model"); warn: start and log the risk (single-user demo/dev setups).
+     */
+    jobIsolation: z.enum(['strict', 'warn']).default('strict'),
     /** Seconds between SIGTERM and SIGKILL for cancel and timeout. */
     cancelGraceSeconds: z.number().int().min(1).max(3600).default(10),
     /** Applied when a job gives no timeoutSeconds; 0 = none. */

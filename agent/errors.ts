@@ -28,6 +28,16 @@ export const agentError = defineErrors('agent', {
     meaning: 'Another agent process is already using this dataDir.',
     action: 'Stop the other agent (its pid is in the message) or give this one a different dataDir.',
   },
+  AGENT_DATA_DIR_INSECURE: {
+    status: 500,
+    meaning: 'dataDir (job records, output, journal, credential store) is not owned by the agent user or is open to group or others.',
+    action: 'chown the directory named in the message to the agent user and chmod 700 it (scripts/install does both).',
+  },
+  AGENT_JOB_ISOLATION_UNSAFE: {
+    status: 500,
+    meaning: 'With jobIsolation: strict, the configuration lets a job run as a user that can read the agent\'s state: the agent\'s own user, root, or a member of the group that may connect to the agent.',
+    action: 'Set runAs.defaultUser to a dedicated job user (scripts/install creates outpost-job), keep the agent user and root out of runAs.allowedUsers, and keep job users out of listen.group; or, on a single-user demo or development machine only, set jobIsolation: warn.',
+  },
   AGENT_LAUNCHER_UNAVAILABLE: {
     status: 503,
     meaning: 'The job launcher (a small Perl process) is not running, so no local job can start.',
@@ -100,7 +110,7 @@ export const agentError = defineErrors('agent', {
   },
   AGENT_RUNAS_NOT_ALLOWED: {
     status: 403,
-    meaning: 'runAs names a user that is not in runAs.allowedUsers (for SSH jobs: the process server\'s allowedUsers when it has one), or was removed from it while the job was queued.',
+    meaning: 'runAs names a user that is not in runAs.allowedUsers (for SSH jobs: the process server\'s allowedUsers when it has one), or was removed from it while the job was queued; with jobIsolation: strict, also the agent\'s own user.',
     action: 'Use a user from runAs.allowedUsers (or the process server\'s allowedUsers), or ask the administrator to add it.',
   },
   AGENT_RUNAS_REFUSED: {

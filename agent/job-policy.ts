@@ -8,7 +8,7 @@ import type { AgentConfig } from './config.js';
 import { agentError } from './errors.js';
 import type { JobSpec } from './executors/executor.js';
 
-export type PolicyConfig = Pick<AgentConfig, 'runAs' | 'processServers' | 'secretEnvKeys'>;
+export type PolicyConfig = Pick<AgentConfig, 'runAs' | 'processServers' | 'secretEnvKeys' | 'jobIsolation'>;
 
 const listed = (names: readonly string[]): string => names.join(', ') || '(none)';
 
@@ -17,7 +17,12 @@ function runAsRefusal(spec: JobSpec, config: PolicyConfig, agentUser: string): O
   if (runAs === undefined) return null;
   const server = spec.processServer === undefined ? undefined : config.processServers.find((s) => s.name === spec.processServer);
   if (!server) {
-    if (runAs === agentUser || config.runAs.allowedUsers.includes(runAs)) return null;
+    if (config.runAs.allowedUsers.includes(runAs)) return null;
+    // The agent's own user needs no switch; under strict isolation it is never a job's user (docs/agent.md).
+    if (runAs === agentUser) {
+      if (config.jobIsolation === 'warn') return null;
+      return agentError('AGENT_RUNAS_NOT_ALLOWED', `this agent may not run jobs as ${runAs} (jobIsolation is strict: jobs never run as the agent's own user); allowed: ${listed(config.runAs.allowedUsers)} (runAs.allowedUsers)`);
+    }
     return agentError('AGENT_RUNAS_NOT_ALLOWED', `this agent may not run jobs as ${runAs}; allowed: ${listed(config.runAs.allowedUsers)} (runAs.allowedUsers)`);
   }
   // The administrator chose defaultRunAsUser for this server; naming it explicitly changes nothing.

@@ -6,7 +6,7 @@ import type * as Http from 'node:http';
 import { createRequire } from 'node:module';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ensureDir } from '../core/fs-atomic.js';
 import type { LazyLogger } from '../core/lazy-logger.js';
 import type { Logger } from '../core/logger.js';
@@ -15,6 +15,8 @@ import { credentialsPath } from './credentials-path.js';
 import { CredentialStore } from './credentials.js';
 import { agentError } from './errors.js';
 import type { JobSpec } from './executors/executor.js';
+import { checkJobIsolation } from './job-isolation.js';
+import { checkCredentialStore, checkDataDir } from './state-permissions.js';
 import { createLocalExecutor } from './executors/local/index.js';
 import type { ProcessServerConfig, ProcessServerStatus, SshExecutor } from './executors/ssh/index.js';
 import { publicView } from './job-record.js';
@@ -82,6 +84,10 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
   // Everything that can fail without side effects comes first, so a bad start leaves nothing running.
   let secret = 'secretFile' in config.listen ? await readSecretFile(config.listen.secretFile) : undefined;
   await ensureDir(config.dataDir, 0o700);
+  await checkDataDir(config.dataDir);
+  await checkCredentialStore(credentialsPath(config), dirname(credentialsPath(config)) !== config.dataDir);
+  const isolationWarning = await checkJobIsolation(config);
+  if (isolationWarning) logger.warn(isolationWarning, { jobIsolation: config.jobIsolation });
   await ensureDir(join(config.dataDir, 'jobs'), 0o700);
   const lockPath = await lockDataDir(config.dataDir);
   const store = await JobStore.open(config.dataDir);
@@ -95,6 +101,9 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     },
     get runAsMethod() {
       return current.runAs.method;
+    },
+    get jobIsolation() {
+      return current.jobIsolation;
     },
     agentUser: userInfo().username,
     perl: config.perl,
@@ -223,6 +232,9 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
       if (next) {
         const fixed = RESTART_KEYS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(config[k]));
         if (fixed.length) logger.warn('reload: these keys change only with a restart', { keys: fixed });
+        // A reload may not open what the start-up check would have refused: the running config stays.
+        const isolationWarning = await checkJobIsolation({ ...next, listen: config.listen });
+        if (isolationWarning) logger.warn(isolationWarning, { jobIsolation: next.jobIsolation });
         current = { ...next, listen: config.listen, dataDir: config.dataDir, perl: config.perl, processServers: config.processServers, credentialsFile: config.credentialsFile };
         logger.level = current.logLevel;
       }

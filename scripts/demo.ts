@@ -123,6 +123,9 @@ async function main(): Promise<number> {
       listen: { socket: join(dir, 'agent.sock') },
       dataDir: join(dir, 'agent-data'),
       maxConcurrentJobs: 4,
+      // One user runs everything in the demo, so jobs could read the agent's state: allowed, with a warning
+      // at start. Installed agents run jobs as a dedicated user instead (docs/agent.md, "Security model").
+      jobIsolation: 'warn',
     }));
     await writeFile(join(dir, 'gateway.yaml'), stringify({
       listen: { host: '127.0.0.1', port: 0 },

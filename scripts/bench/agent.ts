@@ -126,10 +126,10 @@ function follow(agent: Agent, id: string): http.ClientRequest {
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'outpost-bench-agent-'));
-  await mkdir(join(dir, 'data'));
+  await mkdir(join(dir, 'data'), { mode: 0o700 });
   await writeFile(
     join(dir, 'agent.yaml'),
-    `listen: { socket: ${join(dir, 'agent.sock')} }\ndataDir: ${join(dir, 'data')}\nmaxConcurrentJobs: 16\nqueueLimit: 1000\nlogLevel: warn\n`,
+    `listen: { socket: ${join(dir, 'agent.sock')} }\ndataDir: ${join(dir, 'data')}\nmaxConcurrentJobs: 16\nqueueLimit: 1000\nlogLevel: warn\njobIsolation: warn\n`,
   );
   const results: Record<string, number> = {};
   try {

@@ -7,6 +7,7 @@ const o: InvocationOptions = {
   localInterpreter: { bash: '/bin/bash', python: '/usr/bin/python3' },
   runAsMethod: 'sudo',
   agentUser: 'outpost',
+  jobIsolation: 'warn',
   perl: '/usr/bin/perl',
   baseEnv: { PATH: '/usr/bin:/bin', HOME: '/var/lib/outpost' },
 };
@@ -56,4 +57,15 @@ t.test('ok: login profile wraps in sh -l and shifts the script index', async (t)
   t.equal(payload(inv.payload)[2], '5');
   const su = buildInvocation({ id: 'j', kind: 'command', command: 'id', runAs: 'batch', loginProfile: true }, { ...o, runAsMethod: 'su' });
   t.same(su.argv.slice(0, 6), ['su', '-l', '-s', '/bin/sh', '--', 'batch']);
+});
+
+t.test('fail/strict isolation: a job that would run as the agent user is refused, whatever its kind', async (t) => {
+  const strict = { ...o, jobIsolation: 'strict' as const };
+  for (const runAs of [undefined, 'outpost']) {
+    t.throws(() => buildInvocation({ id: 'j9', kind: 'argv', argv: ['/usr/bin/id'], ...(runAs ? { runAs } : {}) }, strict), {
+      code: 'AGENT_RUNAS_NOT_ALLOWED',
+      message: /job j9 would run as the agent's own user outpost, which jobIsolation: strict never allows/,
+    }, String(runAs));
+  }
+  t.equal(buildInvocation({ id: 'j9', kind: 'argv', argv: ['/usr/bin/id'], runAs: 'batch' }, strict).argv[0], 'sudo', 'other users switch as before');
 });

@@ -7,6 +7,7 @@ const config: PolicyConfig = parseAgentConfig({
   listen: { socket: '/run/a.sock' },
   dataDir: '/var/lib/a',
   runAs: { allowedUsers: ['batch'] },
+  jobIsolation: 'warn',
   secretEnvKeys: ['local-pw'],
   processServers: [
     { name: 'db01', remoteHostName: 'db01', hostKey: 'SHA256:abc', credentialKey: 'db01-login', credentialKeys: ['db01-admin'], secretEnvKeys: ['db-pw'], defaultRunAsUser: 'oracle' },
@@ -15,6 +16,13 @@ const config: PolicyConfig = parseAgentConfig({
 });
 const job = (over: Partial<JobSpec>): JobSpec => ({ id: 'j', kind: 'command', command: 'true', ...over });
 const code = (spec: JobSpec): string | null => policyRefusal(spec, config, 'outpost')?.code ?? null;
+
+t.test('fail/strict: the agent\'s own user is never a job\'s user under jobIsolation: strict', async (t) => {
+  const strict: PolicyConfig = { ...config, jobIsolation: 'strict' };
+  t.equal(policyRefusal(job({ runAs: 'outpost' }), strict, 'outpost')?.code, 'AGENT_RUNAS_NOT_ALLOWED');
+  t.match(policyRefusal(job({ runAs: 'outpost' }), strict, 'outpost')?.message, /jobIsolation is strict/);
+  t.equal(policyRefusal(job({ runAs: 'batch' }), strict, 'outpost'), null, 'allowed users still run');
+});
 
 t.test('ok: what agent.yaml lists', async (t) => {
   for (const spec of [

@@ -23,7 +23,7 @@ const skip = !isRoot ? 'needs root (creates OS users)' : false;
 t.test('scripts/install and privilege separation with real users', { skip }, async (t) => {
   const root = await tempDir(t, 'outpost-install-');
   await chmod(root, 0o755); // the test users must traverse it, as they would traverse /
-  const args = ['--gw-user', GW, '--agent-user', AGENT, '--root', root, '--bin', '/usr/local/bin/outpost', '--no-systemctl'];
+  const args = ['--gw-user', GW, '--agent-user', AGENT, '--job-user', 'ot-gateway-job', '--root', root, '--bin', '/usr/local/bin/outpost', '--no-systemctl'];
   const first = await run(install, args);
   t.equal(first.code, 0, first.stderr);
   const again = await run(install, args);

@@ -13,6 +13,8 @@ export interface InvocationOptions {
   readonly runAsMethod: 'sudo' | 'su';
   /** The agent's own user: runAs naming it needs no switch. */
   readonly agentUser: string;
+  /** strict: no job ever runs as the agent's own user (docs/agent.md, "Security model"). */
+  readonly jobIsolation: 'strict' | 'warn';
   readonly perl: string;
   /** Environment every job starts from when no user switch happens. */
   readonly baseEnv: Readonly<Record<string, string>>;
@@ -59,6 +61,13 @@ export function buildInvocation(job: JobSpec, o: InvocationOptions): Invocation 
   }
   const env: Record<string, string> = { ...(job.env ?? {}), OUTPOST_JOB_ID: job.id };
   const switching = job.runAs !== undefined && job.runAs !== o.agentUser;
+  // The last line of defence: a job queued before the agent was made strict still names no user.
+  if (!switching && o.jobIsolation === 'strict') {
+    throw agentError(
+      'AGENT_RUNAS_NOT_ALLOWED',
+      `job ${job.id} would run as the agent's own user ${o.agentUser}, which jobIsolation: strict never allows; submit it again (runAs.defaultUser applies) or name a user from runAs.allowedUsers`,
+    );
+  }
   const kv = (e: Record<string, string>): string[] => Object.entries(e).flat();
   if (!switching) {
     const payload = ['1', job.cwd ?? '', String(scriptIndex), job.script ?? '', ...kv({ ...o.baseEnv, ...env })].join('\0');
