@@ -57,3 +57,12 @@ t.test('ok: login profile wraps in sh -l and shifts the script index', async (t)
   const su = buildInvocation({ id: 'j', kind: 'command', command: 'id', runAs: 'batch', loginProfile: true }, { ...o, runAsMethod: 'su' });
   t.same(su.argv.slice(0, 6), ['su', '-l', '-s', '/bin/sh', '--', 'batch']);
 });
+
+t.test('ok: the kill switch runs as the job user the way the job was switched; none without runAs', async (t) => {
+  const sudo = buildInvocation({ id: 'j', kind: 'command', command: 'id', runAs: 'batch' }, o);
+  t.same(sudo.switchAs, ['sudo', '-n', '-u', 'batch', '--'], 'never prompts, same sudo rule as the job');
+  const su = buildInvocation({ id: 'j', kind: 'command', command: 'id', runAs: 'batch' }, { ...o, runAsMethod: 'su' });
+  t.same(su.switchAs, ['su', '-s', '/bin/sh', '--', 'batch', '-c', 'exec "$0" "$@"']);
+  t.same(buildInvocation({ id: 'j', kind: 'command', command: 'id' }, o).switchAs, []);
+  t.same(buildInvocation({ id: 'j', kind: 'command', command: 'id', runAs: 'outpost' }, o).switchAs, [], 'its own user: signals directly');
+});

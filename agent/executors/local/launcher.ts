@@ -3,6 +3,7 @@
  * one supervisor per job, so the agent itself — whose RSS grows with its job table — never forks for a job.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { arch } from 'node:process';
 import { LAUNCHER_SOURCE } from './supervisor-source.js';
@@ -13,6 +14,10 @@ const SYSCALLS: Readonly<Record<string, readonly [number, number, number]>> = {
   x64: [112, 157, 231],
   arm64: [157, 167, 94],
 };
+
+/** Signals a run-as job's processes as their own user (the supervisor may not): a real Perl file, copied
+ * into dist/ by the build, read once here and handed to the launcher. */
+const KILLER_SOURCE = readFileSync(new URL('./killer.pl', import.meta.url), 'utf8');
 
 /** waitExit's answer when the launcher died before the supervisor: its end must be watched instead. */
 export const LAUNCHER_GONE = -1;
@@ -25,6 +30,8 @@ export interface LaunchRequest {
   readonly mode: 'inline' | 'stdin';
   readonly payload: string;
   readonly argv: readonly string[];
+  /** Runs a program as the job's run-as user (sudo/su prefix); empty when the job runs as the agent. */
+  readonly switchAs: readonly string[];
 }
 
 export interface Launched {
@@ -37,7 +44,7 @@ const hex = (s: string): string => `x${Buffer.from(s, 'utf8').toString('hex')}`;
 export function encodeLaunch(req: string, r: LaunchRequest): string {
   const t = Math.max(0, Math.floor(r.timeoutSeconds));
   const g = Math.max(1, Math.floor(r.graceSeconds));
-  return ['L', req, hex(r.dir), hex(r.output), String(t), String(g), r.mode, hex(r.payload), ...r.argv.map(hex)].join(' ') + '\n';
+  return ['L', req, hex(r.dir), hex(r.output), String(t), String(g), r.mode, hex(r.payload), hex(r.switchAs.join('\0')), ...r.argv.map(hex)].join(' ') + '\n';
 }
 
 export class Launcher {
@@ -57,7 +64,7 @@ export class Launcher {
 
   start(): void {
     const [setsid, prctl, exit] = SYSCALLS[arch] ?? [0, 0, 0];
-    const child = spawn(this.perl, ['-e', LAUNCHER_SOURCE, '--', String(setsid), String(prctl), String(exit)], {
+    const child = spawn(this.perl, ['-e', LAUNCHER_SOURCE, '--', String(setsid), String(prctl), String(exit), this.perl, KILLER_SOURCE], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
     });
