@@ -61,6 +61,20 @@ function registerStart(agent: Command): void {
     );
 }
 
+function registerLauncher(agent: Command): void {
+  agent
+    .command('launcher')
+    .description('run the job launcher as its own service on launcherSocket (outpost-launcher.service): jobs run outside the agent\'s sandbox')
+    .requiredOption('-c, --config <file>', 'agent.yaml (perl, launcherSocket)')
+    .action(
+      action(async (flags: ConfigFlag) => {
+        const { runLauncherService } = await import('./launcher-service.js');
+        const config = await loadAgentConfigIsolated(flags.config);
+        process.exitCode = await runLauncherService(config, flags.config);
+      }),
+    );
+}
+
 interface AddFlags extends ConfigFlag {
   user: string;
   passwordFile?: string;
@@ -144,6 +158,7 @@ const registerAgentStatusCommand = startsDaemon(process.argv) ? undefined : (awa
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('the job agent: start it, manage its credentials, ask its status');
   registerStart(agent);
+  registerLauncher(agent);
   registerCredentials(agent);
   registerAgentStatusCommand?.(agent);
 }

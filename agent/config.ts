@@ -81,6 +81,9 @@ export const agentConfigSchema = z
     /** Credential store file; `<dataDir>/credentials.json` by default. */
     credentialsFile: absPath.optional(),
     perl: absPath.default('/usr/bin/perl'),
+    /** The launcher service's Unix socket (`outpost agent launcher`): jobs are then forked outside the
+     * agent's own sandbox. Unset: the agent runs its launcher as its child. */
+    launcherSocket: absPath.optional(),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     processServers: z.array(processServerSchema).default([]),
   })

@@ -17,6 +17,8 @@ export interface LocalExecutorOptions extends InvocationOptions {
   /** How often a re-adopted job (not our launcher's child) is checked for its end. */
   readonly pollMs?: number;
   readonly onLauncherCrash: (err: Error) => void;
+  /** Connect to the launcher service on this socket instead of running a launcher as the agent's child. */
+  readonly launcherSocket?: string;
 }
 
 interface StatusFile {
@@ -83,7 +85,7 @@ export interface LocalExecutor extends Executor {
 }
 
 export function createLocalExecutor(options: LocalExecutorOptions): LocalExecutor {
-  const launcher = new Launcher(options.perl, options.onLauncherCrash);
+  const launcher = new Launcher(options.perl, options.onLauncherCrash, options.launcherSocket);
   launcher.start();
   const pollMs = options.pollMs ?? 250;
   const sudoOk = new Map<string, number>();

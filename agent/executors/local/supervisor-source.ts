@@ -8,6 +8,10 @@
  * Launcher protocol (one line each, fields separated by one space, strings as `x` + hex):
  *   agent → launcher  `L <req> <dir> <output> <timeoutSec> <graceSec> <mode> <payload> <switch> <arg>…`
  *   launcher → agent  `S <req> <supervisorPid> <startTime>` | `E <req> <message>` | `X <supervisorPid> <waitStatus>`
+ *                     | `H <launcherPid>` (first line on a socket connection)
+ * The launcher talks over its stdin/stdout (the agent's child), or, given a socket path, listens on a Unix
+ * socket (0600) and serves one agent connection at a time: then it is a service of its own, outside the
+ * agent's sandbox, and its jobs see the system as their user does (docs/agent.md, "The job sandbox").
  * mode `inline`: the supervisor's job child applies the payload (env, script) itself, then execs argv.
  * mode `stdin`: the payload is piped to the job's stdin (argv starts with sudo/su and ends in the shim).
  * Payload: NUL-joined `clearEnv, cwd, scriptIndex, script, k1, v1, k2, v2…` (NUL cannot occur in exec strings).
@@ -53,8 +57,9 @@ binmode STDIN; my $p = do { local $/; <STDIN> }; outpost_become($p, @ARGV);`;
 
 export const LAUNCHER_SOURCE = String.raw`
 use strict;
-my ($SETSID, $PRCTL, $EXIT, $PERL, $KILLER) = @ARGV;
+my ($SETSID, $PRCTL, $EXIT, $PERL, $KILLER, $LISTEN) = @ARGV;
 $| = 1;
+my $OUT = \*STDOUT;
 ` + SHIM_SOURCE + String.raw`
 sub unhex { my $s = shift; return pack('H*', substr($s, 1)); }
 sub stat_fields {
@@ -66,17 +71,52 @@ sub stat_fields {
 }
 sub starttime { my @f = stat_fields(shift); return defined $f[19] ? $f[19] : ''; }
 
-$SIG{CHLD} = sub { while ((my $p = waitpid(-1, 1)) > 0) { print "X $p $?\n"; } };
-while (defined(my $line = <STDIN>)) {
-  chomp $line;
-  my ($cmd, $req, @f) = split / /, $line;
-  next unless defined $cmd && $cmd eq 'L';
-  my $pid = fork();
-  if (!defined $pid) { print "E $req fork failed: $!\n"; next; }
-  if ($pid == 0) { supervise(@f); exit 0; }
-  print "S $req $pid " . starttime($pid) . "\n";
-}
+# Exits seen while no agent is connected are dropped: a reconnecting agent watches its jobs by pid instead.
+$SIG{CHLD} = sub { while ((my $p = waitpid(-1, 1)) > 0) { print $OUT "X $p $?\n" if $OUT; } };
+if (defined $LISTEN && $LISTEN ne '') { listen_on($LISTEN); } else { serve(\*STDIN); }
 exit 0;
+
+sub serve {
+  my $in = shift;
+  while (defined(my $line = <$in>)) {
+    chomp $line;
+    my ($cmd, $req, @f) = split / /, $line;
+    next unless defined $cmd && $cmd eq 'L';
+    my $pid = fork();
+    if (!defined $pid) { print $OUT "E $req fork failed: $!\n"; next; }
+    if ($pid == 0) { supervise(@f); exit 0; }
+    print $OUT "S $req $pid " . starttime($pid) . "\n";
+  }
+}
+
+sub listen_on {
+  my $path = shift;
+  require Socket;
+  # A vanished agent must not kill the launcher; supervise() restores the default for jobs.
+  $SIG{PIPE} = 'IGNORE';
+  $OUT = undef;
+  unlink $path;
+  my $um = umask(0177);
+  socket(my $ls, Socket::AF_UNIX(), Socket::SOCK_STREAM(), 0) or die "outpost launcher: socket: $!\n";
+  bind($ls, Socket::pack_sockaddr_un($path)) or die "outpost launcher: cannot listen on $path: $!\n";
+  umask($um);
+  listen($ls, 8) or die "outpost launcher: listen on $path: $!\n";
+  print STDOUT "outpost launcher listening on $path\n";
+  while (1) {
+    my $c;
+    unless (accept($c, $ls)) { next if $!{EINTR}; die "outpost launcher: accept: $!\n"; }
+    # Defence in depth behind the 0600 socket: only our own user (or root) may order jobs.
+    my $cred = getsockopt($c, Socket::SOL_SOCKET(), Socket::SO_PEERCRED());
+    my (undef, $uid) = unpack('iII', $cred || '');
+    if (!defined $uid || ($uid != $< && $uid != 0)) { close $c; next; }
+    select((select($c), $| = 1)[0]);
+    $OUT = $c;
+    print $OUT "H $$\n";
+    serve($c);
+    $OUT = undef;
+    close $c;
+  }
+}
 
 sub supervise {
   my ($dirh, $outh, $timeout, $grace, $mode, $payh, $switchh, @argh) = @_;
@@ -84,6 +124,7 @@ sub supervise {
   my @switch = grep { $_ ne '' } split /\0/, unhex($switchh), -1;
   my @argv = map { unhex($_) } @argh;
   $SIG{CHLD} = 'DEFAULT';
+  $SIG{PIPE} = 'DEFAULT';  # an ignored signal stays ignored across exec: jobs must get the default
   if ($SETSID) { syscall($SETSID + 0); } else { setpgrp(0, 0); }
   syscall($PRCTL + 0, 36, 1, 0, 0, 0) if $PRCTL;
   $0 = 'outpost-supervisor';
