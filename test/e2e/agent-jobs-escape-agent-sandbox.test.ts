@@ -7,7 +7,7 @@
  * agent forks its own launcher) fails the same job.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,9 +53,11 @@ if (!isRoot) {
     return dir;
   }
 
-  /** The launcher service as svc, outside the agent's namespace; resolves once it listens. */
-  async function startLauncherService(t: Tap, configPath: string): Promise<void> {
-    const child = spawn(process.execPath, [cliPath, 'agent', 'launcher', '--config', configPath], { uid: svc.uid, gid: svc.gid, stdio: ['ignore', 'pipe', 'pipe'] });
+  /** The launcher service as svc, outside the agent's namespace, as outpost-launcher.service starts it;
+   * resolves once it listens. */
+  async function startLauncherService(t: Tap, configPath: string, socket: string): Promise<ChildProcess> {
+    const args = [cliPath, 'agent', 'launcher', '--config', configPath, '--launcher-socket', socket];
+    const child = spawn(process.execPath, args, { uid: svc.uid, gid: svc.gid, stdio: ['ignore', 'pipe', 'pipe'] });
     t.teardown(() => {
       if (child.exitCode === null) child.kill('SIGTERM');
     });
@@ -72,6 +74,14 @@ if (!isRoot) {
       });
       child.once('exit', (code) => reject(new Error(`launcher exited with ${code}: ${out}`)));
     });
+    return child;
+  }
+
+  /** Config for the launcher service: it reads only perl from it (the socket comes on its command line). */
+  async function launcherConfig(dir: string): Promise<string> {
+    const configPath = join(dir, 'launcher.yaml');
+    await writeFile(configPath, `listen: {socket: ${join(dir, 'unused.sock')}}\ndataDir: ${join(dir, 'unused')}\n`);
+    return configPath;
   }
 
   function sandboxedAgent(t: Tap, dir: string, config: Record<string, unknown>): Promise<RunningAgent> {
@@ -88,9 +98,7 @@ if (!isRoot) {
     await rm(homeFile, { force: true });
     const dir = await agentDir(t);
     const launcherSocket = join(dir, 'launcher.sock');
-    const configPath = join(dir, 'launcher.yaml');
-    await writeFile(configPath, `listen: {socket: ${join(dir, 'unused.sock')}}\ndataDir: ${join(dir, 'data')}\nlauncherSocket: ${launcherSocket}\n`);
-    await startLauncherService(t, configPath);
+    await startLauncherService(t, await launcherConfig(dir), launcherSocket);
     t.equal((await stat(launcherSocket)).mode & 0o777, 0o600, 'only the agent user may order jobs');
     const agent = await sandboxedAgent(t, dir, { launcherSocket });
     t.ok(await etcReadOnlyFor(agent.child.pid), 'the agent itself runs with /etc read-only');
@@ -114,3 +122,41 @@ if (!isRoot) {
     t.equal(await readFile(etcFile, 'utf8'), '');
   });
 }
+
+t.test('the launcher service restarts: the agent follows its running job by pid and reconnects for new ones', { skip: !isRoot && 'needs root' }, async (t) => {
+  const svc = await ensureUser('ot-agent-sbsvc');
+  const dir = await mkdtemp(join(tmpdir(), 'outpost-agent-sandbox-'));
+  await chown(dir, svc.uid, svc.gid);
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const launcherSocket = join(dir, 'launcher.sock');
+  const configPath = join(dir, 'launcher.yaml');
+  await writeFile(configPath, `listen: {socket: ${join(dir, 'unused.sock')}}\ndataDir: ${join(dir, 'unused')}\n`);
+  const start = (): ChildProcess =>
+    spawn(process.execPath, [cliPath, 'agent', 'launcher', '--config', configPath, '--launcher-socket', launcherSocket], { uid: svc.uid, gid: svc.gid, stdio: 'ignore' });
+  let launcher = start();
+  t.teardown(() => {
+    if (launcher.exitCode === null) launcher.kill('SIGTERM');
+  });
+  const agent = await startAgentProcess(t, { dir, uid: svc.uid, gid: svc.gid, config: { launcherSocket } });
+  const status = async (): Promise<{ running: boolean }> => (await agent.request('GET', '/v1/status')).json().launcher as { running: boolean };
+  const until = async (what: () => Promise<boolean>): Promise<void> => {
+    for (let i = 0; i < 600 && !(await what()); i++) await new Promise((r) => setTimeout(r, 100));
+  };
+  await until(async () => (await status()).running);
+  const id = await agent.submit({ command: 'sleep 2; echo finished' });
+  await new Promise<void>((resolve) => {
+    launcher.once('exit', () => resolve());
+    launcher.kill('SIGTERM');
+  });
+  await until(async () => !(await status()).running);
+  t.equal((await status()).running, false, 'the agent sees the launcher gone');
+  t.equal((await agent.request('POST', '/v1/jobs', { command: 'true' })).json().error?.code, 'AGENT_LAUNCHER_UNAVAILABLE');
+  launcher = start();
+  const done = await agent.waitDone(id);
+  t.equal(done.state, 'succeeded', 'the job outlived the launcher and its end was seen');
+  t.equal(await agent.output(id), 'finished\n');
+  await until(async () => (await status()).running);
+  const next = await agent.submit({ command: 'echo again' });
+  t.equal((await agent.waitDone(next)).state, 'succeeded', 'new jobs run once the launcher is back');
+  t.match(agent.log, /cannot connect to the job launcher|closed the connection/, 'the outage is logged');
+});

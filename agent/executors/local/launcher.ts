@@ -120,7 +120,10 @@ export class Launcher {
       this.reportedDown = false;
       this.channel = { write: (line) => socket.write(line), end: () => socket.end(), pid: undefined };
     });
-    createInterface({ input: socket }).on('line', (line) => this.onLine(line));
+    // readline re-emits its input's errors: the socket's own handler below is the one that reports them.
+    createInterface({ input: socket })
+      .on('line', (line) => this.onLine(line))
+      .on('error', () => undefined);
     socket.on('error', (err) => {
       if (!connected && !this.reportedDown) {
         this.reportedDown = true;
