@@ -19,8 +19,20 @@ const SYSCALLS: Readonly<Record<string, readonly [number, number, number]>> = {
 };
 
 /** Signals a run-as job's processes as their own user (the supervisor may not): a real Perl file, copied
- * into dist/ by the build, read once here and handed to the launcher. */
-const KILLER_SOURCE = readFileSync(new URL('./killer.pl', import.meta.url), 'utf8');
+ * into dist/ by `npm run build`, read once here and handed to the launcher. A dist/ built by a bare `tsc`
+ * lacks the copy: it then reads the file from the source tree it was built from. */
+const KILLER_SOURCE = readFirst([new URL('./killer.pl', import.meta.url), new URL('../../../../agent/executors/local/killer.pl', import.meta.url)]);
+
+function readFirst(files: readonly URL[]): string {
+  for (const file of files) {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      /* next */
+    }
+  }
+  throw new Error(`killer.pl not found (${files.map((f) => f.pathname).join(', ')}): build with npm run build`);
+}
 
 /** waitExit's answer when the launcher died before the supervisor: its end must be watched instead. */
 export const LAUNCHER_GONE = -1;
