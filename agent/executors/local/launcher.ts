@@ -34,6 +34,9 @@ function readFirst(files: readonly URL[]): string {
   throw new Error(`killer.pl not found (${files.map((f) => f.pathname).join(', ')}): build with npm run build`);
 }
 
+/** Unclaimed exit reports kept (see onLine). */
+const EARLY_EXITS_KEPT = 4096;
+
 /** waitExit's answer when the launcher died before the supervisor: its end must be watched instead. */
 export const LAUNCHER_GONE = -1;
 
@@ -190,6 +193,9 @@ export class Launcher {
         waiter(status);
       } else {
         this.earlyExits.set(pid, status);
+        // A launcher service also reports supervisors started for an earlier connection, which nobody will
+        // claim (the agent watches those by pid): keep only the newest. A real early exit is claimed at once.
+        if (this.earlyExits.size > EARLY_EXITS_KEPT) this.earlyExits.delete(this.earlyExits.keys().next().value as number);
       }
     } else if (kind === 'H') {
       this.servicePid = Number(a);
