@@ -6,11 +6,13 @@
 import { startsDaemon } from './heap-settings.js';
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import { action, printJson } from '../core/cli-support.js';
 import { coreError } from '../core/errors.js';
 import { lazyLogger } from '../core/lazy-logger.js';
 import { readSecret } from '../core/secret-input.js';
 import { loadAgentConfigIsolated } from './config-isolated.js';
+import type { AgentConfig } from './config.js';
 import type { CredentialStore } from './credentials.js';
 import { agentError } from './errors.js';
 import { outpostVersion } from '../core/version.js';
@@ -20,18 +22,23 @@ interface ConfigFlag {
   json?: boolean;
 }
 
+interface StartFlags extends ConfigFlag {
+  launcherSocket?: string;
+}
+
 function registerStart(agent: Command): void {
   agent
     .command('start')
     .description('run the agent: loopback-only job API; jobs survive agent restarts')
     .requiredOption('-c, --config <file>', 'agent.yaml')
+    .option('--launcher-socket <path>', 'connect to the launcher service there (overrides launcherSocket; outpost-agent.service sets it)')
     .action(
-      action(async (flags: ConfigFlag) => {
+      action(async (flags: StartFlags) => {
         // The config is read in a worker and winston loaded with the first logged line, so neither zod,
         // yaml nor winston need be part of a quiet agent's memory (docs/agent.md, "Memory").
         // The daemon's modules load only now, after heap-settings.ts has taken effect.
         const { startAgent } = await import('./main.js');
-        const config = await loadAgentConfigIsolated(flags.config);
+        const config = withLauncherSocket(await loadAgentConfigIsolated(flags.config), flags.launcherSocket);
         const logger = lazyLogger({ level: config.logLevel, defaultMeta: { part: 'agent' } });
         const handle = await startAgent(config, { logger, version: outpostVersion() });
         // Lines logged while starting (jobs recovered, …) come before this one, as with an eager logger.
@@ -57,6 +64,28 @@ function registerStart(agent: Command): void {
               .catch((err: Error) => logger.error('reload failed; keeping the running configuration', { error: err.message })),
           );
         });
+      }),
+    );
+}
+
+/** The units give the socket on the command line, so an installed agent.yaml needs no launcher key. */
+function withLauncherSocket(config: Readonly<AgentConfig>, flag: string | undefined): Readonly<AgentConfig> {
+  if (flag === undefined) return config;
+  if (!isAbsolute(flag)) throw coreError('CORE_CONFIG_INVALID', `--launcher-socket must be an absolute path, not ${flag}`);
+  return Object.freeze({ ...config, launcherSocket: flag });
+}
+
+function registerLauncher(agent: Command): void {
+  agent
+    .command('launcher')
+    .description('run the job launcher as its own service (outpost-launcher.service), so jobs run outside the agent\'s sandbox')
+    .requiredOption('-c, --config <file>', 'agent.yaml (perl, launcherSocket)')
+    .option('--launcher-socket <path>', 'listen there (overrides launcherSocket; outpost-launcher.service sets it)')
+    .action(
+      action(async (flags: StartFlags) => {
+        const { runLauncherService } = await import('./launcher-service.js');
+        const config = withLauncherSocket(await loadAgentConfigIsolated(flags.config), flags.launcherSocket);
+        process.exitCode = await runLauncherService(config, flags.config);
       }),
     );
 }
@@ -144,6 +173,7 @@ const registerAgentStatusCommand = startsDaemon(process.argv) ? undefined : (awa
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('the job agent: start it, manage its credentials, ask its status');
   registerStart(agent);
+  registerLauncher(agent);
   registerCredentials(agent);
   registerAgentStatusCommand?.(agent);
 }

@@ -96,6 +96,9 @@ export const agentConfigSchema = z
     perl: absPath.default('/usr/bin/perl'),
     /** Credential keys (password credentials) local jobs may read through secretEnv; none by default. */
     secretEnvKeys: z.array(credentialKey).default([]),
+    /** The launcher service's Unix socket (`outpost agent launcher`): jobs are then forked outside the
+     * agent's own sandbox. Unset: the agent runs its launcher as its child. */
+    launcherSocket: absPath.optional(),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     processServers: z.array(processServerSchema).default([]),
   })

@@ -40,8 +40,8 @@ export const agentError = defineErrors('agent', {
   },
   AGENT_LAUNCHER_UNAVAILABLE: {
     status: 503,
-    meaning: 'The job launcher (a small Perl process) is not running, so no local job can start.',
-    action: 'Make sure /usr/bin/perl exists (package perl-base); the agent log says why the launcher stopped. Restart the agent.',
+    meaning: 'The job launcher (a small Perl process) is not running, or the agent cannot reach it on launcherSocket, so no local job can start.',
+    action: 'Make sure /usr/bin/perl exists (package perl-base); the agent log says why the launcher stopped. With launcherSocket set, start outpost-launcher.service (the agent reconnects by itself); otherwise restart the agent.',
   },
   AGENT_UNAUTHENTICATED: {
     status: 401,

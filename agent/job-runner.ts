@@ -256,6 +256,9 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     const state = patch.state as string;
     this.counters.finished.set(state, (this.counters.finished.get(state) ?? 0) + 1);
     this.deps.logger.info('job ended', { jobId: job.id, state, exitCode: exit.exitCode, signal: exit.signal });
+    if (exit.survivors?.length) {
+      this.deps.logger.error('job processes survived the kill', { jobId: job.id, survivors: exit.survivors.map((s) => `${s.pid}:${s.user}`).join(' ') });
+    }
     this.emitChange(job);
     this.pump();
   }

@@ -74,7 +74,7 @@ function baseEnv(): Record<string, string> {
 }
 
 /** Keys a SIGHUP cannot change: they need a restart. */
-const RESTART_KEYS = ['listen', 'dataDir', 'perl', 'processServers', 'credentialsFile'] as const;
+const RESTART_KEYS = ['listen', 'dataDir', 'perl', 'launcherSocket', 'processServers', 'credentialsFile'] as const;
 
 export async function startAgent(config: Readonly<AgentConfig>, options: StartOptions): Promise<AgentHandle> {
   const { logger } = options;
@@ -115,6 +115,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     get graceSeconds() {
       return current.cancelGraceSeconds;
     },
+    ...(config.launcherSocket !== undefined ? { launcherSocket: config.launcherSocket } : {}),
     onLauncherCrash: (err) => {
       launcherError = err;
       logger.error('job launcher stopped; restarting it (running jobs are watched by pid meanwhile)', { error: err.message });

@@ -64,6 +64,9 @@ export interface ExitInfo {
   readonly endedAt: string;
   /** Set when reason is 'lost' or the job could not be started: why. */
   readonly message?: string;
+  /** Processes of the job still alive after it was cancelled, aborted or timed out (the message names
+   * them too): the executor could not end them. */
+  readonly survivors?: readonly { readonly pid: number; readonly user: string }[];
   /** For SSH jobs: which host and user ran it (the job record shows it). */
   readonly ranOn?: { host: string; user: string };
 }

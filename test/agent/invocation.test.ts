@@ -69,3 +69,12 @@ t.test('fail/strict isolation: a job that would run as the agent user is refused
   }
   t.equal(buildInvocation({ id: 'j9', kind: 'argv', argv: ['/usr/bin/id'], runAs: 'batch' }, strict).argv[0], 'sudo', 'other users switch as before');
 });
+
+t.test('ok: the kill switch runs as the job user the way the job was switched; none without runAs', async (t) => {
+  const sudo = buildInvocation({ id: 'j', kind: 'command', command: 'id', runAs: 'batch' }, o);
+  t.same(sudo.switchAs, ['sudo', '-n', '-u', 'batch', '--'], 'never prompts, same sudo rule as the job');
+  const su = buildInvocation({ id: 'j', kind: 'command', command: 'id', runAs: 'batch' }, { ...o, runAsMethod: 'su' });
+  t.same(su.switchAs, ['su', '-s', '/bin/sh', '--', 'batch', '-c', 'exec "$0" "$@"']);
+  t.same(buildInvocation({ id: 'j', kind: 'command', command: 'id' }, o).switchAs, []);
+  t.same(buildInvocation({ id: 'j', kind: 'command', command: 'id', runAs: 'outpost' }, o).switchAs, [], 'its own user: signals directly');
+});

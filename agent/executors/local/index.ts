@@ -17,6 +17,8 @@ export interface LocalExecutorOptions extends InvocationOptions {
   /** How often a re-adopted job (not our launcher's child) is checked for its end. */
   readonly pollMs?: number;
   readonly onLauncherCrash: (err: Error) => void;
+  /** Connect to the launcher service on this socket instead of running a launcher as the agent's child. */
+  readonly launcherSocket?: string;
 }
 
 interface StatusFile {
@@ -24,6 +26,8 @@ interface StatusFile {
   exitCode: number | null;
   signal: number | null;
   error: string;
+  /** [pid, user] of what was left after killing (absent in status files from older supervisors). */
+  survivors?: [number, string][];
 }
 
 interface StatusFileEnd extends StatusFile {
@@ -44,13 +48,25 @@ export function readExitStatus(dir: string, endedAtMs?: number): ExitInfo | null
     return null;
   }
   const s = JSON.parse(text) as StatusFileEnd;
+  const survivors = (s.survivors ?? []).map(([pid, user]) => ({ pid, user }));
+  const message = [s.error, survivors.length ? survivorsMessage(survivors) : ''].filter(Boolean).join('; ');
   return {
     exitCode: s.exitCode,
     signal: s.signal === null ? null : signalName(s.signal),
     reason: s.reason,
     endedAt: new Date(endedAtMs ?? s.endedAt * 1000).toISOString(),
-    ...(s.error ? { message: s.error } : {}),
+    ...(message ? { message } : {}),
+    ...(survivors.length ? { survivors } : {}),
   };
+}
+
+/** What the job record says when killing left processes behind: each by pid and user, and what to do. */
+export function survivorsMessage(survivors: readonly { pid: number; user: string }[]): string {
+  const list = survivors.map((s) => `pid ${s.pid} (user ${s.user})`).join(', ');
+  return (
+    `${survivors.length} process(es) of the job are still running after it was ended: ${list}; ` +
+    'the agent may not signal them (another user, e.g. a setuid program the job started): end them as root and check the job'
+  );
 }
 
 async function readSupervisorFile(dir: string): Promise<{ pid: number; startTime: string } | null> {
@@ -69,7 +85,7 @@ export interface LocalExecutor extends Executor {
 }
 
 export function createLocalExecutor(options: LocalExecutorOptions): LocalExecutor {
-  const launcher = new Launcher(options.perl, options.onLauncherCrash);
+  const launcher = new Launcher(options.perl, options.onLauncherCrash, options.launcherSocket);
   launcher.start();
   const pollMs = options.pollMs ?? 250;
   const sudoOk = new Map<string, number>();
@@ -150,6 +166,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): LocalExecuto
         mode: inv.mode,
         payload: inv.payload,
         argv: inv.argv,
+        switchAs: inv.switchAs,
       });
     } catch (err) {
       throw agentError('AGENT_LAUNCHER_UNAVAILABLE', `cannot launch job ${job.id}: ${(err as Error).message}`, { cause: err });

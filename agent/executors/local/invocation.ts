@@ -26,6 +26,9 @@ export interface Invocation {
   readonly payload: string;
   /** The program sudo will run, for the pre-flight `sudo -n -l` check. */
   readonly switchProgram?: string;
+  /** The argv prefix that runs a program as the job's user, the way the job itself was switched: the
+   * supervisor kills the job's processes through it. Empty when the job runs as the agent's user. */
+  readonly switchAs: readonly string[];
 }
 
 const DEFAULT_SHELL = '/bin/sh';
@@ -71,21 +74,24 @@ export function buildInvocation(job: JobSpec, o: InvocationOptions): Invocation 
   const kv = (e: Record<string, string>): string[] => Object.entries(e).flat();
   if (!switching) {
     const payload = ['1', job.cwd ?? '', String(scriptIndex), job.script ?? '', ...kv({ ...o.baseEnv, ...env })].join('\0');
-    return { argv: program, mode: 'inline', payload };
+    return { argv: program, mode: 'inline', payload, switchAs: [] };
   }
   const user = job.runAs as string;
   const shim = [o.perl, '-e', SHIM_MAIN, '--'];
   const payload = ['', job.cwd ?? '', String(scriptIndex), job.script ?? '', ...kv(env)].join('\0');
   if (o.runAsMethod === 'sudo') {
     // -n: never prompt (fail instead); -H: HOME of the target user; env travels on stdin, not argv.
-    return { argv: ['sudo', '-n', '-H', '-u', user, '--', ...shim, ...program], mode: 'stdin', payload, switchProgram: o.perl };
+    const switchAs = ['sudo', '-n', '-u', user, '--'];
+    return { argv: ['sudo', '-n', '-H', '-u', user, '--', ...shim, ...program], mode: 'stdin', payload, switchProgram: o.perl, switchAs };
   }
   // su passes the words after the user name to the shell given by -s.
   const login = job.loginProfile ? ['-l'] : [];
+  // `--` ends su's own options: without it su would parse the shim's `-e` as an option of its own.
+  const switchAs = ['su', '-s', DEFAULT_SHELL, '--', user, '-c', 'exec "$0" "$@"'];
   return {
-    // `--` ends su's own options: without it su would parse the shim's `-e` as an option of its own.
     argv: ['su', ...login, '-s', DEFAULT_SHELL, '--', user, '-c', 'exec "$0" "$@"', ...shim, ...program],
     mode: 'stdin',
     payload,
+    switchAs,
   };
 }

@@ -1,8 +1,12 @@
 /**
  * The agent's handle on the Perl launcher (supervisor-source.ts): one small long-lived process that forks
  * one supervisor per job, so the agent itself — whose RSS grows with its job table — never forks for a job.
+ * Either the agent's own child (stdin/stdout), or a service of its own the agent connects to over a Unix
+ * socket (`launcherSocket`), so that jobs run outside the agent's sandbox (docs/agent.md, "The job sandbox").
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 import { arch } from 'node:process';
 import { LAUNCHER_SOURCE } from './supervisor-source.js';
@@ -13,6 +17,25 @@ const SYSCALLS: Readonly<Record<string, readonly [number, number, number]>> = {
   x64: [112, 157, 231],
   arm64: [157, 167, 94],
 };
+
+/** Signals a run-as job's processes as their own user (the supervisor may not): a real Perl file, copied
+ * into dist/ by `npm run build`, read once here and handed to the launcher. A dist/ built by a bare `tsc`
+ * lacks the copy: it then reads the file from the source tree it was built from. */
+const KILLER_SOURCE = readFirst([new URL('./killer.pl', import.meta.url), new URL('../../../../agent/executors/local/killer.pl', import.meta.url)]);
+
+function readFirst(files: readonly URL[]): string {
+  for (const file of files) {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      /* next */
+    }
+  }
+  throw new Error(`killer.pl not found (${files.map((f) => f.pathname).join(', ')}): build with npm run build`);
+}
+
+/** Unclaimed exit reports kept (see onLine). */
+const EARLY_EXITS_KEPT = 4096;
 
 /** waitExit's answer when the launcher died before the supervisor: its end must be watched instead. */
 export const LAUNCHER_GONE = -1;
@@ -25,6 +48,8 @@ export interface LaunchRequest {
   readonly mode: 'inline' | 'stdin';
   readonly payload: string;
   readonly argv: readonly string[];
+  /** Runs a program as the job's run-as user (sudo/su prefix); empty when the job runs as the agent. */
+  readonly switchAs: readonly string[];
 }
 
 export interface Launched {
@@ -32,16 +57,29 @@ export interface Launched {
   readonly startTime: string;
 }
 
+/** The launcher's command line; with `listen`, it serves agents on that Unix socket instead of stdin. */
+export function launcherCommand(perl: string, listen?: string): { file: string; args: string[] } {
+  const [setsid, prctl, exit] = SYSCALLS[arch] ?? [0, 0, 0];
+  return { file: perl, args: ['-e', LAUNCHER_SOURCE, '--', String(setsid), String(prctl), String(exit), perl, KILLER_SOURCE, listen ?? ''] };
+}
+
+/** What the agent talks to: its own launcher child, or a connection to the launcher service. */
+interface Channel {
+  write(line: string): void;
+  end(): void;
+  readonly pid: number | undefined;
+}
+
 const hex = (s: string): string => `x${Buffer.from(s, 'utf8').toString('hex')}`;
 
 export function encodeLaunch(req: string, r: LaunchRequest): string {
   const t = Math.max(0, Math.floor(r.timeoutSeconds));
   const g = Math.max(1, Math.floor(r.graceSeconds));
-  return ['L', req, hex(r.dir), hex(r.output), String(t), String(g), r.mode, hex(r.payload), ...r.argv.map(hex)].join(' ') + '\n';
+  return ['L', req, hex(r.dir), hex(r.output), String(t), String(g), r.mode, hex(r.payload), hex(r.switchAs.join('\0')), ...r.argv.map(hex)].join(' ') + '\n';
 }
 
 export class Launcher {
-  private child: ChildProcessWithoutNullStreams | null = null;
+  private channel: Channel | null = null;
   private seq = 0;
   private readonly pending = new Map<string, { resolve: (l: Launched) => void; reject: (e: Error) => void }>();
   private readonly exitWaiters = new Map<number, (status: number) => void>();
@@ -49,32 +87,33 @@ export class Launcher {
   private readonly earlyExits = new Map<number, number>();
   private closing = false;
   private restarts: number[] = [];
+  private onClosed: (() => void) | null = null;
+  /** Pid the launcher service announced on connecting (`H` line). */
+  private servicePid: number | undefined;
+  private reportedDown = false;
 
   constructor(
     private readonly perl: string,
     private readonly onCrash: (err: Error) => void,
+    /** The launcher service's socket; unset: the agent runs its own launcher as a child. */
+    private readonly socketPath?: string,
   ) {}
 
   start(): void {
-    const [setsid, prctl, exit] = SYSCALLS[arch] ?? [0, 0, 0];
-    const child = spawn(this.perl, ['-e', LAUNCHER_SOURCE, '--', String(setsid), String(prctl), String(exit)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' },
-    });
-    this.child = child;
+    if (this.socketPath !== undefined) this.connect(this.socketPath);
+    else this.spawnChild();
+  }
+
+  private spawnChild(): void {
+    const { file, args } = launcherCommand(this.perl);
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' } });
+    this.channel = { write: (line) => child.stdin.write(line), end: () => child.stdin.end(), pid: child.pid };
     child.stderr.setEncoding('utf8').on('data', (d: string) => this.onCrash(new Error(`launcher: ${d.trim()}`)));
     createInterface({ input: child.stdout }).on('line', (line) => this.onLine(line));
     child.on('error', (err) => this.failAll(err));
     child.on('exit', (code, signal) => {
-      this.child = null;
-      const err = new Error(`job launcher exited (${signal ?? code})`);
-      this.failAll(err);
-      // Supervisors outlive the launcher; their exits can no longer be reported, so waiters learn
-      // LAUNCHER_GONE and fall back to watching the supervisor by pid and start time.
-      for (const waiter of this.exitWaiters.values()) waiter(LAUNCHER_GONE);
-      this.exitWaiters.clear();
+      this.lost(new Error(`job launcher exited (${signal ?? code})`));
       if (this.closing) return;
-      this.onCrash(err);
       // Restart, but not in a tight loop if perl itself is broken.
       const now = Date.now();
       this.restarts = this.restarts.filter((at) => now - at < 60_000);
@@ -85,6 +124,49 @@ export class Launcher {
         }, 500).unref();
       }
     });
+  }
+
+  /** The launcher service may start after the agent or restart: keep trying, report each outage once. */
+  private connect(path: string): void {
+    const socket = createConnection(path);
+    let connected = false;
+    socket.on('connect', () => {
+      connected = true;
+      this.reportedDown = false;
+      this.channel = { write: (line) => socket.write(line), end: () => socket.end(), pid: undefined };
+    });
+    // readline re-emits its input's errors: the socket's own handler below is the one that reports them.
+    createInterface({ input: socket })
+      .on('line', (line) => this.onLine(line))
+      .on('error', () => undefined);
+    socket.on('error', (err) => {
+      if (!connected && !this.reportedDown) {
+        this.reportedDown = true;
+        this.onCrash(new Error(`cannot connect to the job launcher at ${path} (is outpost-launcher.service running?): ${err.message}`));
+      }
+    });
+    socket.on('close', () => {
+      if (connected) this.lost(new Error(`the job launcher at ${path} closed the connection`));
+      else if (this.closing) this.onClosed?.();
+      if (this.closing) return;
+      setTimeout(() => {
+        if (!this.closing) this.connect(path);
+      }, 1000).unref();
+    });
+  }
+
+  /** The channel is gone: pending launches fail, and supervisors (which outlive it) are watched by pid. */
+  private lost(err: Error): void {
+    this.channel = null;
+    this.servicePid = undefined;
+    this.failAll(err);
+    for (const waiter of this.exitWaiters.values()) waiter(LAUNCHER_GONE);
+    this.exitWaiters.clear();
+    if (this.closing) {
+      this.onClosed?.();
+      return;
+    }
+    this.onCrash(err);
   }
 
   private failAll(err: Error): void {
@@ -111,23 +193,31 @@ export class Launcher {
         waiter(status);
       } else {
         this.earlyExits.set(pid, status);
+        // A launcher service also reports supervisors started for an earlier connection, which nobody will
+        // claim (the agent watches those by pid): keep only the newest. A real early exit is claimed at once.
+        if (this.earlyExits.size > EARLY_EXITS_KEPT) this.earlyExits.delete(this.earlyExits.keys().next().value as number);
       }
+    } else if (kind === 'H') {
+      this.servicePid = Number(a);
     }
   }
 
   launch(request: LaunchRequest): Promise<Launched> {
-    const child = this.child;
-    if (!child) return Promise.reject(new Error('job launcher is not running'));
+    const channel = this.channel;
+    if (!channel) {
+      const where = this.socketPath !== undefined ? `not connected to the job launcher at ${this.socketPath}` : 'job launcher is not running';
+      return Promise.reject(new Error(where));
+    }
     const req = String(++this.seq);
     return new Promise((resolve, reject) => {
       this.pending.set(req, { resolve, reject });
-      child.stdin.write(encodeLaunch(req, request));
+      channel.write(encodeLaunch(req, request));
     });
   }
 
   /** Resolves when the supervisor `pid` (launched by this launcher) has exited, or LAUNCHER_GONE. */
   waitExit(pid: number): Promise<number> {
-    if (!this.child) return Promise.resolve(LAUNCHER_GONE);
+    if (!this.channel) return Promise.resolve(LAUNCHER_GONE);
     const early = this.earlyExits.get(pid);
     if (early !== undefined) {
       this.earlyExits.delete(pid);
@@ -136,18 +226,20 @@ export class Launcher {
     return new Promise((resolve) => this.exitWaiters.set(pid, resolve));
   }
 
+  /** The launcher's pid while the agent can reach it (its child's, or what the service announced). */
   get pid(): number | undefined {
-    return this.child?.pid;
+    if (!this.channel) return undefined;
+    return this.channel.pid ?? this.servicePid;
   }
 
-  /** Ends the launcher; supervisors it started keep running (own session). */
+  /** Ends the agent's side; supervisors keep running (own session), and so does a launcher service. */
   async close(): Promise<void> {
     this.closing = true;
-    const child = this.child;
-    if (!child) return;
+    const channel = this.channel;
+    if (!channel) return;
     await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.stdin.end();
+      this.onClosed = resolve;
+      channel.end();
     });
   }
 }

@@ -6,17 +6,24 @@
  * supervisors without an exec. Only core built-ins are used (no modules) so startup is ~3 ms.
  *
  * Launcher protocol (one line each, fields separated by one space, strings as `x` + hex):
- *   agent → launcher  `L <req> <dir> <output> <timeoutSec> <graceSec> <mode> <payload> <arg>…`
+ *   agent → launcher  `L <req> <dir> <output> <timeoutSec> <graceSec> <mode> <payload> <switch> <arg>…`
  *   launcher → agent  `S <req> <supervisorPid> <startTime>` | `E <req> <message>` | `X <supervisorPid> <waitStatus>`
+ *                     | `H <launcherPid>` (first line on a socket connection)
+ * The launcher talks over its stdin/stdout (the agent's child), or, given a socket path, listens on a Unix
+ * socket (0600) and serves one agent connection at a time: then it is a service of its own, outside the
+ * agent's sandbox, and its jobs see the system as their user does (docs/agent.md, "The job sandbox").
  * mode `inline`: the supervisor's job child applies the payload (env, script) itself, then execs argv.
  * mode `stdin`: the payload is piped to the job's stdin (argv starts with sudo/su and ends in the shim).
  * Payload: NUL-joined `clearEnv, cwd, scriptIndex, script, k1, v1, k2, v2…` (NUL cannot occur in exec strings).
+ * Switch: NUL-joined argv that runs a program as the job's run-as user (empty: no switch); the supervisor
+ * runs killer.pl through it for the job's processes it may not signal itself (EPERM).
  *
  * The supervisor: own session; child subreaper (prctl) so double-forked descendants come back to it;
  * the job in its own process group with output appended to `<output>`; enforces the timeout itself
  * (alarm), so it keeps working when the agent dies; SIGTERM = cancel (TERM, grace, KILL), SIGUSR1 =
  * abort (KILL now); before signalling it records every descendant (by parent chain and process group)
- * in `<dir>/signalled`; at the end writes `<dir>/status` atomically (tmp + rename).
+ * in `<dir>/signalled`. Once it has signalled, it re-scans until nothing of the job is left (or a deadline
+ * passes) and names what survived; then writes `<dir>/status` atomically (tmp + rename).
  */
 
 /** Applies env and script, then execs; shared by the inline path and the `perl -e` shim under sudo. */
@@ -50,8 +57,9 @@ binmode STDIN; my $p = do { local $/; <STDIN> }; outpost_become($p, @ARGV);`;
 
 export const LAUNCHER_SOURCE = String.raw`
 use strict;
-my ($SETSID, $PRCTL, $EXIT) = @ARGV;
+my ($SETSID, $PRCTL, $EXIT, $PERL, $KILLER, $LISTEN) = @ARGV;
 $| = 1;
+my $OUT = \*STDOUT;
 ` + SHIM_SOURCE + String.raw`
 sub unhex { my $s = shift; return pack('H*', substr($s, 1)); }
 sub stat_fields {
@@ -63,23 +71,60 @@ sub stat_fields {
 }
 sub starttime { my @f = stat_fields(shift); return defined $f[19] ? $f[19] : ''; }
 
-$SIG{CHLD} = sub { while ((my $p = waitpid(-1, 1)) > 0) { print "X $p $?\n"; } };
-while (defined(my $line = <STDIN>)) {
-  chomp $line;
-  my ($cmd, $req, @f) = split / /, $line;
-  next unless defined $cmd && $cmd eq 'L';
-  my $pid = fork();
-  if (!defined $pid) { print "E $req fork failed: $!\n"; next; }
-  if ($pid == 0) { supervise(@f); exit 0; }
-  print "S $req $pid " . starttime($pid) . "\n";
-}
+# Exits seen while no agent is connected are dropped: a reconnecting agent watches its jobs by pid instead.
+$SIG{CHLD} = sub { while ((my $p = waitpid(-1, 1)) > 0) { print $OUT "X $p $?\n" if $OUT; } };
+if (defined $LISTEN && $LISTEN ne '') { listen_on($LISTEN); } else { serve(\*STDIN); }
 exit 0;
 
+sub serve {
+  my $in = shift;
+  while (defined(my $line = <$in>)) {
+    chomp $line;
+    my ($cmd, $req, @f) = split / /, $line;
+    next unless defined $cmd && $cmd eq 'L';
+    my $pid = fork();
+    if (!defined $pid) { print $OUT "E $req fork failed: $!\n"; next; }
+    if ($pid == 0) { supervise(@f); exit 0; }
+    print $OUT "S $req $pid " . starttime($pid) . "\n";
+  }
+}
+
+sub listen_on {
+  my $path = shift;
+  require Socket;
+  # A vanished agent must not kill the launcher; supervise() restores the default for jobs.
+  $SIG{PIPE} = 'IGNORE';
+  $OUT = undef;
+  unlink $path;
+  my $um = umask(0177);
+  socket(my $ls, Socket::AF_UNIX(), Socket::SOCK_STREAM(), 0) or die "outpost launcher: socket: $!\n";
+  bind($ls, Socket::pack_sockaddr_un($path)) or die "outpost launcher: cannot listen on $path: $!\n";
+  umask($um);
+  listen($ls, 8) or die "outpost launcher: listen on $path: $!\n";
+  print STDOUT "outpost launcher listening on $path\n";
+  while (1) {
+    my $c;
+    unless (accept($c, $ls)) { next if $!{EINTR}; die "outpost launcher: accept: $!\n"; }
+    # Defence in depth behind the 0600 socket: only our own user (or root) may order jobs.
+    my $cred = getsockopt($c, Socket::SOL_SOCKET(), Socket::SO_PEERCRED());
+    my (undef, $uid) = unpack('iII', $cred || '');
+    if (!defined $uid || ($uid != $< && $uid != 0)) { close $c; next; }
+    select((select($c), $| = 1)[0]);
+    $OUT = $c;
+    print $OUT "H $$\n";
+    serve($c);
+    $OUT = undef;
+    close $c;
+  }
+}
+
 sub supervise {
-  my ($dirh, $outh, $timeout, $grace, $mode, $payh, @argh) = @_;
+  my ($dirh, $outh, $timeout, $grace, $mode, $payh, $switchh, @argh) = @_;
   my $dir = unhex($dirh); my $out = unhex($outh); my $payload = unhex($payh);
+  my @switch = grep { $_ ne '' } split /\0/, unhex($switchh), -1;
   my @argv = map { unhex($_) } @argh;
   $SIG{CHLD} = 'DEFAULT';
+  $SIG{PIPE} = 'DEFAULT';  # an ignored signal stays ignored across exec: jobs must get the default
   if ($SETSID) { syscall($SETSID + 0); } else { setpgrp(0, 0); }
   syscall($PRCTL + 0, 36, 1, 0, 0, 0) if $PRCTL;
   $0 = 'outpost-supervisor';
@@ -93,7 +138,7 @@ sub supervise {
   # Who supervises this job, for an agent that died before it could record the launcher's answer.
   if (open(my $f, '>', "$dir/supervisor")) { print $f "$$ " . starttime($$) . "\n"; close $f; }
   my $st_file = "$dir/status";
-  my %status = (reason => 'exited', exitCode => 'null', signal => 'null', jobPid => 'null', error => '');
+  my %status = (reason => 'exited', exitCode => 'null', signal => 'null', jobPid => 'null', error => '', survivors => []);
   my $o;
   unless (open($o, '>>', $out)) { $status{error} = "cannot open output: $!"; write_status($st_file, \%status); quick_exit(); }
   # Everything the job needs (env, cwd, script pipe) is prepared here, before the fork, so the job's child
@@ -144,7 +189,10 @@ sub supervise {
     my @t = tree($job);
     if (open(my $f, '>>', "$dir/signalled")) { print $f "$sig @t\n"; close $f; }
     kill $sig, -$job;
-    kill $sig, @t if @t;
+    my @denied;
+    for my $p (@t) { push @denied, $p if !kill($sig, $p) && $!{EPERM}; }
+    # A run-as job's processes belong to its user: only that user (or root) may signal them.
+    kill_as_user($dir, \@switch, $sig, @denied) if @denied && @switch;
   };
   my $grace_now = sub {
     my $g = $grace;
@@ -165,8 +213,19 @@ sub supervise {
   while (waitpid(-1, 1) > 0) {}
   # A cancelled/timed-out job's descendants get the rest of the grace period, then SIGKILL.
   while ($phase == 1 && tree($job) > 0) { select(undef, undef, undef, 0.05); while (waitpid(-1, 1) > 0) {} }
-  if ($phase == 2) { my @t = tree($job); kill 'KILL', @t if @t; }
   alarm(0);
+  # Killing was ordered: the status is written only once nothing of the job is left, or names what is.
+  if ($phase > 0) {
+    my $deadline = time() + 10;
+    while (1) {
+      my @t = tree($job);
+      last unless @t;
+      if (time() >= $deadline) { $status{survivors} = [map { [$_, owner($_)] } @t]; last; }
+      $signal_all->('KILL');
+      select(undef, undef, undef, 0.2);
+      while (waitpid(-1, 1) > 0) {}
+    }
+  }
   if ($st >= 0) {
     if ($st & 127) { $status{signal} = $st & 127; } else { $status{exitCode} = $st >> 8; }
   }
@@ -179,6 +238,32 @@ sub quick_exit {
   my $code = shift || 0;
   syscall($EXIT + 0, $code) if $EXIT;
   exit $code;
+}
+
+# Runs killer.pl as the job's user, through the switch the job itself went through; waits for it.
+sub kill_as_user {
+  my ($dir, $switch, $sig, @pids) = @_;
+  my @targets = map { "$_:" . starttime($_) } @pids;
+  my $k = fork();
+  return unless defined $k;
+  if ($k == 0) {
+    if (open(my $log, '>>', "$dir/killer.log")) { open(STDOUT, '>&', $log); open(STDERR, '>&', $log); }
+    { no warnings; exec { $switch->[0] } @$switch, $PERL, '-e', $KILLER, '--', $sig, @targets; }
+    quick_exit(127);
+  }
+  waitpid($k, 0);
+}
+
+# The real uid of a process, as a user name where one exists.
+sub owner {
+  my $pid = shift;
+  open(my $f, '<', "/proc/$pid/status") or return '?';
+  my $uid;
+  while (my $l = <$f>) { if ($l =~ /^Uid:\s+(\d+)/) { $uid = $1; last; } }
+  close $f;
+  return '?' unless defined $uid;
+  my $name = getpwuid($uid);
+  return defined $name ? $name : $uid;
 }
 
 sub tree {
@@ -208,9 +293,10 @@ sub tree {
 sub write_status {
   my ($file, $s) = @_;
   my $err = $s->{error}; $err =~ s/[\\"]/ /g; $err =~ s/[\x00-\x1f]/ /g;
+  my $sv = join(',', map { my $u = $_->[1]; $u =~ s/[^\w.\-]/?/g; '[' . ($_->[0] + 0) . ',"' . $u . '"]' } @{$s->{survivors}});
   if (open(my $f, '>', "$file.tmp")) {
     print $f '{"reason":"' . $s->{reason} . '","exitCode":' . $s->{exitCode} . ',"signal":' . $s->{signal}
-      . ',"jobPid":' . $s->{jobPid} . ',"error":"' . $err . '","endedAt":' . time() . "}\n";
+      . ',"jobPid":' . $s->{jobPid} . ',"error":"' . $err . '","survivors":[' . $sv . '],"endedAt":' . time() . "}\n";
     close $f;
     rename("$file.tmp", $file);
   }
