@@ -1,5 +1,5 @@
 /**
- * `npm run bench:fleet -- --hosts 100,1000 [--pairs 4] [--fanouts 64,128] [--limit-seconds 600] [--no-baselines]`
+ * `npm run bench:fleet -- --hosts 100,1000 [--pairs 4] [--fanouts 64,128] [--limit-seconds 600] [--no-baselines] [--skip ansible,pssh,pdsh]`
  *
  * One master against a simulated fleet of N hosts on this machine, with the tools operators use for ad-hoc
  * fleet commands as the baseline, all running `true` against the same N addresses:
@@ -14,7 +14,7 @@
  * Reported per tool, N and fan-out: wall time, hosts/s, the client's peak RSS and CPU seconds (user + sys,
  * of the client and the children it waited for: GNU time). Prints markdown table rows for the README.
  * Needs root (OS user for the key login, sshd, apt-get for missing tools, open-file limit raised with
- * prlimit for every process it starts). Baselines that are missing and cannot be installed are skipped
+ * prlimit to the hard limit for every process it measures). Baselines that are missing and cannot be installed are skipped
  * with a notice; a run longer than --limit-seconds is stopped and reported as such.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -29,7 +29,6 @@ import { fleetAddress } from '../../test/fixtures/fleet.js';
 import { createSshUser, sshdSkipReason, startSshd } from '../../test/fixtures/sshd.js';
 
 const run = promisify(execFile);
-const NOFILE = 65_536;
 const teardowns: (() => unknown)[] = [];
 const t = { teardown: (fn: () => unknown) => void teardowns.push(fn) };
 
@@ -39,10 +38,11 @@ interface Args {
   fanouts: number[];
   limitSeconds: number;
   baselines: boolean;
+  skip: string[];
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { hosts: [100, 1000, 5000], pairs: 4, fanouts: [64, 128], limitSeconds: 600, baselines: true };
+  const args: Args = { hosts: [100, 1000, 5000], pairs: 4, fanouts: [64, 128], limitSeconds: 600, baselines: true, skip: [] };
   const list = (v: string | undefined, what: string): number[] => {
     const xs = (v ?? '').split(',').map(Number);
     if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`${what} wants positive integers, comma-separated`);
@@ -55,6 +55,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--fanouts') args.fanouts = list(argv[++i], '--fanouts');
     else if (a === '--limit-seconds') args.limitSeconds = list(argv[++i], '--limit-seconds')[0] ?? 600;
     else if (a === '--no-baselines') args.baselines = false;
+    else if (a === '--skip') args.skip = (argv[++i] ?? '').split(',');
     else throw new Error(`unknown argument ${a}`);
   }
   return args;
@@ -72,10 +73,10 @@ interface Measure {
 }
 
 /** Runs argv under GNU time (and prlimit for the open-file limit); wall, peak RSS, CPU of the tree. */
-function measure(argv: string[], env: Record<string, string>, limitSeconds: number): Promise<{ wallS: number; rssMb: number; cpuS: number; exit: number | null; stderr: string; stdout: string }> {
+function measure(argv: string[], env: Record<string, string>, limitSeconds: number, nofile: number): Promise<{ wallS: number; rssMb: number; cpuS: number; exit: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M %U %S', 'prlimit', `--nofile=${NOFILE}:${NOFILE}`, '--', ...argv], {
+    const child = spawn('/usr/bin/time', ['-f', 'TIME %e %M %U %S', 'prlimit', `--nofile=${nofile}`, '--', ...argv], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
       detached: true,
@@ -116,6 +117,10 @@ async function ensureTools(): Promise<Map<string, string | null>> {
   return new Map(wanted.map(([tool, bin, pkg]) => [tool, existsSync(bin) ? null : `${bin} missing (apt-get install ${pkg})`]));
 }
 
+function skipped(tools: Map<string, string | null>, skip: readonly string[]): Map<string, string | null> {
+  return new Map([...tools].map(([tool, why]) => [tool, why ?? (skip.includes(tool) ? 'not asked (--skip)' : null)]));
+}
+
 const row = (m: Measure): string => {
   const rate = m.exit === 0 ? (m.n / m.wallS).toFixed(0) : '-';
   const perHost = Number.isFinite(m.cpuS) ? ((m.cpuS * 1000) / m.n).toFixed(2) : '-';
@@ -127,6 +132,9 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!isRoot) throw new Error('bench:fleet needs root (sshd, an OS user for the key login, prlimit)');
   const max = Math.max(...args.hosts);
+  // The soft open-file limit (often 1024) raised to the hard one for every process measured.
+  const nofile = Number((await run('sh', ['-c', 'ulimit -Hn'])).stdout.trim()) || 65_536;
+  if (nofile < max * 2) process.stdout.write(`note: the open-file hard limit is ${nofile}; ssh tools at ${max} hosts may run out\n`);
   const work = await mkdtemp(join(tmpdir(), 'outpost-bench-fleet-'));
   teardowns.push(() => rm(work, { recursive: true, force: true }));
   const addresses = Array.from({ length: max }, (_, i) => fleetAddress(i));
@@ -145,7 +153,7 @@ async function main(): Promise<void> {
   }
   const env = (stacks[0] as Stack).env;
 
-  const tools = args.baselines ? await ensureTools() : new Map<string, string | null>();
+  const tools = args.baselines ? skipped(await ensureTools(), args.skip) : new Map<string, string | null>();
   const sshSkip = args.baselines ? sshdSkipReason() : 'not asked (--no-baselines)';
   let ssh: { port: number; user: string; key: string; knownHosts: string } | null = null;
   if (!sshSkip) {
@@ -177,7 +185,7 @@ async function main(): Promise<void> {
     await writeFile(inventory, `[fleet]\n${names.slice(0, n).map((name, i) => `${name} ansible_host=${addresses[i]}`).join('\n')}\n`);
 
     for (const c of args.fanouts) {
-      const o = await measure([process.execPath, cliPath, 'job', 'run', '--json', '--agents-file', agentsFile, '--concurrency', String(c), '--', 'true'], env, args.limitSeconds);
+      const o = await measure([process.execPath, cliPath, 'job', 'run', '--json', '--agents-file', agentsFile, '--concurrency', String(c), '--', 'true'], env, args.limitSeconds, nofile);
       const summary = o.stdout.trim().split('\n').at(-1) ?? '';
       const ok = /"type":"summary"/.test(summary) ? ((JSON.parse(summary) as { states: Record<string, number> }).states.succeeded ?? 0) : 0;
       record({ tool: 'outpost job run', n, fanout: c, ...o, note: o.exit === null ? `stopped after ${args.limitSeconds} s` : `${ok}/${n} succeeded` });
@@ -187,24 +195,25 @@ async function main(): Promise<void> {
       if (tools.get('pdsh') === null) {
         const p = await measure(['pdsh', '-R', 'ssh', '-f', String(c), '-l', s.user, '-w', `^${hostsFile}`, 'true'], {
           PDSH_SSH_ARGS: `-p ${s.port} ${sshOptions(s).join(' ')} -l %u %h`,
-        }, args.limitSeconds);
+        }, args.limitSeconds, nofile);
         record({ tool: 'pdsh -R ssh', n, fanout: c, ...p, note: p.exit === 0 ? 'all succeeded' : p.exit === null ? `stopped after ${args.limitSeconds} s` : `exit ${p.exit}: ${p.stderr.split('\n')[0] ?? ''}` });
       }
       if (tools.get('pssh') === null) {
         const p = await measure(['parallel-ssh', '-h', hostsFile, '-p', String(c), '-l', s.user, '-t', '60',
-          '-x', `-p ${s.port} ${sshOptions(s).join(' ')}`, 'true'], {}, args.limitSeconds);
-        record({ tool: 'parallel-ssh', n, fanout: c, ...p, note: p.exit === 0 ? 'all succeeded' : p.exit === null ? `stopped after ${args.limitSeconds} s` : `exit ${p.exit}` });
+          '-x', `-p ${s.port} ${sshOptions(s).join(' ')}`, 'true'], {}, args.limitSeconds, nofile);
+        record({ tool: 'parallel-ssh', n, fanout: c, ...p, note: p.exit === 0 ? 'all succeeded' : p.exit === null ? `stopped after ${args.limitSeconds} s` : `exit ${p.exit}: ${p.stderr.split("\n")[0] ?? ""}` });
       }
       if (tools.get('ansible') === null) {
         const a = await measure(['ansible', 'fleet', '-i', inventory, '-m', 'command', '-a', 'true', '-f', String(c), '-u', s.user,
-          '--private-key', s.key, '-e', `ansible_port=${s.port}`, '--ssh-common-args', sshOptions(s).slice(2).join(' ')], {
+          '--private-key', s.key, '-e', `ansible_port=${s.port}`, `--ssh-common-args=${sshOptions(s).slice(2).join(' ')}`], {
           ANSIBLE_HOST_KEY_CHECKING: 'True',
           ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
           ANSIBLE_LOCAL_TEMP: join(work, 'ansible-local'),
           ANSIBLE_SSH_ARGS: '-o ControlMaster=no',
           ANSIBLE_NOCOLOR: '1',
-        }, args.limitSeconds);
-        record({ tool: 'ansible (command)', n, fanout: c, ...a, note: a.exit === 0 ? 'all succeeded' : a.exit === null ? `stopped after ${args.limitSeconds} s` : `exit ${a.exit}` });
+        }, args.limitSeconds, nofile);
+        const why = (a.stdout + a.stderr).split('\n').find((l) => /UNREACHABLE|FAILED|ERROR/.test(l)) ?? a.stderr.split('\n')[0] ?? '';
+        record({ tool: 'ansible (command)', n, fanout: c, ...a, note: a.exit === 0 ? 'all succeeded' : a.exit === null ? `stopped after ${args.limitSeconds} s` : `exit ${a.exit}: ${why.slice(0, 160)}` });
       }
     }
   }
