@@ -187,8 +187,9 @@ async function main(): Promise<void> {
     for (const c of args.fanouts) {
       const o = await measure([process.execPath, cliPath, 'job', 'run', '--json', '--agents-file', agentsFile, '--concurrency', String(c), '--', 'true'], env, args.limitSeconds, nofile);
       const summary = o.stdout.trim().split('\n').at(-1) ?? '';
-      const ok = /"type":"summary"/.test(summary) ? ((JSON.parse(summary) as { states: Record<string, number> }).states.succeeded ?? 0) : 0;
-      record({ tool: 'outpost job run', n, fanout: c, ...o, note: o.exit === null ? `stopped after ${args.limitSeconds} s` : `${ok}/${n} succeeded` });
+      const doc = /"type":"summary"/.test(summary) ? (JSON.parse(summary) as { states: Record<string, number>; failures: { key: string; count: number }[] }) : null;
+      const causes = (doc?.failures ?? []).map((f) => `${f.count} ${f.key}`).join(', ');
+      record({ tool: 'outpost job run', n, fanout: c, ...o, note: o.exit === null ? `stopped after ${args.limitSeconds} s` : `${doc?.states.succeeded ?? 0}/${n} succeeded${causes ? ` (${causes})` : ''}` });
 
       if (!ssh) continue;
       const s = ssh;
