@@ -15,6 +15,8 @@ export interface ClientOptions {
   connections?: number;
   /** Time to wait for response headers (default 30 s). */
   requestTimeoutMs?: number;
+  /** Time to open the TCP connection and finish the TLS handshake (default 10 s, as pdsh's -t). */
+  connectTimeoutMs?: number;
 }
 
 export interface JobRecord {
@@ -44,7 +46,10 @@ export function transportError(err: unknown, url: string): Error {
   const code = e.code ?? '';
   const causeCode = e.cause?.code ?? '';
   const message = e.message ?? String(err);
-  if (['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT'].includes(code) ||
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return masterError('MASTER_CONNECT_TIMEOUT', `${url}: no TLS connection within the connect timeout (${message})`, { cause: err });
+  }
+  if (['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL', 'EAI_AGAIN'].includes(code) ||
       ['ECONNREFUSED', 'EHOSTUNREACH'].includes(causeCode)) {
     return masterError('MASTER_AGENT_UNREACHABLE', `${url}: ${code || causeCode} (${message})`, { cause: err });
   }
@@ -102,6 +107,8 @@ export class AgentClient {
       connections: options.connections ?? 4,
       keepAliveTimeout: 30_000,
       connect: {
+        // Covers the TCP connect and the TLS handshake: a listener that accepts but never answers counts.
+        timeout: options.connectTimeoutMs ?? 10_000,
         secureContext: creds.secureContext,
         // SNI carries host names only (RFC 6066 section 3); IP URLs are checked against IP SANs.
         ...(isIp ? {} : { servername: host }),
@@ -207,6 +214,14 @@ export class ClientPool {
       this.#clients.set(url, c);
     }
     return c;
+  }
+
+  /** Closes one agent's connections; a later get() opens new ones. */
+  async drop(url: string): Promise<void> {
+    const c = this.#clients.get(url);
+    if (!c) return;
+    this.#clients.delete(url);
+    await c.close();
   }
 
   async close(): Promise<void> {

@@ -77,6 +77,16 @@ export const masterError = defineErrors('master', {
     meaning: 'The agent did not answer in time.',
     action: 'Check the agent host\'s load and network; raise --request-timeout if the link is slow.',
   },
+  MASTER_CONNECT_TIMEOUT: {
+    status: 504,
+    meaning: 'No TLS connection to the agent\'s gateway could be made within --connect-timeout (packets dropped, host down, or a listener that never answers).',
+    action: 'Check that the host is up and its gateway listens on that port (firewall, routing); raise --connect-timeout for slow links.',
+  },
+  MASTER_OUTPUT_DIR_UNWRITABLE: {
+    status: 400,
+    meaning: 'The directory given with --output-dir could not be created or a host\'s output file could not be written there.',
+    action: 'Give a directory the master can write (it is created with mode 0700 when missing); check free space.',
+  },
   MASTER_NO_CANDIDATE: {
     status: 502,
     meaning: 'None of the candidate agents for a target was reachable.',

@@ -12,6 +12,8 @@ import type { HostResult, HostState } from './summary.js';
 import type { Target } from './targets.js';
 
 export interface FanOutEvents {
+  /** The host got a lane: its candidates are probed or its connection opened next. */
+  started?(host: string): void;
   choice?(host: string, choice: Choice): void;
   submitted?(host: string, agent: string, jobId: string): void;
   output?(host: string, data: Buffer): void;
@@ -26,10 +28,12 @@ export interface FanOutOptions {
   concurrency: number;
   timeSpanMs?: number | undefined;
   strategy?: Strategy;
+  /** Stop submitting once this many hosts did not succeed; jobs already submitted run to their end. */
+  maxFailures?: number | undefined;
   events?: FanOutEvents;
 }
 
-const UNREACHABLE = new Set(['MASTER_AGENT_UNREACHABLE', 'MASTER_NO_CANDIDATE', 'MASTER_TLS_FAILED', 'MASTER_REQUEST_TIMEOUT']);
+const UNREACHABLE = new Set(['MASTER_AGENT_UNREACHABLE', 'MASTER_CONNECT_TIMEOUT', 'MASTER_NO_CANDIDATE', 'MASTER_TLS_FAILED', 'MASTER_REQUEST_TIMEOUT']);
 
 interface Submitted {
   host: string;
@@ -41,8 +45,11 @@ interface Submitted {
 export class FanOut {
   readonly #o: FanOutOptions;
   readonly #stop = new AbortController();
-  readonly #submitted: Submitted[] = [];
+  readonly #submitted = new Set<Submitted>();
   #mode: 'run' | 'cancel' | 'abort' = 'run';
+  #failures = 0;
+  readonly #inUse = new Map<string, number>();
+  #maxFailuresReached = false;
 
   constructor(options: FanOutOptions) {
     this.#o = options;
@@ -50,6 +57,24 @@ export class FanOut {
 
   get interrupted(): boolean {
     return this.#mode !== 'run';
+  }
+
+  /** True when --max-failures stopped new submissions. */
+  get stoppedEarly(): boolean {
+    return this.#maxFailuresReached;
+  }
+
+  /** Every finished host goes through here: counts failures against maxFailures, then tells the caller. */
+  #done(row: HostResult): void {
+    if (row.state !== 'succeeded' && row.state !== 'skipped') {
+      this.#failures++;
+      const max = this.#o.maxFailures;
+      if (max !== undefined && this.#failures >= max && !this.#maxFailuresReached && this.#mode === 'run') {
+        this.#maxFailuresReached = true;
+        this.#stop.abort();
+      }
+    }
+    this.#o.events?.done?.(row);
   }
 
   async run(): Promise<HostResult[]> {
@@ -64,10 +89,16 @@ export class FanOut {
       if (slot.status === 'done') return slot.value;
       const row = blank(host, 'skipped');
       if (slot.status === 'failed') Object.assign(row, failure(slot.error));
-      else row.error = { code: 'MASTER_NOT_STARTED', message: slot.reason === 'cancelled' ? 'not started: the run was interrupted' : 'not started within --time-span' };
-      this.#o.events?.done?.(row);
+      else row.error = { code: 'MASTER_NOT_STARTED', message: this.#notStartedWhy(slot.reason) };
+      this.#done(row);
       return row;
     });
+  }
+
+  #notStartedWhy(reason: 'cancelled' | 'time-span'): string {
+    if (reason === 'time-span') return 'not started within --time-span';
+    if (this.#mode === 'run' && this.#maxFailuresReached) return `not started: ${this.#failures} hosts had failed (--max-failures ${this.#o.maxFailures})`;
+    return 'not started: the run was interrupted';
   }
 
   /** SIGTERM every submitted job still running (the agent escalates to SIGKILL after its grace period). */
@@ -83,7 +114,7 @@ export class FanOut {
   async #signalAll(mode: 'cancel' | 'abort'): Promise<void> {
     this.#mode = mode;
     this.#stop.abort();
-    await Promise.all(this.#submitted.filter((s) => !s.ended).map((s) => this.#signal(s, mode)));
+    await Promise.all([...this.#submitted].filter((s) => !s.ended).map((s) => this.#signal(s, mode)));
   }
 
   async #signal(s: Submitted, mode: 'cancel' | 'abort'): Promise<void> {
@@ -92,7 +123,35 @@ export class FanOut {
   }
 
   async #runOne(target: Target): Promise<HostResult> {
+    const { events } = this.#o;
+    events?.started?.(target.name);
+    try {
+      return await this.#runHost(target);
+    } finally {
+      this.#release(target);
+    }
+  }
+
+  /**
+   * A finished host's keep-alive connections are closed at once: at thousands of hosts, idle TLS sockets
+   * waiting for their keep-alive timeout would hold most of the master's memory and file descriptors.
+   * A URL shared by several targets (a common candidate) stays open until the last of them is done.
+   */
+  #release(target: Target): void {
+    for (const url of target.candidates) {
+      const left = (this.#inUse.get(url) ?? 1) - 1;
+      if (left > 0) {
+        this.#inUse.set(url, left);
+        continue;
+      }
+      this.#inUse.delete(url);
+      this.#o.pool.drop(url).catch(() => undefined);
+    }
+  }
+
+  async #runHost(target: Target): Promise<HostResult> {
     const { pool, request, events } = this.#o;
+    for (const url of target.candidates) this.#inUse.set(url, (this.#inUse.get(url) ?? 0) + 1);
     const row = blank(target.name, 'queued');
     const began = Date.now();
     let choice: Choice;
@@ -100,16 +159,16 @@ export class FanOut {
       choice = await chooseCandidate(target.candidates, (url) => pool.get(url).status(), this.#o.strategy ?? 'first', request.processServer);
     } catch (err) {
       Object.assign(row, failure(err));
-      events?.done?.(row);
+      this.#done(row);
       return row;
     }
     events?.choice?.(target.name, choice);
     row.agent = choice.url;
-    if (this.#mode !== 'run') {
-      // Interrupted while probing candidates: nothing was submitted, so nothing must be.
+    if (this.#stop.signal.aborted) {
+      // Interrupted (or --max-failures reached) while probing candidates: nothing was submitted, so nothing must be.
       row.state = 'skipped';
-      row.error = { code: 'MASTER_NOT_STARTED', message: 'not started: the run was interrupted' };
-      events?.done?.(row);
+      row.error = { code: 'MASTER_NOT_STARTED', message: this.#notStartedWhy('cancelled') };
+      this.#done(row);
       return row;
     }
     const client = pool.get(choice.url);
@@ -121,14 +180,14 @@ export class FanOut {
     try {
       const created = await submitWithRetry(() => client.submit(body), () => this.#mode !== 'run');
       submitted = { host: target.name, agent: choice.url, jobId: created.id, ended: false };
-      this.#submitted.push(submitted);
+      this.#submitted.add(submitted);
       row.jobId = created.id;
       row.state = created.state as HostState;
       events?.submitted?.(target.name, choice.url, created.id);
     } catch (err) {
       Object.assign(row, failure(err));
       row.durationMs = Date.now() - began;
-      events?.done?.(row);
+      this.#done(row);
       return row;
     }
     // Interrupted while the submission was in flight: this job must not be left running.
@@ -148,7 +207,8 @@ export class FanOut {
       row.durationMs = Date.now() - began;
     }
     submitted.ended = true;
-    events?.done?.(row);
+    this.#submitted.delete(submitted);
+    this.#done(row);
     return row;
   }
 }

@@ -9,9 +9,10 @@ import { action, colorEnabled } from '../core/cli-support.js';
 import { masterError } from './errors.js';
 import { buildJobRequest, parsePositiveInt, parseSeconds } from './job-request.js';
 import { mergeTargets, parseAgentsFile, parseTargetSpec, type Target } from './targets.js';
-import { FanOut } from './fan-out.js';
+import { runJobs } from './run-jobs.js';
 import { Reporter } from './reporter.js';
-import { exitStatus, shouldShowProgress } from './summary.js';
+import { OutputDir } from './output-dir.js';
+import { shouldShowProgress } from './summary.js';
 import { addTlsOptions, clientPool, type TlsFlags } from './cli-options.js';
 import type { Strategy } from './candidates.js';
 
@@ -33,6 +34,9 @@ interface RunFlags extends TlsFlags {
   pick: string;
   explain?: boolean;
   progress: boolean;
+  outputDir?: string;
+  connectTimeout: string;
+  maxFailures?: string;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -59,6 +63,9 @@ export function registerRunCommand(job: Command): void {
       .option('--cwd <dir>', 'working directory of the job')
       .option('--pick <strategy>', 'among candidates: first (first reachable) or least-loaded', 'first')
       .option('--explain', 'say which candidate was picked and why')
+      .option('--output-dir <dir>', 'write each host\'s output to DIR/<host>; the terminal shows failures and the summary')
+      .option('--connect-timeout <seconds>', 'give up on a host whose TCP connection and TLS handshake take longer', '10')
+      .option('--max-failures <n>', 'stop submitting once this many hosts did not succeed (running jobs finish)')
       .option('--no-progress', 'never show a progress bar'),
   ).action(action(async (words: string[], flags: RunFlags) => {
     process.exitCode = await runJob(words, flags);
@@ -94,43 +101,36 @@ export async function runJob(words: string[], flags: RunFlags): Promise<number> 
   const targets = await targetsOf(flags);
   const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');
   const timeSpanMs = flags.timeSpan !== undefined ? parseSeconds(flags.timeSpan, '--time-span') * 1000 : undefined;
-  const { pool } = await clientPool(flags);
+  const connectTimeoutMs = parseSeconds(flags.connectTimeout, '--connect-timeout') * 1000;
+  const requestTimeoutMs = parseSeconds(flags.requestTimeout ?? '30', '--request-timeout') * 1000;
+  const maxFailures = flags.maxFailures !== undefined ? parsePositiveInt(flags.maxFailures, '--max-failures', 1_000_000) : undefined;
+  const outputDir = flags.outputDir !== undefined ? await OutputDir.create(flags.outputDir) : undefined;
+  // The shared option handling resolves the identity (files, environment, prompt); the engine opens its own connections.
+  const { pool: unused, creds } = await clientPool(flags);
+  await unused.close();
   const json = flags.json === true;
   const reporter = new Reporter({
     stdout: process.stdout,
     stderr: process.stderr,
     color: colorEnabled(process.stdout),
     json,
+    outputDir,
     progress: shouldShowProgress({ isTTY: process.stdout.isTTY === true && process.stderr.isTTY === true, hosts: targets.length, json, disabled: !flags.progress }),
     hosts: targets.map((t) => t.name),
   });
-  const fan = new FanOut({
-    targets,
-    request,
-    pool,
-    concurrency,
-    timeSpanMs,
-    strategy: flags.pick as Strategy,
-    events: {
-      choice: (host, choice) => {
-        if (flags.explain) for (const line of choice.explanation) reporter.note(`[${host}] candidate ${line}`);
-      },
-      submitted: (host, agent, id) => reporter.note(`[${host}] job ${id} submitted to ${agent}`),
-      output: (host, data) => reporter.output(host, data),
-      resumed: (host, offset, reason) => reporter.note(`[${host}] output connection lost (${reason}); resuming at byte ${offset}`),
-      done: (row) => reporter.hostDone(row),
-    },
-  });
 
+  // First Ctrl-C cancels the remote jobs, the second kills them, the third leaves.
+  const cancel = new AbortController();
+  const kill = new AbortController();
   let interrupts = 0;
   const onSigint = (): void => {
     interrupts++;
     if (interrupts === 1) {
       reporter.note('interrupt: cancelling the remote jobs (SIGTERM); press Ctrl-C again to abort them (SIGKILL)');
-      void fan.cancelAll();
+      cancel.abort();
     } else if (interrupts === 2) {
       reporter.note('interrupt: aborting the remote jobs (SIGKILL); press Ctrl-C again to leave without waiting');
-      void fan.abortAll();
+      kill.abort();
     } else {
       process.exit(130);
     }
@@ -141,11 +141,35 @@ export async function runJob(words: string[], flags: RunFlags): Promise<number> 
     if (err.code !== 'EPIPE') throw err;
   });
   try {
-    const rows = await fan.run();
-    reporter.finish(rows, fan.interrupted);
-    return exitStatus(rows, fan.interrupted);
+    const result = await runJobs({
+      targets,
+      job: request,
+      credentials: creds,
+      concurrency,
+      connectTimeoutMs,
+      requestTimeoutMs,
+      ...(timeSpanMs !== undefined ? { timeSpanMs } : {}),
+      ...(maxFailures !== undefined ? { maxFailures } : {}),
+      strategy: flags.pick as Strategy,
+      signal: cancel.signal,
+      killSignal: kill.signal,
+      events: {
+        started: () => reporter.hostStarted(),
+        choice: (host, choice) => {
+          if (flags.explain) for (const line of choice.explanation) reporter.note(`[${host}] candidate ${line}`);
+        },
+        // With --output-dir the terminal is kept for failures and the summary; job ids are in the summary and --json.
+        submitted: (host, agent, id) => {
+          if (!outputDir) reporter.note(`[${host}] job ${id} submitted to ${agent}`);
+        },
+        output: (host, data) => reporter.output(host, data),
+        resumed: (host, offset, reason) => reporter.note(`[${host}] output connection lost (${reason}); resuming at byte ${offset}`),
+        done: (row) => reporter.hostDone(row),
+      },
+    });
+    await reporter.finish(result.hosts, result.interrupted, result.stoppedEarly);
+    return result.exitStatus;
   } finally {
     process.removeListener('SIGINT', onSigint);
-    await pool.close();
   }
 }

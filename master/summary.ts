@@ -35,8 +35,56 @@ export function formatDuration(ms: number | null): string {
 
 const STATE_COLOR: Record<string, number> = { succeeded: 32, failed: 31, timed_out: 31, lost: 31, unreachable: 31, error: 31, cancelled: 33, skipped: 33 };
 
-export function renderSummary(rows: readonly HostResult[], color: boolean): string {
+export interface FailureGroup {
+  /** The error code, or the job's own outcome (`failed (exit 3)`, `timed_out`, `failed (SIGKILL)`). */
+  key: string;
+  count: number;
+  /** The first few hosts of the group, in target order. */
+  hosts: string[];
+}
+
+/** Why a host did not succeed, as one key hosts can be grouped by; null for a success. */
+export function failureKey(r: HostResult): string | null {
+  if (r.state === 'succeeded') return null;
+  if (r.error) return r.error.code;
+  if (r.state === 'failed' && r.exitCode !== null) return `failed (exit ${r.exitCode})`;
+  if (r.signal) return `${r.state} (${r.signal})`;
+  return r.state;
+}
+
+/** Hosts that did not succeed, grouped by why, largest group first (ties in order of first appearance). */
+export function groupFailures(rows: readonly HostResult[], examples = 3): FailureGroup[] {
+  const groups = new Map<string, FailureGroup>();
+  for (const r of rows) {
+    const key = failureKey(r);
+    if (key === null) continue;
+    let g = groups.get(key);
+    if (!g) {
+      g = { key, count: 0, hosts: [] };
+      groups.set(key, g);
+    }
+    g.count++;
+    if (g.hosts.length < examples) g.hosts.push(r.host);
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count);
+}
+
+/** `37 hosts: MASTER_CONNECT_TIMEOUT (web01, web07, db03, …)`, one line per group. */
+export function renderFailureGroups(groups: readonly FailureGroup[]): string[] {
+  return groups.map((g) => {
+    const more = g.count > g.hosts.length ? ', …' : '';
+    return `${g.count} host${g.count === 1 ? '' : 's'}: ${g.key} (${g.hosts.join(', ')}${more})`;
+  });
+}
+
+export interface SummaryOptions {
+  /** List only the hosts that did not succeed in the table (large fleets, --output-dir). */
+  failuresOnly?: boolean;
+}
+
+export function renderSummary(allRows: readonly HostResult[], color: boolean, options: SummaryOptions = {}): string {
   const header = ['HOST', 'STATE', 'EXIT', 'DURATION', 'JOB', 'NOTE'];
+  const rows = options.failuresOnly ? allRows.filter((r) => r.state !== 'succeeded') : allRows;
   const body = rows.map((r) => [
     r.host,
     r.state,
@@ -56,9 +104,12 @@ export function renderSummary(rows: readonly HostResult[], color: boolean): stri
       .join('  ')
       .trimEnd();
   const counts = new Map<string, number>();
-  for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
+  for (const r of allRows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
   const tally = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
-  return [line(header, false), ...body.map((b) => line(b, true)), `${rows.length} host${rows.length === 1 ? '' : 's'}: ${tally}`].join('\n') + '\n';
+  const groups = groupFailures(allRows);
+  const table = rows.length > 0 ? [line(header, false), ...body.map((b) => line(b, true))] : [];
+  const why = groups.length > 0 ? ['', 'not succeeded, by cause:', ...renderFailureGroups(groups).map((l) => `  ${l}`)] : [];
+  return [...table, ...why, `${allRows.length} host${allRows.length === 1 ? '' : 's'}: ${tally}`].join('\n') + '\n';
 }
 
 /**
@@ -80,13 +131,19 @@ export function exitStatus(rows: readonly HostResult[], interrupted: boolean): n
   return 1;
 }
 
-/** The `--json` document: stable keys for scripts. */
-export function summaryJson(rows: readonly HostResult[], interrupted: boolean): Record<string, unknown> {
+/** The last line of `--json` (NDJSON): the run as a whole, with stable keys for scripts. */
+export function summaryJson(rows: readonly HostResult[], interrupted: boolean, stoppedEarly = false): Record<string, unknown> {
+  const states: Record<string, number> = {};
+  for (const r of rows) states[r.state] = (states[r.state] ?? 0) + 1;
   return {
+    type: 'summary',
     ok: exitStatus(rows, interrupted) === 0,
     exitStatus: exitStatus(rows, interrupted),
     interrupted,
-    hosts: rows.map((r) => ({ ...r })),
+    stoppedEarly,
+    hosts: rows.length,
+    states,
+    failures: groupFailures(rows).map((g) => ({ key: g.key, count: g.count, hosts: g.hosts })),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import t from 'tap';
 import { runOutpost } from '../fixtures/cli.js';
+import { parseRunJson } from '../fixtures/ndjson.js';
 import { startFleet } from '../fixtures/stack.js';
 
 const { stacks } = await startFleet(t, 3);
@@ -28,14 +29,15 @@ t.test('a failing host makes the exit status non-zero, --json has every host', a
   const r = await runOutpost(['job', 'run', '--json', '--agent', one.url, '--agent', two.url, '--description', 'check on %{host}',
     '--command', `if [ -d "${two.agent.dataDir}/jobs/$OUTPOST_JOB_ID" ]; then echo bad; exit 3; fi; echo good`], { env });
   t.equal(r.code, 1, r.stderr);
-  const doc = JSON.parse(r.stdout) as { ok: boolean; exitStatus: number; interrupted: boolean; hosts: Record<string, unknown>[] };
-  t.match(doc, { ok: false, exitStatus: 1, interrupted: false });
+  const doc = parseRunJson(r.stdout);
+  t.match(doc.summary, { ok: false, exitStatus: 1, interrupted: false, hosts: 2, failures: [{ key: 'failed (exit 3)', count: 1 }] });
   t.equal(doc.hosts.length, 2);
-  t.match(doc.hosts[0], { host: one.url.replace('https://', ''), agent: one.url, jobId: /^[a-z0-9-]+$/, state: 'succeeded', exitCode: 0, signal: null, error: null, output: 'good\n', outputTruncated: false });
-  t.match(doc.hosts[1], { host: two.url.replace('https://', ''), agent: two.url, jobId: /^[a-z0-9-]+$/, state: 'failed', exitCode: 3, signal: null, error: null, output: 'bad\n' });
+  const first = doc.host(one.url.replace('https://', ''));
+  t.match(first, { agent: one.url, jobId: /^[a-z0-9-]+$/, state: 'succeeded', exitCode: 0, signal: null, error: null, output: 'good\n', outputTruncated: false });
+  t.match(doc.host(two.url.replace('https://', '')), { agent: two.url, jobId: /^[a-z0-9-]+$/, state: 'failed', exitCode: 3, signal: null, error: null, output: 'bad\n' });
   for (const h of doc.hosts) t.type(h.durationMs, 'number');
-  t.equal(r.stderr, '', 'nothing but the document with --json');
-  const status = await runOutpost(['job', 'status', String(doc.hosts[0]?.jobId), '--agent', one.url, '--json'], { env });
+  t.equal(r.stderr, '', 'nothing but NDJSON with --json');
+  const status = await runOutpost(['job', 'status', String(first?.jobId), '--agent', one.url, '--json'], { env });
   t.match(JSON.parse(status.stdout), { state: 'succeeded', exitCode: 0, description: `check on ${one.url.replace('https://', '')}` });
 });
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromiumSkipReason } from '../fixtures/chromium.js';
 import { repoRoot, runOutpost } from '../fixtures/cli.js';
+import { parseRunJson } from '../fixtures/ndjson.js';
 import { startStack } from '../fixtures/stack.js';
 
 const skip = chromiumSkipReason();
@@ -18,7 +19,7 @@ if (skip) {
 } else {
   const stack = await startStack(t, { host: '127.0.0.2' });
   const run = await runOutpost(['job', 'run', '--json', '--agent', stack.url, '--description', 'nightly report', '--', 'sh', '-c', 'echo "<i>report</i> done"; exit 2'], { env: stack.env });
-  const jobId = (JSON.parse(run.stdout) as { hosts: { jobId: string }[] }).hosts[0]?.jobId ?? '';
+  const jobId = String(parseRunJson(run.stdout).hosts[0]?.jobId ?? '');
 
   t.test('a GET-only client sees the jobs and a job\'s output in Chromium', async (t) => {
     await mkdir(join(repoRoot, 'test/fixtures/generated'), { recursive: true });

@@ -5,13 +5,14 @@
 import t from 'tap';
 import { startMtlsFleet, type MtlsServer } from '../fixtures/mtls-server.js';
 import { runOutpost } from '../fixtures/cli.js';
+import { parseRunJson } from '../fixtures/ndjson.js';
 
 const { servers, env } = await startMtlsFleet(t, 'outpost-master-cli-job-', [{ host: '127.0.0.1', status: { running: 3, queued: 0, capacity: 4 } }]);
 const [a] = servers as [MtlsServer];
 
 t.test('status, output, cancel, abort and agent errors', async (t) => {
   const run = await runOutpost(['job', 'run', '--json', '--agent', a.url, '--', 'abc'], { env });
-  const id = (JSON.parse(run.stdout) as { hosts: { jobId: string }[] }).hosts[0]?.jobId ?? '';
+  const id = String(parseRunJson(run.stdout).hosts[0]?.jobId ?? '');
   const status = await runOutpost(['job', 'status', id, '--agent', a.url, '--json'], { env });
   t.match(JSON.parse(status.stdout), { id, state: 'succeeded', exitCode: 0 });
   const out = await runOutpost(['job', 'output', id, '--agent', a.url], { env });

@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startMtlsFleet, type MtlsServer } from '../fixtures/mtls-server.js';
 import { runOutpost } from '../fixtures/cli.js';
+import { parseRunJson } from '../fixtures/ndjson.js';
 
 const { dir, servers, env } = await startMtlsFleet(t, 'outpost-master-cli-', [
   { host: '127.0.0.1', status: { running: 3, queued: 0, capacity: 4 } },
@@ -26,11 +27,13 @@ t.test('two hosts: prefixed output, summary, exit 0', async (t) => {
   t.same(a.requests.find((q) => q.method === 'POST')?.body, { argv: ['printf', 'one\ntwo'] }, 'argv exactly as typed');
 });
 
-t.test('--json: one document with per-host rows and output', async (t) => {
+t.test('--json: NDJSON, one line per host with its output, then a summary line', async (t) => {
   const r = await runOutpost(['job', 'run', '--json', '--agent', a.url, '--', 'hello'], { env });
   t.equal(r.code, 0, r.stderr);
-  const doc = JSON.parse(r.stdout) as Record<string, unknown>;
-  t.match(doc, { ok: true, exitStatus: 0, interrupted: false, hosts: [{ host: a.url.replace('https://', ''), agent: a.url, jobId: /^job-/, state: 'succeeded', exitCode: 0, output: 'hello', outputTruncated: false, error: null }] });
+  const doc = parseRunJson(r.stdout);
+  t.same(doc.hosts.length, 1);
+  t.match(doc.hosts[0], { type: 'host', host: a.url.replace('https://', ''), agent: a.url, jobId: /^job-/, state: 'succeeded', exitCode: 0, output: 'hello', outputTruncated: false, error: null });
+  t.match(doc.summary, { type: 'summary', ok: true, exitStatus: 0, interrupted: false, stoppedEarly: false, hosts: 1, states: { succeeded: 1 }, failures: [] });
 });
 
 t.test('an unreachable host makes the exit status non-zero', async (t) => {
@@ -47,7 +50,7 @@ t.test('candidates: the first reachable is used, and --explain says why', async 
   t.match(r.stderr, new RegExp(`candidate ${b.url}: reachable .*chosen, first reachable`));
   t.ok(b.requests.slice(before).some((q) => q.method === 'POST'), 'the job went to the second candidate');
   const least = await runOutpost(['job', 'run', '--pick', 'least-loaded', '--explain', '--agent', `${a.url},${b.url}`, '--json', '--', 'x'], { env });
-  t.match(JSON.parse(least.stdout), { hosts: [{ agent: b.url }] }, 'least loaded picks the idle agent');
+  t.match(parseRunJson(least.stdout).hosts, [{ agent: b.url }], 'least loaded picks the idle agent');
 });
 
 t.test('agents file and usage errors', async (t) => {
@@ -75,8 +78,8 @@ t.test('a full agent queue (503 + Retry-After) is waited out, not reported as a 
 
 t.test('--time-span: hosts that cannot start inside the window are skipped and reported', async (t) => {
   const r = await runOutpost(['job', 'run', '--json', '--agent', a.url, '--agent', b.url, '--concurrency', '1', '--time-span', '0.001', '--', 'x'], { env });
-  const doc = JSON.parse(r.stdout) as { hosts: { state: string; error: { code: string } | null }[] };
-  t.equal(doc.hosts[0]?.state, 'succeeded');
-  t.match(doc.hosts[1], { state: 'skipped', error: { code: 'MASTER_NOT_STARTED', message: /time-span/ } });
+  const doc = parseRunJson(r.stdout);
+  t.equal(doc.host(a.url.replace('https://', ''))?.state, 'succeeded');
+  t.match(doc.host(b.url.replace('https://', '')), { state: 'skipped', error: { code: 'MASTER_NOT_STARTED', message: /time-span/ } });
   t.equal(r.code, 1);
 });

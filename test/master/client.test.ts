@@ -2,6 +2,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createServer, type Socket } from 'node:net';
 import { createTestPki } from '../fixtures/pki.js';
 import { startMtlsServer } from '../fixtures/mtls-server.js';
 import { tempDir } from '../fixtures/cli.js';
@@ -141,4 +142,27 @@ t.test('the pool keeps one client per agent URL', async (t) => {
   t.teardown(() => pool.close());
   t.equal(pool.get(server.url), pool.get(server.url));
   t.not(pool.get(server.url), pool.get(server.url.replace('127.0.0.1', 'localhost')));
+});
+
+t.test('a listener that accepts TCP but never answers TLS: MASTER_CONNECT_TIMEOUT after the connect timeout', async (t) => {
+  const held: Socket[] = [];
+  const silent = createServer((s) => held.push(s.on('error', () => undefined)));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const s of held) s.destroy();
+    silent.close();
+  });
+  const url = `https://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  const client = new AgentClient(url, creds, { connectTimeoutMs: 300 });
+  t.teardown(() => client.close());
+  await t.rejects(client.status(), { code: 'MASTER_CONNECT_TIMEOUT', message: /no TLS connection within the connect timeout/ });
+});
+
+t.test('drop() closes one agent\'s client; the next get() opens a new one', async (t) => {
+  const pool = new ClientPool(creds);
+  t.teardown(() => pool.close());
+  const first = pool.get('https://127.0.0.1:1');
+  await pool.drop('https://127.0.0.1:1');
+  t.not(pool.get('https://127.0.0.1:1'), first);
+  await pool.drop('https://127.0.0.9:1');
 });

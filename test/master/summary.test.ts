@@ -1,5 +1,5 @@
 import t from 'tap';
-import { renderSummary, exitStatus, summaryJson, formatDuration, shouldShowProgress, type HostResult } from '../../master/summary.js';
+import { renderSummary, exitStatus, summaryJson, formatDuration, shouldShowProgress, groupFailures, type HostResult } from '../../master/summary.js';
 
 const row = (host: string, state: HostResult['state'], exitCode: number | null = null, extra: Partial<HostResult> = {}): HostResult => ({
   host, agent: `https://${host}`, jobId: `j-${host}`, state, exitCode, signal: null, durationMs: 1500, error: null, outputBytes: 0, ...extra,
@@ -27,15 +27,45 @@ t.test('summary table', async (t) => {
   t.match(lines[1], /^web01\s+succeeded\s+0\s+1\.5s\s+j-web01$/);
   t.match(lines[2], /^db-long-name\s+failed\s+4\s+1m05s/);
   t.match(lines[3], /^x\s+unreachable\s+-\s+-\s+-\s+MASTER_AGENT_UNREACHABLE: refused$/);
-  t.equal(lines[4], '3 hosts: 1 succeeded, 1 failed, 1 unreachable');
+  t.same(lines.slice(4), [
+    '', 'not succeeded, by cause:', '  1 host: failed (exit 4) (db-long-name)', '  1 host: MASTER_AGENT_UNREACHABLE (x)',
+    '3 hosts: 1 succeeded, 1 failed, 1 unreachable',
+  ]);
   t.equal(lines[1]?.indexOf('succeeded'), lines[0]?.indexOf('STATE'), 'columns line up');
   t.notOk(text.includes('\u001b'), 'no colour when disabled');
   t.ok(renderSummary([row('a', 'failed', 1)], true).includes('\u001b[31mfailed'), 'state coloured');
 });
 
-t.test('json shape', async (t) => {
-  const doc = summaryJson([row('a', 'failed', 3)], false);
-  t.match(doc, { ok: false, exitStatus: 3, interrupted: false, hosts: [{ host: 'a', state: 'failed', exitCode: 3, jobId: 'j-a', agent: 'https://a' }] });
+t.test('failures grouped by cause, largest group first, a few hosts named', async (t) => {
+  const timeout = { code: 'MASTER_CONNECT_TIMEOUT', message: 'no TLS connection' };
+  const refused = { code: 'MASTER_AGENT_UNREACHABLE', message: 'ECONNREFUSED' };
+  const rows = [
+    row('ok1', 'succeeded', 0),
+    row('r1', 'unreachable', null, { error: refused }),
+    ...['t1', 't2', 't3', 't4'].map((h) => row(h, 'unreachable', null, { error: timeout })),
+    row('f1', 'failed', 2), row('f2', 'failed', 2), row('k1', 'cancelled', null, { signal: 'SIGTERM' }), row('o1', 'timed_out'),
+  ];
+  t.same(groupFailures(rows), [
+    { key: 'MASTER_CONNECT_TIMEOUT', count: 4, hosts: ['t1', 't2', 't3'] },
+    { key: 'failed (exit 2)', count: 2, hosts: ['f1', 'f2'] },
+    { key: 'MASTER_AGENT_UNREACHABLE', count: 1, hosts: ['r1'] },
+    { key: 'cancelled (SIGTERM)', count: 1, hosts: ['k1'] },
+    { key: 'timed_out', count: 1, hosts: ['o1'] },
+  ]);
+  const text = renderSummary(rows, false);
+  t.match(text, /^ {2}4 hosts: MASTER_CONNECT_TIMEOUT \(t1, t2, t3, …\)$/m);
+  const failuresOnly = renderSummary(rows, false, { failuresOnly: true });
+  t.notMatch(failuresOnly, /ok1/, 'failures-only table leaves successes out');
+  t.match(failuresOnly, /^10 hosts: 1 succeeded, 5 unreachable, 2 failed, 1 cancelled, 1 timed_out$/m, 'the tally still counts every host');
+  t.equal(renderSummary([row('a', 'succeeded', 0)], false, { failuresOnly: true }), '1 host: 1 succeeded\n', 'all succeeded: only the tally');
+});
+
+t.test('json summary line', async (t) => {
+  const doc = summaryJson([row('a', 'failed', 3), row('b', 'succeeded', 0)], false);
+  t.same(doc, {
+    type: 'summary', ok: false, exitStatus: 1, interrupted: false, stoppedEarly: false, hosts: 2,
+    states: { failed: 1, succeeded: 1 }, failures: [{ key: 'failed (exit 3)', count: 1, hosts: ['a'] }],
+  });
 });
 
 t.test('durations and progress decision', async (t) => {
@@ -51,7 +81,7 @@ t.test('durations and progress decision', async (t) => {
 
 t.test('progress line', async (t) => {
   const { renderProgressLine } = await import('../../master/reporter.js');
-  t.equal(renderProgressLine(0, 20, 0, 0, 10), '[----------]  0/20 hosts done, 0 failed, 0ms');
-  t.equal(renderProgressLine(10, 20, 1, 3200, 10), '[#####-----] 10/20 hosts done, 1 failed, 3.2s');
-  t.equal(renderProgressLine(3, 3, 0, 61_000, 4), '[####] 3/3 hosts done, 0 failed, 1m01s');
+  t.equal(renderProgressLine({ done: 0, total: 20, failed: 0, running: 0, elapsedMs: 0 }, 10), '[----------]  0/20 hosts done, 0 failed, 0 running, 0.0 hosts/s, 0ms');
+  t.equal(renderProgressLine({ done: 10, total: 20, failed: 1, running: 4, elapsedMs: 3200 }, 10), '[#####-----] 10/20 hosts done, 1 failed, 4 running, 3.1 hosts/s, 3.2s');
+  t.equal(renderProgressLine({ done: 3000, total: 3000, failed: 0, running: 0, elapsedMs: 12_000 }, 4), '[####] 3000/3000 hosts done, 0 failed, 0 running, 250 hosts/s, 12.0s');
 });
