@@ -9,6 +9,8 @@
  * an ambiguous answer can never desynchronise a reused connection.
  */
 
+import { firstLetterFilter } from './first-letter-filter.js';
+
 export class UpstreamProtocolError extends Error {}
 
 export type Framing = 'length' | 'chunked' | 'close' | 'none';
@@ -24,7 +26,14 @@ export interface ResponseHead {
   reusable: boolean;
   /** The agent's `Keep-Alive: timeout=N` hint in ms, if it sent one. */
   keepAliveMs: number | undefined;
+  /** Lowercase names the agent's `Connection` header lists: hop-by-hop, never passed on (RFC 9110 §7.6.1). */
+  connectionListed: string[];
 }
+
+/** The header names the parser itself reads; every other one is only collected. */
+export const HEAD_FIELDS = ['content-length', 'transfer-encoding', 'connection', 'keep-alive'] as const;
+/** Fast path for HEAD_FIELDS: false means the name is certainly none of them. */
+export const mayBeHeadField = firstLetterFilter(HEAD_FIELDS);
 
 export interface ResponseSink {
   head(head: ResponseHead): void;
@@ -68,14 +77,14 @@ export function parseHead(text: string, requestMethod: string): ResponseHead {
   let transferEncoding: string | undefined;
   let close = http10;
   let keepAliveMs: number | undefined;
+  const connectionListed: string[] = [];
   for (let i = 1; i < lines.length; i++) {
     const f = FIELD_LINE.exec(lines[i]!);
     if (!f) fail(`bad header line ${JSON.stringify(lines[i]!.slice(0, 80))}`);
     const name = f[1]!.toLowerCase();
     const value = trimOws(f[2]!);
     headers.push(name, value);
-    const c = name.charCodeAt(0);
-    if (c !== 0x63 && c !== 0x74 && c !== 0x6b) continue; // c, t, k
+    if (!mayBeHeadField(name)) continue;
     if (name === 'content-length') {
       if (!DIGITS.test(value)) fail(`Content-Length ${JSON.stringify(value)}`);
       if (contentLength !== undefined && contentLength !== value) fail('conflicting Content-Length headers');
@@ -84,6 +93,7 @@ export function parseHead(text: string, requestMethod: string): ResponseHead {
       transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
     } else if (name === 'connection') {
       const tokens = value.toLowerCase().split(',').map(trimOws);
+      for (const token of tokens) if (token !== '') connectionListed.push(token);
       if (tokens.includes('close')) close = true;
       else if (http10 && tokens.includes('keep-alive')) close = false;
     } else if (name === 'keep-alive') {
@@ -108,7 +118,7 @@ export function parseHead(text: string, requestMethod: string): ResponseHead {
     framing = 'close';
     close = true;
   }
-  return { status, headers, framing, length, reusable: !close, keepAliveMs };
+  return { status, headers, framing, length, reusable: !close, keepAliveMs, connectionListed };
 }
 
 export class ResponseParser {
