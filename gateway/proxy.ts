@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isoNow, type AuditLog } from './audit.js';
-import { connectionState, currentMatch, type ConnectionState, type PolicyHolder } from './connection-guard.js';
+import { beginRequest, connectionState, currentMatch, type ConnectionState, type PolicyHolder } from './connection-guard.js';
 
 const CONN = Symbol('outpost.requestConnection');
 import { gatewayError } from './errors.js';
@@ -87,6 +87,7 @@ export function createProxy(options: ProxyOptions): {
       req.socket.destroy();
       return;
     }
+    beginRequest(state, holder, res, req.socket);
     const method = req.method ?? '';
     const decision = holder.policy.decide(currentMatch(state, holder), method);
     const upstream = options.upstream();

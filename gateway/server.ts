@@ -58,6 +58,8 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
     generation: 1,
     requireClientCert: config.tls.requireClientCert,
     connectionsPerSource: config.limits.connectionsPerSource,
+    maxRequestsPerConnection: config.limits.maxRequestsPerConnection,
+    maxConnectionAgeMs: config.limits.maxConnectionAgeSeconds * 1000,
   };
   const audit: AuditLog = openAuditLog(config.auditLog, auditStdout);
   const counters = { allowed: 0, denied: 0, connectionsRefused: 0 };
@@ -174,7 +176,12 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
       holder.policy = nextPolicy;
       holder.requireClientCert = next.tls.requireClientCert;
       holder.connectionsPerSource = next.limits.connectionsPerSource;
+      holder.maxRequestsPerConnection = next.limits.maxRequestsPerConnection;
+      holder.maxConnectionAgeMs = next.limits.maxConnectionAgeSeconds * 1000;
       holder.generation++;
+      // Open connections keep no rights the new CA set, CRL or policy would refuse to a new one.
+      const closed = guard.recheck(nextMaterial.trust);
+      if (closed > 0) logger.warn('closed open connections that the reloaded certificates, CRL or policy no longer allow', { closed });
       server.headersTimeout = next.limits.headersTimeoutMs;
       server.requestTimeout = next.limits.requestTimeoutMs;
       server.keepAliveTimeout = next.limits.keepAliveTimeoutMs;
