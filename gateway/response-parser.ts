@@ -65,6 +65,20 @@ function trimOws(s: string): string {
   return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
+/**
+ * Index of a LF not preceded by CR, or of a CR followed by anything but LF, in buf[from, to); -1 if none.
+ * A CR that ends the data may still get its LF in the next read.
+ */
+export function bareLineBreak(buf: Buffer, from: number, to: number): number {
+  for (let i = buf.indexOf(0x0a, from); i >= 0 && i < to; i = buf.indexOf(0x0a, i + 1)) {
+    if (i === 0 || buf[i - 1] !== 0x0d) return i;
+  }
+  for (let i = buf.indexOf(0x0d, from); i >= 0 && i < to; i = buf.indexOf(0x0d, i + 1)) {
+    if (i + 1 < buf.length && buf[i + 1] !== 0x0a) return i;
+  }
+  return -1;
+}
+
 /** Parses a complete head (without the final empty line). Exported for tests. */
 export function parseHead(text: string, requestMethod: string): ResponseHead {
   const lines = text.split('\r\n');
@@ -143,7 +157,10 @@ export class ResponseParser {
   /** Feeds bytes from the socket; throws UpstreamProtocolError on anything malformed. */
   execute(data: Buffer): void {
     let buf = data;
+    // Where this read's bytes start in buf: what came before was already scanned.
+    let fresh = 0;
     if (this.pending) {
+      fresh = this.pending.length;
       buf = Buffer.concat([this.pending, data]);
       this.pending = undefined;
     }
@@ -151,7 +168,13 @@ export class ResponseParser {
     while (at < buf.length) {
       switch (this.state) {
         case State.Head: {
-          const end = buf.indexOf(CRLF2, at);
+          const from = Math.max(at, fresh - 3);
+          fresh = 0;
+          const end = buf.indexOf(CRLF2, from);
+          // A bare LF (or a CR before anything but LF) can never become valid: refuse it now, not when
+          // the agent closes or the upstream timeout fires.
+          const bare = bareLineBreak(buf, Math.max(at, from), end < 0 ? buf.length : end);
+          if (bare >= 0) fail(`bare ${buf[bare] === 0x0a ? 'LF' : 'CR'} in the response head`);
           if (end < 0) {
             if (buf.length - at > this.maxHeadBytes) fail(`head larger than ${this.maxHeadBytes} bytes`);
             this.pending = buf.subarray(at);

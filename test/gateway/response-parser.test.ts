@@ -82,6 +82,9 @@ t.test('bytes after a complete answer mark the socket unusable', async (t) => {
 t.test('malformed answers are refused', async (t) => {
   const cases: [string, string[], { eof?: boolean; maxHead?: number }?][] = [
     ['bare LF line endings', ['HTTP/1.1 200 OK\nContent-Length: 0\n\n'], { eof: true }],
+    ['bare LF line endings, the agent keeping the connection open', ['HTTP/1.1 200 OK\nContent-Length: 0\n\n']],
+    ['a status line ending in a bare LF, nothing more yet', ['HTTP/1.1 200 OK\n']],
+    ['a bare CR, nothing more yet', ['HTTP/1.1 200 OK\r\nX-A: 1\rX']],
     ['bare LF inside a header', ['HTTP/1.1 200 OK\r\nX-A: 1\nContent-Length: 5\r\n\r\n']],
     ['bare CR inside a value', ['HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n']],
     ['NUL in a value', ['HTTP/1.1 200 OK\r\nX-A: a\0b\r\n\r\n']],
