@@ -44,8 +44,15 @@ export interface ResponseSink {
 
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/;
 const FIELD_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):([\t\x20-\x7e\x80-\xff]*)$/;
-const CHUNK_SIZE = /^([0-9A-Fa-f]{1,12})[\t ]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
+// RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] ), without
+// the optional whitespace, which llhttp refuses.
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const QUOTED = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
+const CHUNK_SIZE = new RegExp(`^([0-9A-Fa-f]{1,12})(?:;${TOKEN}(?:=(?:${TOKEN}|${QUOTED}))?)*$`);
+/** Fields that frame a message: never allowed in a trailer (RFC 9110 §6.5.1). */
+const TRAILER_FORBIDDEN = /^(?:content-length|transfer-encoding|connection|keep-alive|upgrade|te|trailer|host):/i;
 const DIGITS = /^\d{1,15}$/;
+const CONTENT_LENGTH_RAW = /^ *\d{1,15} *$/;
 const CRLF2 = Buffer.from('\r\n\r\n');
 const MAX_LINE = 4096;
 
@@ -100,10 +107,14 @@ export function parseHead(text: string, requestMethod: string): ResponseHead {
     headers.push(name, value);
     if (!mayBeHeadField(name)) continue;
     if (name === 'content-length') {
-      if (!DIGITS.test(value)) fail(`Content-Length ${JSON.stringify(value)}`);
-      if (contentLength !== undefined && contentLength !== value) fail('conflicting Content-Length headers');
+      // Spaces only around the digits: llhttp refuses a tab there.
+      if (!DIGITS.test(value) || !CONTENT_LENGTH_RAW.test(f[2]!)) fail(`Content-Length ${JSON.stringify(value)}`);
+      // Even equal repeats: llhttp (Node's parser) refuses them, and the agent never sends them.
+      if (contentLength !== undefined) fail(contentLength === value ? 'repeated Content-Length header' : 'conflicting Content-Length headers');
       contentLength = value;
     } else if (name === 'transfer-encoding') {
+      // Exactly `chunked`: llhttp reads `chunked<TAB>` as not chunked, and the two must never frame differently.
+      if (!/^ ?chunked$/i.test(f[2]!)) fail(`Transfer-Encoding ${JSON.stringify(f[2]!.slice(0, 40))} (only chunked)`);
       transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
     } else if (name === 'connection') {
       const tokens = value.toLowerCase().split(',').map(trimOws);
@@ -184,7 +195,11 @@ export class ResponseParser {
           const head = parseHead(buf.toString('latin1', at, end), this.method);
           at = end + 4;
           // Interim answers (100 Continue, 103 Early Hints) are skipped; the real one follows.
-          if (head.status < 200) continue;
+          if (head.status < 200) {
+            // One that also ends the connection (HTTP/1.0, Connection: close) leaves no room for the answer.
+            if (!head.reusable) fail(`interim ${head.status} response that closes the connection`);
+            continue;
+          }
           this.sink.head(head);
           if (head.framing === 'none') this.finish();
           else if (head.framing === 'chunked') this.state = State.ChunkSize;
@@ -219,7 +234,7 @@ export class ResponseParser {
             this.state = this.remaining === 0 ? State.Trailer : State.ChunkData;
           } else if (line.text === '') {
             this.finish();
-          } else if (!FIELD_LINE.test(line.text)) {
+          } else if (!FIELD_LINE.test(line.text) || TRAILER_FORBIDDEN.test(line.text)) {
             fail(`bad trailer line ${JSON.stringify(line.text.slice(0, 40))}`);
           }
           break;

@@ -116,6 +116,14 @@ t.test('malformed answers are refused', async (t) => {
     ['body cut short', ['HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello'], { eof: true }],
     ['chunked body cut short', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel'], { eof: true }],
     ['closed before any answer', [], { eof: true }],
+    // Found by the llhttp comparison (response-parser-fuzz.test.ts): Node's parser refuses these or frames them differently.
+    ['repeated equal Content-Length', ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\nhello']],
+    ['a tab after the Content-Length digits', ['HTTP/1.1 200 OK\r\nContent-Length: 5\t\r\n\r\nhello']],
+    ['a tab after chunked', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n5\r\nhello\r\n0\r\n\r\n']],
+    ['Content-Length in a trailer', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n']],
+    ['whitespace in a chunk extension', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a=b\r\nhello\r\n0\r\n\r\n']],
+    ['a quote inside a chunk extension token', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b"c\r\nhello\r\n0\r\n\r\n']],
+    ['an interim answer that closes the connection', ['HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok']],
   ];
   for (const [name, chunks, opts] of cases) {
     for (const bytewise of [false, true]) {
