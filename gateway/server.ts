@@ -93,7 +93,9 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
   // Prepended: it must run before http attaches its parser to the socket.
   server.prependListener('secureConnection', (socket) => guard.onSecureConnection(socket));
   server.on('tlsClientError', (err, socket) => guard.onTlsClientError(err, socket));
-  server.on('request', proxy.handle);
+  server.on('request', (req, res) => proxy.handle(req, res));
+  // Without this listener Node answers `100 Continue` before any check, inviting an oversized body.
+  server.on('checkContinue', (req, res) => proxy.handle(req, res, true));
 
   const refuseSocket = (req: IncomingMessage, socket: Socket, reason: string): void => {
     counters.denied++;
