@@ -2,6 +2,7 @@ import t from 'tap';
 import { dropped, DROPPED_HEADERS, DROPPED_PREFIXES, FRAMING_HEADERS, mayBeDropped, mayBeFraming, screenRequest, type Screened } from '../../gateway/request-guard.js';
 import { HEAD_FIELDS, mayBeHeadField, parseHead } from '../../gateway/response-parser.js';
 import { headerNames } from '../fixtures/header-names.js';
+import { securityHeaders } from '../../gateway/security-headers.js';
 import { responseHeaderList } from '../../gateway/forward.js';
 
 const id = { sourceIp: '192.0.2.10', subject: 'CN=master', thumbprint: 'AB'.repeat(32), secret: undefined };
@@ -98,4 +99,14 @@ t.test('response headers: those the agent\'s Connection field names are dropped 
   const head = parseHead('HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Internal, Via\r\nX-Internal: secret\r\nVia: 1.1 agent\r\nContent-Type: text/plain\r\nContent-Length: 0', 'GET');
   t.same(head.connectionListed, ['keep-alive', 'x-internal', 'via']);
   t.same(responseHeaderList(head.headers, new Set(), [], head.connectionListed), ['content-type', 'text/plain', 'content-length', '0']);
+});
+
+t.test('response headers: the agent\'s stricter CSP passes alongside the gateway\'s', async (t) => {
+  const security = securityHeaders();
+  t.notOk(security.names.has('content-security-policy'));
+  const out = responseHeaderList(['content-security-policy', "default-src 'none'; style-src 'self'", 'x-frame-options', 'ALLOWALL'], security.names, [...security.list]);
+  const csp = out.filter((_, i) => i % 2 === 1 && out[i - 1] === 'content-security-policy');
+  t.equal(csp.length, 2, 'both policies are sent (a browser enforces each)');
+  t.ok(csp.includes("default-src 'none'; style-src 'self'"), 'the agent\'s policy is kept');
+  t.equal(out.filter((h) => h === 'x-frame-options').length, security.names.has('x-frame-options') ? 1 : 0, 'other security headers still replace the agent\'s');
 });
