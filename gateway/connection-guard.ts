@@ -36,6 +36,9 @@ export interface ConnectionState {
 }
 
 const STATE = Symbol('outpost.connection');
+/** The source as seen when the TCP connection arrived: a reset clears remoteAddress before the audit line. */
+const SOURCE = Symbol('outpost.source');
+type WithSource = Socket & { [SOURCE]?: string };
 type WithState = Socket & { [STATE]?: ConnectionState };
 
 export interface PolicyHolder {
@@ -129,6 +132,7 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
     onConnection(socket) {
       const started = performance.now();
       const { ip, addr } = sourceOf(socket);
+      (socket as WithSource)[SOURCE] = ip;
       if (!holder.policy.sourceListed(addr)) {
         refuse(ip, 'IP_NOT_ALLOWED', started);
         socket.destroy();
@@ -225,7 +229,10 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
       return closed;
     },
     onTlsClientError(err, socket) {
-      const { ip } = sourceOf(socket);
+      // After a reset both sockets have lost remoteAddress; the raw TCP socket (the TLS socket's _parent,
+      // which Node exposes no other way) still carries what onConnection saw.
+      const raw = (socket as TLSSocket & { _parent?: WithSource })._parent;
+      const ip = sourceOf(socket).ip || (raw?.[SOURCE] ?? '');
       // Handshakes that never complete: protocol version, no shared cipher, renegotiation attempts, resets.
       refuse(ip, err.code ?? 'TLS_HANDSHAKE_FAILED', performance.now());
       socket.destroy();
