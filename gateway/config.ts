@@ -67,6 +67,10 @@ const limits = z
     /** How often Node checks the two timeouts above; its default (30 s) lets a slowloris linger. */
     checkIntervalMs: z.number().int().min(100).default(1_000),
     connectionsPerSource: z.number().int().min(1).default(64),
+    /** nginx keepalive_requests: the response to the last one says `Connection: close`. */
+    maxRequestsPerConnection: z.number().int().min(1).default(1000),
+    /** nginx keepalive_time: no new request on a connection older than this (0: no limit). */
+    maxConnectionAgeSeconds: z.number().int().min(0).default(3600),
     upstreamTimeoutMs: z.number().int().min(100).default(30_000),
   })
   .strict();

@@ -8,8 +8,10 @@
  * What it learns (source, thumbprint, subject, the rule that applies) is kept on the socket, so requests
  * on a keep-alive connection cost one method check.
  */
+import type { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { recheckPeer, type TrustSet } from './peer-recheck.js';
 import type { AuditLog } from './audit.js';
 import { parseAddress, type ParsedAddress } from './checks/cidr.js';
 import type { ConnectionFacts } from './checks/check.js';
@@ -22,9 +24,21 @@ export interface ConnectionState {
   subject: string | undefined;
   generation: number;
   match: RuleMatch;
+  peer: X509Certificate | undefined;
+  /** performance.now() when the handshake completed. */
+  opened: number;
+  /** Requests seen on this connection (limits.maxRequestsPerConnection). */
+  requests: number;
+  /** Responses not yet finished; the connection is only closed for its age between requests. */
+  inFlight: number;
+  /** Past limits.maxConnectionAgeSeconds: the next response closes the connection. */
+  expired: boolean;
 }
 
 const STATE = Symbol('outpost.connection');
+/** The source as seen when the TCP connection arrived: a reset clears remoteAddress before the audit line. */
+const SOURCE = Symbol('outpost.source');
+type WithSource = Socket & { [SOURCE]?: string };
 type WithState = Socket & { [STATE]?: ConnectionState };
 
 export interface PolicyHolder {
@@ -32,6 +46,9 @@ export interface PolicyHolder {
   generation: number;
   requireClientCert: boolean;
   connectionsPerSource: number;
+  maxRequestsPerConnection: number;
+  /** 0: no age limit. */
+  maxConnectionAgeMs: number;
 }
 
 /** Bytes outside printable ASCII would make Node throw on setHeader; escape them as \xHH. */
@@ -65,13 +82,33 @@ export interface ConnectionGuard {
   onSecureConnection(socket: TLSSocket): void;
   onTlsClientError(err: Error & { code?: string }, socket: TLSSocket): void;
   open(): number;
+  /**
+   * Re-checks every open connection against the current policy and `trust` (after a reload): closes and
+   * audits those no longer allowed, streams included. Returns how many were closed.
+   */
+  recheck(trust: TrustSet): number;
+}
+
+/**
+ * Counts a request against the connection's limits; when it is the last one the connection may carry
+ * (request count or age), the response says `Connection: close` and the connection ends after it.
+ */
+export function beginRequest(state: ConnectionState, holder: PolicyHolder, res: { shouldKeepAlive: boolean; once(event: 'close', fn: () => void): unknown }, socket: Socket): void {
+  state.requests++;
+  state.inFlight++;
+  if (state.expired || state.requests >= holder.maxRequestsPerConnection) res.shouldKeepAlive = false;
+  res.once('close', () => {
+    state.inFlight--;
+    if (state.expired && state.inFlight === 0) socket.destroySoon();
+  });
 }
 
 export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters: { connectionsRefused: number }): ConnectionGuard {
   const perSource = new Map<string, number>();
+  const live = new Set<TLSSocket>();
   let open = 0;
 
-  function refuse(src: string, reason: string, started: number, who?: { subject?: string; thumbprint?: string }): void {
+  function refuse(src: string, reason: string, started: number, who?: { subject?: string; thumbprint?: string; rule?: string }): void {
     counters.connectionsRefused++;
     audit.write({
       time: new Date().toISOString(),
@@ -85,7 +122,7 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
       bytes: 0,
       durationMs: Math.round(performance.now() - started),
       decision: 'deny',
-      rule: null,
+      rule: who?.rule ?? null,
       reason,
     });
   }
@@ -95,6 +132,7 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
     onConnection(socket) {
       const started = performance.now();
       const { ip, addr } = sourceOf(socket);
+      (socket as WithSource)[SOURCE] = ip;
       if (!holder.policy.sourceListed(addr)) {
         refuse(ip, 'IP_NOT_ALLOWED', started);
         socket.destroy();
@@ -142,11 +180,59 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
         subject,
         generation: holder.generation,
         match: holder.policy.matchConnection(facts),
+        peer: peer ?? undefined,
+        opened: started,
+        requests: 0,
+        inFlight: 0,
+        expired: false,
       };
       (socket as WithState)[STATE] = state;
+      live.add(socket);
+      let ageTimer: NodeJS.Timeout | undefined;
+      if (holder.maxConnectionAgeMs > 0) {
+        // nginx's keepalive_time: no new request past the age; a response in flight still finishes.
+        ageTimer = setTimeout(() => {
+          state.expired = true;
+          if (state.inFlight === 0) socket.destroySoon();
+        }, holder.maxConnectionAgeMs).unref();
+      }
+      socket.once('close', () => {
+        live.delete(socket);
+        clearTimeout(ageTimer);
+      });
+    },
+    recheck(trust) {
+      let closed = 0;
+      for (const socket of live) {
+        const state = connectionState(socket);
+        if (!state) continue;
+        const previous = state.match.rule?.name;
+        let reason: string | undefined;
+        if (state.peer) reason = recheckPeer(state.peer, trust);
+        else if (holder.requireClientCert) reason = 'NO_CLIENT_CERT';
+        if (!reason && !holder.policy.sourceListed(state.facts.source)) reason = 'IP_NOT_ALLOWED';
+        if (!reason) {
+          const match = currentMatch(state, holder);
+          if (!match.rule) reason = match.reason ?? 'CLIENT_NOT_ALLOWED';
+        }
+        if (!reason) continue;
+        closed++;
+        live.delete(socket);
+        // The rule it had been using tells this closure from a refused handshake (whose rule is null).
+        refuse(state.sourceIp, reason, state.opened, {
+          ...(state.subject ? { subject: state.subject } : {}),
+          ...(state.facts.thumbprint ? { thumbprint: state.facts.thumbprint } : {}),
+          ...(previous ? { rule: previous } : {}),
+        });
+        socket.destroy();
+      }
+      return closed;
     },
     onTlsClientError(err, socket) {
-      const { ip } = sourceOf(socket);
+      // After a reset both sockets have lost remoteAddress; the raw TCP socket (the TLS socket's _parent,
+      // which Node exposes no other way) still carries what onConnection saw.
+      const raw = (socket as TLSSocket & { _parent?: WithSource })._parent;
+      const ip = sourceOf(socket).ip || (raw?.[SOURCE] ?? '');
       // Handshakes that never complete: protocol version, no shared cipher, renegotiation attempts, resets.
       refuse(ip, err.code ?? 'TLS_HANDSHAKE_FAILED', performance.now());
       socket.destroy();

@@ -12,13 +12,16 @@ import type { Exchange, ExchangeHandler, UpstreamFailure, UpstreamPool } from '.
 export type { UpstreamTarget } from './upstream-pool.js';
 
 // Hop-by-hop headers of the agent's answer; the client gets the gateway's own connection handling.
-const RESPONSE_DROP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate', 'x-powered-by']);
+const RESPONSE_DROP = new Set(['connection', 'close', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'trailer', 'upgrade', 'proxy-authenticate', 'x-powered-by']);
 
-/** The agent's response headers (flat, lowercase names) minus hop-by-hop ones and those the gateway sets itself, after `out`. */
-export function responseHeaderList(headers: readonly string[], own: ReadonlySet<string>, out: string[]): string[] {
+/**
+ * The agent's response headers (flat, lowercase names) minus hop-by-hop ones — fixed ones and whatever
+ * its `Connection` header names — and those the gateway sets itself, after `out`.
+ */
+export function responseHeaderList(headers: readonly string[], own: ReadonlySet<string>, out: string[], connectionListed: readonly string[] = []): string[] {
   for (let i = 0; i < headers.length; i += 2) {
     const name = headers[i]!;
-    if (RESPONSE_DROP.has(name) || own.has(name)) continue;
+    if (RESPONSE_DROP.has(name) || own.has(name) || (connectionListed.length > 0 && connectionListed.includes(name))) continue;
     out.push(name, headers[i + 1]!);
   }
   return out;
@@ -121,7 +124,7 @@ export function forward(o: ForwardOptions): void {
   };
   const handler: ExchangeHandler = {
     head(h: ResponseHead) {
-      res.writeHead(h.status, responseHeaderList(h.headers, security.names, [...security.list]));
+      res.writeHead(h.status, responseHeaderList(h.headers, security.names, [...security.list], h.connectionListed));
     },
     body(chunk, last) {
       // The whole body in one chunk (small answers): end with it, so headers and body leave in one

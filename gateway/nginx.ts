@@ -176,6 +176,10 @@ export function renderNginxConfig(input: NginxRenderInput): string {
     `    client_header_timeout ${ms(l.headersTimeoutMs)};  # limits.headersTimeoutMs`,
     `    client_body_timeout ${ms(l.requestTimeoutMs)};  # limits.requestTimeoutMs (between reads in nginx)`,
     `    keepalive_timeout ${ms(l.keepAliveTimeoutMs)};  # limits.keepAliveTimeoutMs`,
+    `    keepalive_requests ${l.maxRequestsPerConnection};  # limits.maxRequestsPerConnection`,
+    l.maxConnectionAgeSeconds > 0
+      ? `    keepalive_time ${l.maxConnectionAgeSeconds}s;  # limits.maxConnectionAgeSeconds`
+      : '    # limits.maxConnectionAgeSeconds: 0 (no limit); nginx keeps its keepalive_time default of 1h',
     `    limit_conn outpost_per_source ${l.connectionsPerSource};  # limits.connectionsPerSource`,
     '',
     '    # access[].sources: unlisted sources are refused outright',

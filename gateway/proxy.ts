@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isoNow, type AuditLog } from './audit.js';
-import { connectionState, currentMatch, type ConnectionState, type PolicyHolder } from './connection-guard.js';
+import { beginRequest, connectionState, currentMatch, type ConnectionState, type PolicyHolder } from './connection-guard.js';
 
 const CONN = Symbol('outpost.requestConnection');
 import { gatewayError } from './errors.js';
@@ -37,7 +37,7 @@ const DENIAL_CODES = {
 } as const;
 
 export function createProxy(options: ProxyOptions): {
-  handle(req: IncomingMessage, res: ServerResponse): void;
+  handle(req: IncomingMessage, res: ServerResponse, expectsContinue?: boolean): void;
   refuseRaw(req: IncomingMessage, res: ServerResponse, refusal: Refusal): void;
 } {
   const { holder, audit, security, counters } = options;
@@ -78,7 +78,8 @@ export function createProxy(options: ProxyOptions): {
     sendError(req, res, refusal.status, refusal.code, refusal.reason, performance.now(), undefined, refusal.code.replace(/^GATEWAY_/, ''));
   }
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
+  /** `expectsContinue`: the client waits for `100 Continue`, sent only once every check has passed. */
+  function handle(req: IncomingMessage, res: ServerResponse, expectsContinue = false): void {
     const started = performance.now();
     const state = connectionState(req.socket);
     (req as { [CONN]?: ConnectionState })[CONN] = state;
@@ -87,6 +88,7 @@ export function createProxy(options: ProxyOptions): {
       req.socket.destroy();
       return;
     }
+    beginRequest(state, holder, res, req.socket);
     const method = req.method ?? '';
     const decision = holder.policy.decide(currentMatch(state, holder), method);
     const upstream = options.upstream();
@@ -108,6 +110,8 @@ export function createProxy(options: ProxyOptions): {
       return;
     }
 
+    // A refused request (too large, denied) never gets `100 Continue`: the client does not send the body.
+    if (expectsContinue) res.writeContinue();
     forward({
       pool: options.pool(),
       req,

@@ -9,6 +9,8 @@
  * Transfer-Encoding but `chunked` (RFC 9112 §6.3: the ingredients of CL.TE / TE.CL smuggling).
  */
 
+import { firstLetterFilter } from './first-letter-filter.js';
+
 export interface Refusal {
   status: 400 | 405 | 413;
   code: 'GATEWAY_METHOD_REFUSED' | 'GATEWAY_BAD_REQUEST' | 'GATEWAY_BODY_TOO_LARGE';
@@ -32,8 +34,10 @@ export interface ForwardIdentity {
 }
 
 // Hop-by-hop (RFC 9110 §7.6.1) plus headers whose client-sent values must never reach the agent.
-const DROP = new Set([
+export const DROPPED_HEADERS: ReadonlySet<string> = new Set([
   'connection',
+  // Reserved (IANA) so that it can never be confused with the `close` connection option.
+  'close',
   'keep-alive',
   'proxy-connection',
   'proxy-authorization',
@@ -51,11 +55,22 @@ const DROP = new Set([
   'true-client-ip',
 ]);
 
-function dropped(lower: string, connectionListed: readonly string[] | undefined): boolean {
-  if (DROP.has(lower)) return true;
-  // Prefixes: X-Forwarded-For/-Proto/-Host/-Port/…, and our own identity headers (x-outpost-client-*,
-  // x-outpost-secret) which only the gateway may set.
-  if (lower.startsWith('x-forwarded-') || lower.startsWith('x-outpost-')) return true;
+// X-Forwarded-For/-Proto/-Host/-Port/…, and our own identity headers (x-outpost-client-*, x-outpost-secret)
+// which only the gateway may set.
+export const DROPPED_PREFIXES = ['x-forwarded-', 'x-outpost-'] as const;
+
+/** The headers the first pass reads to decide framing and refusals. */
+export const FRAMING_HEADERS = ['content-length', 'transfer-encoding', 'upgrade', 'connection'] as const;
+
+/** Fast paths: false means the name is certainly not in the list each was derived from. */
+export const mayBeFraming = firstLetterFilter(FRAMING_HEADERS);
+export const mayBeDropped = firstLetterFilter(DROPPED_HEADERS, DROPPED_PREFIXES);
+
+/** The slow, exact answer: is this (lowercase) header removed before forwarding? */
+export function dropped(lower: string, connectionListed: readonly string[] | undefined): boolean {
+  if (DROPPED_HEADERS.has(lower)) return true;
+  if (DROPPED_PREFIXES.some((p) => lower.startsWith(p))) return true;
+  // RFC 9110 §7.6.1: every field the Connection header names is hop-by-hop, whatever its name.
   return connectionListed !== undefined && connectionListed.includes(lower);
 }
 
@@ -81,9 +96,7 @@ export function screenRequest(
   let connectionListed: string[] | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    // Cheap first-letter filter: most headers (host, accept, user-agent, content-type) skip toLowerCase.
-    const c = name.charCodeAt(0) | 0x20;
-    if (c !== 0x63 && c !== 0x74 && c !== 0x75) continue; // c, t, u
+    if (!mayBeFraming(name)) continue;
     const lower = name.toLowerCase();
     const value = rawHeaders[i + 1]!;
     if (lower === 'content-length') {
@@ -96,7 +109,8 @@ export function screenRequest(
     } else if (lower === 'connection') {
       const tokens = value.toLowerCase().split(',').map((s) => s.trim());
       if (tokens.includes('upgrade')) return refuse(405, 'GATEWAY_METHOD_REFUSED', 'protocol upgrades are not forwarded');
-      connectionListed = (connectionListed ?? []).concat(tokens);
+      // Names already dropped need no per-header check (so `Connection: keep-alive` keeps the fast path).
+      for (const token of tokens) if (token !== '' && !dropped(token, undefined)) (connectionListed ??= []).push(token);
     }
   }
 
@@ -124,12 +138,8 @@ export function screenRequest(
   const headers: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    const c = name.charCodeAt(0) | 0x20;
-    // Only names starting with c, e, f, k, p, t, u, x can be dropped; the rest pass without lowercasing.
-    if ((c === 0x63 || c === 0x65 || c === 0x66 || c === 0x6b || c === 0x70 || c === 0x74 || c === 0x75 || c === 0x78) &&
-        dropped(name.toLowerCase(), connectionListed)) {
-      continue;
-    }
+    // Names listed by Connection can start with any letter: then every header takes the exact check.
+    if ((connectionListed !== undefined || mayBeDropped(name)) && dropped(name.toLowerCase(), connectionListed)) continue;
     headers.push(name, rawHeaders[i + 1]!);
   }
   if (contentLength !== undefined) headers.push('content-length', String(contentLength));

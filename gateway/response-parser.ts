@@ -9,6 +9,8 @@
  * an ambiguous answer can never desynchronise a reused connection.
  */
 
+import { firstLetterFilter } from './first-letter-filter.js';
+
 export class UpstreamProtocolError extends Error {}
 
 export type Framing = 'length' | 'chunked' | 'close' | 'none';
@@ -24,7 +26,14 @@ export interface ResponseHead {
   reusable: boolean;
   /** The agent's `Keep-Alive: timeout=N` hint in ms, if it sent one. */
   keepAliveMs: number | undefined;
+  /** Lowercase names the agent's `Connection` header lists: hop-by-hop, never passed on (RFC 9110 §7.6.1). */
+  connectionListed: string[];
 }
+
+/** The header names the parser itself reads; every other one is only collected. */
+export const HEAD_FIELDS = ['content-length', 'transfer-encoding', 'connection', 'keep-alive'] as const;
+/** Fast path for HEAD_FIELDS: false means the name is certainly none of them. */
+export const mayBeHeadField = firstLetterFilter(HEAD_FIELDS);
 
 export interface ResponseSink {
   head(head: ResponseHead): void;
@@ -35,8 +44,15 @@ export interface ResponseSink {
 
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/;
 const FIELD_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):([\t\x20-\x7e\x80-\xff]*)$/;
-const CHUNK_SIZE = /^([0-9A-Fa-f]{1,12})[\t ]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/;
+// RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] ), without
+// the optional whitespace, which llhttp refuses.
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const QUOTED = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
+const CHUNK_SIZE = new RegExp(`^([0-9A-Fa-f]{1,12})(?:;${TOKEN}(?:=(?:${TOKEN}|${QUOTED}))?)*$`);
+/** Fields that frame a message: never allowed in a trailer (RFC 9110 §6.5.1). */
+const TRAILER_FORBIDDEN = /^(?:content-length|transfer-encoding|connection|keep-alive|upgrade|te|trailer|host):/i;
 const DIGITS = /^\d{1,15}$/;
+const CONTENT_LENGTH_RAW = /^ *\d{1,15} *$/;
 const CRLF2 = Buffer.from('\r\n\r\n');
 const MAX_LINE = 4096;
 
@@ -56,6 +72,20 @@ function trimOws(s: string): string {
   return a === 0 && b === s.length ? s : s.slice(a, b);
 }
 
+/**
+ * Index of a LF not preceded by CR, or of a CR followed by anything but LF, in buf[from, to); -1 if none.
+ * A CR that ends the data may still get its LF in the next read.
+ */
+export function bareLineBreak(buf: Buffer, from: number, to: number): number {
+  for (let i = buf.indexOf(0x0a, from); i >= 0 && i < to; i = buf.indexOf(0x0a, i + 1)) {
+    if (i === 0 || buf[i - 1] !== 0x0d) return i;
+  }
+  for (let i = buf.indexOf(0x0d, from); i >= 0 && i < to; i = buf.indexOf(0x0d, i + 1)) {
+    if (i + 1 < buf.length && buf[i + 1] !== 0x0a) return i;
+  }
+  return -1;
+}
+
 /** Parses a complete head (without the final empty line). Exported for tests. */
 export function parseHead(text: string, requestMethod: string): ResponseHead {
   const lines = text.split('\r\n');
@@ -68,22 +98,27 @@ export function parseHead(text: string, requestMethod: string): ResponseHead {
   let transferEncoding: string | undefined;
   let close = http10;
   let keepAliveMs: number | undefined;
+  const connectionListed: string[] = [];
   for (let i = 1; i < lines.length; i++) {
     const f = FIELD_LINE.exec(lines[i]!);
     if (!f) fail(`bad header line ${JSON.stringify(lines[i]!.slice(0, 80))}`);
     const name = f[1]!.toLowerCase();
     const value = trimOws(f[2]!);
     headers.push(name, value);
-    const c = name.charCodeAt(0);
-    if (c !== 0x63 && c !== 0x74 && c !== 0x6b) continue; // c, t, k
+    if (!mayBeHeadField(name)) continue;
     if (name === 'content-length') {
-      if (!DIGITS.test(value)) fail(`Content-Length ${JSON.stringify(value)}`);
-      if (contentLength !== undefined && contentLength !== value) fail('conflicting Content-Length headers');
+      // Spaces only around the digits: llhttp refuses a tab there.
+      if (!DIGITS.test(value) || !CONTENT_LENGTH_RAW.test(f[2]!)) fail(`Content-Length ${JSON.stringify(value)}`);
+      // Even equal repeats: llhttp (Node's parser) refuses them, and the agent never sends them.
+      if (contentLength !== undefined) fail(contentLength === value ? 'repeated Content-Length header' : 'conflicting Content-Length headers');
       contentLength = value;
     } else if (name === 'transfer-encoding') {
+      // Exactly `chunked`: llhttp reads `chunked<TAB>` as not chunked, and the two must never frame differently.
+      if (!/^ ?chunked$/i.test(f[2]!)) fail(`Transfer-Encoding ${JSON.stringify(f[2]!.slice(0, 40))} (only chunked)`);
       transferEncoding = transferEncoding === undefined ? value : `${transferEncoding}, ${value}`;
     } else if (name === 'connection') {
       const tokens = value.toLowerCase().split(',').map(trimOws);
+      for (const token of tokens) if (token !== '') connectionListed.push(token);
       if (tokens.includes('close')) close = true;
       else if (http10 && tokens.includes('keep-alive')) close = false;
     } else if (name === 'keep-alive') {
@@ -108,7 +143,7 @@ export function parseHead(text: string, requestMethod: string): ResponseHead {
     framing = 'close';
     close = true;
   }
-  return { status, headers, framing, length, reusable: !close, keepAliveMs };
+  return { status, headers, framing, length, reusable: !close, keepAliveMs, connectionListed };
 }
 
 export class ResponseParser {
@@ -133,7 +168,10 @@ export class ResponseParser {
   /** Feeds bytes from the socket; throws UpstreamProtocolError on anything malformed. */
   execute(data: Buffer): void {
     let buf = data;
+    // Where this read's bytes start in buf: what came before was already scanned.
+    let fresh = 0;
     if (this.pending) {
+      fresh = this.pending.length;
       buf = Buffer.concat([this.pending, data]);
       this.pending = undefined;
     }
@@ -141,7 +179,13 @@ export class ResponseParser {
     while (at < buf.length) {
       switch (this.state) {
         case State.Head: {
-          const end = buf.indexOf(CRLF2, at);
+          const from = Math.max(at, fresh - 3);
+          fresh = 0;
+          const end = buf.indexOf(CRLF2, from);
+          // A bare LF (or a CR before anything but LF) can never become valid: refuse it now, not when
+          // the agent closes or the upstream timeout fires.
+          const bare = bareLineBreak(buf, Math.max(at, from), end < 0 ? buf.length : end);
+          if (bare >= 0) fail(`bare ${buf[bare] === 0x0a ? 'LF' : 'CR'} in the response head`);
           if (end < 0) {
             if (buf.length - at > this.maxHeadBytes) fail(`head larger than ${this.maxHeadBytes} bytes`);
             this.pending = buf.subarray(at);
@@ -151,7 +195,11 @@ export class ResponseParser {
           const head = parseHead(buf.toString('latin1', at, end), this.method);
           at = end + 4;
           // Interim answers (100 Continue, 103 Early Hints) are skipped; the real one follows.
-          if (head.status < 200) continue;
+          if (head.status < 200) {
+            // One that also ends the connection (HTTP/1.0, Connection: close) leaves no room for the answer.
+            if (!head.reusable) fail(`interim ${head.status} response that closes the connection`);
+            continue;
+          }
           this.sink.head(head);
           if (head.framing === 'none') this.finish();
           else if (head.framing === 'chunked') this.state = State.ChunkSize;
@@ -186,7 +234,7 @@ export class ResponseParser {
             this.state = this.remaining === 0 ? State.Trailer : State.ChunkData;
           } else if (line.text === '') {
             this.finish();
-          } else if (!FIELD_LINE.test(line.text)) {
+          } else if (!FIELD_LINE.test(line.text) || TRAILER_FORBIDDEN.test(line.text)) {
             fail(`bad trailer line ${JSON.stringify(line.text.slice(0, 40))}`);
           }
           break;

@@ -20,7 +20,7 @@ const STATUS_PAGE_CSP = {
 export interface SecurityHeaders {
   /** Flat name/value list for writeHead. */
   list: readonly string[];
-  /** Lowercase names: the agent's own values of these are replaced, not duplicated. */
+  /** Lowercase names: the agent's own values of these are replaced, not duplicated (CSP is added to, not replaced). */
   names: ReadonlySet<string>;
 }
 
@@ -47,6 +47,9 @@ export function securityHeaders(): SecurityHeaders {
   if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
   const names = new Set<string>();
   for (let i = 0; i < list.length; i += 2) names.add(list[i]!);
+  // The agent's own CSP passes alongside ours: a browser enforces every policy it gets, so the page keeps
+  // the agent's stricter one (no inline styles) and ours still bounds anything the agent leaves open.
+  names.delete('content-security-policy');
   names.add('x-powered-by');
   return { list: Object.freeze(list), names };
 }

@@ -58,6 +58,8 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
     generation: 1,
     requireClientCert: config.tls.requireClientCert,
     connectionsPerSource: config.limits.connectionsPerSource,
+    maxRequestsPerConnection: config.limits.maxRequestsPerConnection,
+    maxConnectionAgeMs: config.limits.maxConnectionAgeSeconds * 1000,
   };
   const audit: AuditLog = openAuditLog(config.auditLog, auditStdout);
   const counters = { allowed: 0, denied: 0, connectionsRefused: 0 };
@@ -91,7 +93,9 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
   // Prepended: it must run before http attaches its parser to the socket.
   server.prependListener('secureConnection', (socket) => guard.onSecureConnection(socket));
   server.on('tlsClientError', (err, socket) => guard.onTlsClientError(err, socket));
-  server.on('request', proxy.handle);
+  server.on('request', (req, res) => proxy.handle(req, res));
+  // Without this listener Node answers `100 Continue` before any check, inviting an oversized body.
+  server.on('checkContinue', (req, res) => proxy.handle(req, res, true));
 
   const refuseSocket = (req: IncomingMessage, socket: Socket, reason: string): void => {
     counters.denied++;
@@ -174,7 +178,12 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
       holder.policy = nextPolicy;
       holder.requireClientCert = next.tls.requireClientCert;
       holder.connectionsPerSource = next.limits.connectionsPerSource;
+      holder.maxRequestsPerConnection = next.limits.maxRequestsPerConnection;
+      holder.maxConnectionAgeMs = next.limits.maxConnectionAgeSeconds * 1000;
       holder.generation++;
+      // Open connections keep no rights the new CA set, CRL or policy would refuse to a new one.
+      const closed = guard.recheck(nextMaterial.trust);
+      if (closed > 0) logger.warn('closed open connections that the reloaded certificates, CRL or policy no longer allow', { closed });
       server.headersTimeout = next.limits.headersTimeoutMs;
       server.requestTimeout = next.limits.requestTimeoutMs;
       server.keepAliveTimeout = next.limits.keepAliveTimeoutMs;

@@ -7,7 +7,8 @@
 import { constants, X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { SecureContextOptions } from 'node:tls';
-import { crlDates } from './crl-info.js';
+import { parseCrls, type CrlInfo } from './crl-info.js';
+import type { TrustSet } from './peer-recheck.js';
 import type { GatewayConfig } from './config.js';
 import { gatewayError } from './errors.js';
 
@@ -28,6 +29,8 @@ export interface TlsMaterial {
   certNotAfter: Date;
   caNotAfter: Date;
   crlNextUpdate: Date | undefined;
+  /** The CA set and CRLs as values, to re-check connections already open when these files change. */
+  trust: TrustSet;
 }
 
 async function readTlsFile(key: string, path: string): Promise<Buffer> {
@@ -85,9 +88,11 @@ export async function loadTlsMaterial(tls: GatewayConfig['tls']): Promise<TlsMat
     throw gatewayError('GATEWAY_TLS_FILE_UNREADABLE', `tls.cert/tls.ca: ${(err as Error).message}`, { cause: err });
   }
   let crlNextUpdate: Date | undefined;
+  let crls: CrlInfo[] | undefined;
   if (crl) {
     try {
-      crlNextUpdate = crlDates(crl).nextUpdate;
+      crls = parseCrls(crl);
+      crlNextUpdate = crls[0]!.nextUpdate;
     } catch (err) {
       throw gatewayError('GATEWAY_TLS_FILE_UNREADABLE', `tls.crl ${tls.crl}: ${(err as Error).message}`, { cause: err });
     }
@@ -105,7 +110,7 @@ export async function loadTlsMaterial(tls: GatewayConfig['tls']): Promise<TlsMat
     secureOptions: constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_NO_TICKET,
   };
   const caNotAfter = new Date(Math.min(...caCerts.map((c) => Date.parse(c.validTo))));
-  return { options, certNotAfter: new Date(leaf.validTo), caNotAfter, crlNextUpdate };
+  return { options, certNotAfter: new Date(leaf.validTo), caNotAfter, crlNextUpdate, trust: { caCerts, crls } };
 }
 
 /** Whole days until `date` (negative once past), for the days-to-expiry metric and warnings. */

@@ -72,6 +72,14 @@ for (const kind of FRONTS) {
       t.equal(seen?.headers.expect, undefined, 'the agent gets a plain request');
     });
 
+    t.test('an oversized body announced with Expect: 100-continue is refused before 100 Continue', async (t) => {
+      // The client waits for 100 before sending; it must never be invited to send what will be refused.
+      const r = await raw('POST /echo?expect-big HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 10000000\r\n\r\n');
+      t.equal(statusOf(r.text), 413, r.text.split('\r\n')[0] ?? '');
+      t.notMatch(r.text, /100 Continue/);
+      t.notOk(bed.upstream.requests.some((q) => q.url === '/echo?expect-big'));
+    });
+
     t.test('an absolute-form target never reaches the agent as such', async (t) => {
       const r = await raw('GET http://other.example/echo?absolute HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
       // The gateway refuses it; nginx rewrites it to origin form (the path) before proxying.

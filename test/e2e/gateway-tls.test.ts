@@ -8,6 +8,7 @@ import t from 'tap';
 import { auditLine, createBed, FRONTS, frontSkip, MASTER_IP, startFront } from '../fixtures/gateway.js';
 import { curl, run } from '../fixtures/gateway-client.js';
 import https from 'node:https';
+import net from 'node:net';
 
 for (const kind of FRONTS) {
   t.test(`${kind} front`, { skip: frontSkip(kind) }, async (t) => {
@@ -20,6 +21,19 @@ for (const kind of FRONTS) {
     const sClient = (args: string[], input = '') =>
       run('openssl', ['s_client', '-connect', `127.0.0.1:${front.port}`, '-servername', 'localhost', '-CAfile', bed.pki.caCertPath,
         '-cert', m.certPath, '-key', m.keyPath, ...args], input, 10_000).then((r) => ({ ...r, all: r.stdout + r.stderr }));
+
+    if (kind === 'gateway') {
+      t.test('a handshake reset by the client is audited with its source address', async (t) => {
+        const c = net.connect({ port: front.port, host: '127.0.0.1', localAddress: MASTER_IP });
+        c.on('error', () => {});
+        await new Promise<void>((r) => c.once('connect', () => r()));
+        // The start of a ClientHello, then a TCP reset.
+        c.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03]));
+        await new Promise((r) => setTimeout(r, 200));
+        c.resetAndDestroy();
+        t.match(await auditLine(front, (l) => l.kind === 'connection' && l.reason === 'ECONNRESET'), { src: MASTER_IP, decision: 'deny' });
+      });
+    }
 
     t.test('TLS 1.3 is negotiated by default, TLS 1.2 with ECDHE and AES-GCM works', async (t) => {
       const def = await sClient([]);

@@ -54,6 +54,10 @@ t.test('header hygiene and limits', async (t) => {
   }
   t.match(text, 'client_max_body_size 65536;  # limits.maxBodyBytes');
   t.match(text, 'limit_conn outpost_per_source 16;  # limits.connectionsPerSource');
+  t.match(text, 'keepalive_requests 1000;  # limits.maxRequestsPerConnection');
+  t.match(text, 'keepalive_time 3600s;  # limits.maxConnectionAgeSeconds');
+  const unlimited = renderNginxConfig({ config: { ...config, limits: { ...config.limits, maxConnectionAgeSeconds: 0 } }, sha1ByThumbprint: new Map([[TP, 'aa']]), accessLog: '/dev/stderr', securityHeaders: [] });
+  t.notMatch(unlimited, /keepalive_time \d/, 'no age limit: nginx keeps its default');
   t.match(text, 'server unix:/run/outpost/agent.sock;');
   t.match(text, /add_header strict-transport-security "max-age=31536000; includeSubDomains" always;/);
   t.match(text, /location ~ \^\/v1\/\(events\|jobs\/\[\^\/\]\+\/output\)\$ \{\n\s+proxy_pass http:\/\/outpost_agent;\n\s+proxy_buffering off;/);

@@ -1,5 +1,8 @@
 import t from 'tap';
-import { screenRequest, type Screened } from '../../gateway/request-guard.js';
+import { dropped, DROPPED_HEADERS, DROPPED_PREFIXES, FRAMING_HEADERS, mayBeDropped, mayBeFraming, screenRequest, type Screened } from '../../gateway/request-guard.js';
+import { HEAD_FIELDS, mayBeHeadField, parseHead } from '../../gateway/response-parser.js';
+import { headerNames } from '../fixtures/header-names.js';
+import { securityHeaders } from '../../gateway/security-headers.js';
 import { responseHeaderList } from '../../gateway/forward.js';
 
 const id = { sourceIp: '192.0.2.10', subject: 'CN=master', thumbprint: 'AB'.repeat(32), secret: undefined };
@@ -66,4 +69,44 @@ t.test('response headers: hop-by-hop and X-Powered-By removed, security headers 
     ['content-security-policy', "default-src 'none'"],
   );
   t.same(out, ['content-security-policy', "default-src 'none'", 'content-type', 'text/html', 'set-cookie', 'a=1', 'set-cookie', 'b=2']);
+});
+
+t.test('ok: every header the Connection field names is dropped, whatever its first letter', async (t) => {
+  const s = screen('GET', ['Host', 'agent', 'Connection', 'close, Accept, Via', 'Accept', '*/*', 'Via', '1.1 evil', 'Cookie', 'a=b']) as Screened;
+  t.same(Object.keys(pairs(s)).sort(), ['cookie', 'host', 'x-forwarded-for', 'x-forwarded-proto', 'x-outpost-client-subject', 'x-outpost-client-thumbprint']);
+  for (const name of headerNames()) {
+    const r = screen('GET', ['Connection', `keep-alive, ${name}`, name, 'v']);
+    // Content-Length: v, Transfer-Encoding: v, Upgrade: v are refused outright.
+    if ('code' in r) continue;
+    // The client's value must be gone (the gateway may add its own header of the same name).
+    if (r.headers.some((h, i) => i % 2 === 0 && h === name && r.headers[i + 1] === 'v')) t.fail(`${name} was named by Connection but forwarded`);
+  }
+});
+
+t.test('ok: the first-letter fast paths agree with the exact checks for every header name', async (t) => {
+  let checked = 0;
+  for (const name of headerNames([...DROPPED_HEADERS, ...FRAMING_HEADERS, ...HEAD_FIELDS, ...DROPPED_PREFIXES.map((p) => `${p}anything`)])) {
+    const lower = name.toLowerCase();
+    if (dropped(lower, undefined) && !mayBeDropped(name)) t.fail(`request header ${name}: dropped, but the fast path lets it pass`);
+    if ((FRAMING_HEADERS as readonly string[]).includes(lower) && !mayBeFraming(name)) t.fail(`request header ${name}: read for framing, but the fast path skips it`);
+    if ((HEAD_FIELDS as readonly string[]).includes(lower) && !mayBeHeadField(name)) t.fail(`response header ${name}: read by the parser, but the fast path skips it`);
+    checked++;
+  }
+  t.ok(checked > 5000, `${checked} names checked`);
+});
+
+t.test('response headers: those the agent\'s Connection field names are dropped too', async (t) => {
+  const head = parseHead('HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Internal, Via\r\nX-Internal: secret\r\nVia: 1.1 agent\r\nContent-Type: text/plain\r\nContent-Length: 0', 'GET');
+  t.same(head.connectionListed, ['keep-alive', 'x-internal', 'via']);
+  t.same(responseHeaderList(head.headers, new Set(), [], head.connectionListed), ['content-type', 'text/plain', 'content-length', '0']);
+});
+
+t.test('response headers: the agent\'s stricter CSP passes alongside the gateway\'s', async (t) => {
+  const security = securityHeaders();
+  t.notOk(security.names.has('content-security-policy'));
+  const out = responseHeaderList(['content-security-policy', "default-src 'none'; style-src 'self'", 'x-frame-options', 'ALLOWALL'], security.names, [...security.list]);
+  const csp = out.filter((_, i) => i % 2 === 1 && out[i - 1] === 'content-security-policy');
+  t.equal(csp.length, 2, 'both policies are sent (a browser enforces each)');
+  t.ok(csp.includes("default-src 'none'; style-src 'self'"), 'the agent\'s policy is kept');
+  t.equal(out.filter((h) => h === 'x-frame-options').length, security.names.has('x-frame-options') ? 1 : 0, 'other security headers still replace the agent\'s');
 });

@@ -82,6 +82,9 @@ t.test('bytes after a complete answer mark the socket unusable', async (t) => {
 t.test('malformed answers are refused', async (t) => {
   const cases: [string, string[], { eof?: boolean; maxHead?: number }?][] = [
     ['bare LF line endings', ['HTTP/1.1 200 OK\nContent-Length: 0\n\n'], { eof: true }],
+    ['bare LF line endings, the agent keeping the connection open', ['HTTP/1.1 200 OK\nContent-Length: 0\n\n']],
+    ['a status line ending in a bare LF, nothing more yet', ['HTTP/1.1 200 OK\n']],
+    ['a bare CR, nothing more yet', ['HTTP/1.1 200 OK\r\nX-A: 1\rX']],
     ['bare LF inside a header', ['HTTP/1.1 200 OK\r\nX-A: 1\nContent-Length: 5\r\n\r\n']],
     ['bare CR inside a value', ['HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n']],
     ['NUL in a value', ['HTTP/1.1 200 OK\r\nX-A: a\0b\r\n\r\n']],
@@ -113,6 +116,14 @@ t.test('malformed answers are refused', async (t) => {
     ['body cut short', ['HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello'], { eof: true }],
     ['chunked body cut short', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel'], { eof: true }],
     ['closed before any answer', [], { eof: true }],
+    // Found by the llhttp comparison (response-parser-fuzz.test.ts): Node's parser refuses these or frames them differently.
+    ['repeated equal Content-Length', ['HTTP/1.1 200 OK\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\nhello']],
+    ['a tab after the Content-Length digits', ['HTTP/1.1 200 OK\r\nContent-Length: 5\t\r\n\r\nhello']],
+    ['a tab after chunked', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n5\r\nhello\r\n0\r\n\r\n']],
+    ['Content-Length in a trailer', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n']],
+    ['whitespace in a chunk extension', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a=b\r\nhello\r\n0\r\n\r\n']],
+    ['a quote inside a chunk extension token', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b"c\r\nhello\r\n0\r\n\r\n']],
+    ['an interim answer that closes the connection', ['HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok']],
   ];
   for (const [name, chunks, opts] of cases) {
     for (const bytewise of [false, true]) {

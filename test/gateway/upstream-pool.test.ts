@@ -181,3 +181,14 @@ t.test('requestHead: one serialized head, nothing that could split it', async (t
   t.equal(requestHead('GET', 'http://other/', [], false), undefined, 'absolute-form target');
   t.equal(requestHead('GET', '/caf\xe9', ['x-a', 'obs-text \xe9'], false), 'GET /caf\xe9 HTTP/1.1\r\nx-a: obs-text \xe9\r\nhost: localhost\r\n\r\n', 'obs-text passes as is');
 });
+
+t.test('a head with a bare LF is refused at once, not at the upstream timeout', async (t) => {
+  // The agent keeps the connection open: only the bytes themselves can reveal the fault.
+  const up = await rawUpstream(t, (_n, socket) => socket.write('HTTP/1.1 200 OK\nContent-Length: 0\n\n'));
+  const pool = new UpstreamPool({ socketPath: up.path, secret: undefined }, 60_000);
+  t.teardown(() => pool.destroy());
+  const started = Date.now();
+  const r = await exchange(pool, GET('/x'));
+  t.match(r.failed, { kind: 'INVALID', message: /bare LF/ });
+  t.ok(Date.now() - started < 30_000, `refused after ${Date.now() - started} ms, not after the 60 s upstream timeout`);
+});
