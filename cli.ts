@@ -13,7 +13,14 @@ type Register = (program: Command) => void;
  * gateway and the CA (about half a second of CPU on every invocation, which a fan-out or a demo feels).
  */
 const PARTS: Readonly<Record<string, () => Promise<Register>>> = {
-  ca: async () => (await import('./ca/cli.js')).registerCaCommands,
+  ca: async () => {
+    const [store, lifecycle] = await Promise.all([import('./ca/cli.js'), import('./master/lifecycle/cli.js')]);
+    return (program) => {
+      store.registerCaCommands(program);
+      const ca = program.commands.find((c) => c.name() === 'ca');
+      if (ca) lifecycle.registerCaLifecycleCommands(ca);
+    };
+  },
   agent: async () => (await import('./agent/cli.js')).registerAgentCommands,
   gateway: async () => (await import('./gateway/cli.js')).registerGatewayCommands,
   job: async () => (await import('./master/cli.js')).registerJobCommands,

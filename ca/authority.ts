@@ -11,6 +11,7 @@ import { randomSerialHex } from './serial.js';
 import { decryptPrivateKeyPem, encryptPrivateKeyPem, WrongPassphraseError } from './pkcs8.js';
 import { isDnsName, isValidName, formatSan, type LeafProfile, type SubjectAltName } from './profiles.js';
 import { recordOf, lookup, displayStatus } from './records.js';
+import { backdateFor } from './lifetime.js';
 import type { CaStore, CertRecord, StoreIndex } from './store.js';
 
 export type Secret = () => Promise<string>;
@@ -69,10 +70,11 @@ function uniqueSerial(index: StoreIndex): string {
   }
 }
 
-export async function initCa(store: CaStore, opts: { cn: string; days?: number; keySize?: KeySize; passphrase: Secret }): Promise<IssuedResult> {
+export async function initCa(store: CaStore, opts: { cn: string; days?: number | undefined; lifetimeMs?: number | undefined; keySize?: KeySize; passphrase: Secret }): Promise<IssuedResult> {
   checkName(opts.cn);
   const days = opts.days ?? DEFAULT_DAYS.root;
   checkDays(days, 36500);
+  const lifetime = opts.lifetimeMs ?? days * DAY;
   if ((await store.exists()) && (await store.readIndex()).defaultRoot) {
     throw caError('CA_STORE_EXISTS', `${store.dir} already holds a root CA`);
   }
@@ -89,8 +91,8 @@ export async function initCa(store: CaStore, opts: { cn: string; days?: number; 
         subject: { commonName: opts.cn },
         publicKey: key.publicKey,
         signingKey: key.privateKey,
-        notBefore: new Date(now - BACKDATE_MS),
-        notAfter: new Date(now + days * DAY),
+        notBefore: new Date(now - backdateFor(lifetime)),
+        notAfter: new Date(now + lifetime),
         profile: 'root',
       });
       const record = recordOf(built.x509, { profile: 'root', issuer: '', hasKey: true, origin: 'init' });
@@ -140,6 +142,8 @@ interface SignRequest {
   name: string;
   sans: readonly SubjectAltName[];
   days?: number | undefined;
+  /** Overrides days (`--lifetime`). */
+  lifetimeMs?: number | undefined;
   publicKey: KeyObject;
   privateKey?: KeyObject | undefined;
   makeDefault?: boolean | undefined;
@@ -153,15 +157,16 @@ async function signInto(store: CaStore, root: UnlockedRoot, req: SignRequest): P
   checkName(req.name);
   const days = req.days ?? DEFAULT_DAYS.leaf;
   checkDays(days, 3650);
+  const lifetime = req.lifetimeMs ?? days * DAY;
   const sans = req.profile === 'listener' ? listenerSans(req.name, req.sans) : [...req.sans];
   return store.update(async (index) => {
     const now = Date.now();
-    const notAfter = Math.min(now + days * DAY, Date.parse(root.record.notAfter));
+    const notAfter = Math.min(now + lifetime, Date.parse(root.record.notAfter));
     const built = buildCertificate({
       serialHex: uniqueSerial(index),
       subject: { commonName: req.name },
       publicKey: req.publicKey,
-      notBefore: new Date(now - BACKDATE_MS),
+      notBefore: new Date(now - backdateFor(lifetime)),
       notAfter: new Date(notAfter),
       profile: req.profile,
       sans,
@@ -187,6 +192,7 @@ export interface IssueOptions {
   name: string;
   sans?: readonly SubjectAltName[];
   days?: number | undefined;
+  lifetimeMs?: number | undefined;
   keySize?: KeySize | undefined;
   makeDefault?: boolean | undefined;
   passphrase: Secret;
@@ -204,13 +210,22 @@ export async function issue(store: CaStore, opts: IssueOptions): Promise<IssuedR
 
 export async function signCsr(
   store: CaStore,
-  opts: { profile: LeafProfile; name: string; sans: readonly SubjectAltName[]; publicKey: KeyObject; days?: number | undefined; makeDefault?: boolean | undefined; passphrase: Secret },
+  opts: { profile: LeafProfile; name: string; sans: readonly SubjectAltName[]; publicKey: KeyObject; days?: number | undefined; lifetimeMs?: number | undefined; makeDefault?: boolean | undefined; passphrase: Secret },
 ): Promise<IssuedResult> {
   const root = await unlockRoot(store, await store.open(), opts.passphrase);
   return signInto(store, root, { ...opts, origin: 'signed' });
 }
 
-export async function renew(store: CaStore, opts: { thumbprintOrSerial: string; days?: number | undefined; revokeOld?: boolean; passphrase: Secret }): Promise<IssuedResult> {
+/** signCsr with a root already unlocked: a rotation over many gateways opens the root key once. */
+export function signCsrWith(
+  store: CaStore,
+  root: UnlockedRoot,
+  opts: { profile: LeafProfile; name: string; sans: readonly SubjectAltName[]; publicKey: KeyObject; lifetimeMs?: number | undefined },
+): Promise<IssuedResult> {
+  return signInto(store, root, { ...opts, origin: 'signed' });
+}
+
+export async function renew(store: CaStore, opts: { thumbprintOrSerial: string; days?: number | undefined; lifetimeMs?: number | undefined; revokeOld?: boolean | undefined; passphrase: Secret }): Promise<IssuedResult> {
   const index = await store.open();
   const old = lookup(index, opts.thumbprintOrSerial);
   if (old.profile === 'root') throw caError('CA_PROFILE_INVALID', 'a root is not renewed; create a new CA with `outpost ca init --ca-dir …`');
@@ -224,6 +239,7 @@ export async function renew(store: CaStore, opts: { thumbprintOrSerial: string; 
     name: old.subject,
     sans,
     days: opts.days,
+    lifetimeMs: opts.lifetimeMs,
     publicKey: fresh?.publicKey ?? oldCert.publicKey,
     privateKey: fresh?.privateKey,
     origin: old.origin === 'signed' ? 'signed' : 'issued',

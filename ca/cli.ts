@@ -15,6 +15,7 @@ import { parseKeySpec, generateRsaKey, privateKeyPem, DEFAULT_KEY_SIZE, type Key
 import { parseSans, formatSan, isValidName, type LeafProfile, type SubjectAltName } from './profiles.js';
 import { REVOCATION_REASONS, type RevocationReason } from './reasons.js';
 import type { IssuedResult, Secret } from './authority.js';
+import { lifetimeFrom } from './lifetime.js';
 
 // The work modules (forge, zod) load only when a ca command runs, so `outpost gateway …` does not pay for them.
 const authority = () => import('./authority.js');
@@ -120,9 +121,10 @@ export function registerCaCommands(program: Command): void {
   withCommon(ca.command('init').description('create the self-signed root CA and make it the default (CREATE ROOT CA /STOREKEY /MAKEDEFAULT)'), { ca: true })
     .option('--cn <name>', 'root common name', 'Outpost Root CA')
     .option('--days <n>', 'validity in days (default 3650)')
+    .option('--lifetime <duration>', 'validity as a duration instead of --days: 90s, 30m, 1h, 7d')
     .option('--key <type>', 'rsa-2048, rsa-3072 (default) or rsa-4096')
-    .action(action(async (o: Common & { cn: string; days?: string; key?: string }) => {
-      const r = await (await authority()).initCa(await store(o), { cn: o.cn, days: days(o.days), keySize: keySize(o.key), passphrase: caPassphrase(o, true) });
+    .action(action(async (o: Common & { cn: string; days?: string; lifetime?: string; key?: string }) => {
+      const r = await (await authority()).initCa(await store(o), { cn: o.cn, days: days(o.days), lifetimeMs: lifetimeFrom(o, 36500), keySize: keySize(o.key), passphrase: caPassphrase(o, true) });
       printIssued(o, 'created', r);
     }));
 
@@ -130,19 +132,21 @@ export function registerCaCommands(program: Command): void {
   withCommon(issueCmd.command('connector').description('executor-connector (TLS client) certificate for the master (CREATE EXEC CONNECTOR CERT)'), { ca: true })
     .requiredOption('--name <name>', 'common name, e.g. the master host name')
     .option('--days <n>', 'validity in days (default 397)')
+    .option('--lifetime <duration>', 'validity as a duration instead of --days: 90s, 30m, 1h, 7d')
     .option('--key <type>', 'rsa-2048, rsa-3072 (default) or rsa-4096')
     .option('--make-default', 'make it the default connector certificate')
-    .action(action(async (o: Common & { name: string; days?: string; key?: string; makeDefault?: boolean }) => {
-      const r = await (await authority()).issue(await store(o), { profile: 'connector', name: o.name, days: days(o.days), keySize: keySize(o.key), makeDefault: o.makeDefault, passphrase: caPassphrase(o) });
+    .action(action(async (o: Common & { name: string; days?: string; lifetime?: string; key?: string; makeDefault?: boolean }) => {
+      const r = await (await authority()).issue(await store(o), { profile: 'connector', name: o.name, days: days(o.days), lifetimeMs: lifetimeFrom(o, 3650), keySize: keySize(o.key), makeDefault: o.makeDefault, passphrase: caPassphrase(o) });
       printIssued(o, 'issued', r);
     }));
   withCommon(issueCmd.command('listener').description('agent listener (TLS server) certificate for a gateway (CREATE AGENT LISTENER CERT)'), { ca: true })
     .requiredOption('--agent <name>', 'agent name (the common name)')
     .option('--san <list>', 'subject alternative names: dns:HOST,ip:ADDRESS (repeatable; default dns:<agent>)', collect)
     .option('--days <n>', 'validity in days (default 397)')
+    .option('--lifetime <duration>', 'validity as a duration instead of --days: 90s, 30m, 1h, 7d')
     .option('--key <type>', 'rsa-2048, rsa-3072 (default) or rsa-4096')
-    .action(action(async (o: Common & { agent: string; san?: string[]; days?: string; key?: string }) => {
-      const r = await (await authority()).issue(await store(o), { profile: 'listener', name: o.agent, sans: sans(o.san), days: days(o.days), keySize: keySize(o.key), passphrase: caPassphrase(o) });
+    .action(action(async (o: Common & { agent: string; san?: string[]; days?: string; lifetime?: string; key?: string }) => {
+      const r = await (await authority()).issue(await store(o), { profile: 'listener', name: o.agent, sans: sans(o.san), days: days(o.days), lifetimeMs: lifetimeFrom(o, 3650), keySize: keySize(o.key), passphrase: caPassphrase(o) });
       printIssued(o, 'issued', r);
     }));
 
@@ -170,10 +174,11 @@ export function registerCaCommands(program: Command): void {
     .addOption(new Option('--profile <profile>', 'certificate profile').choices(['listener', 'connector']).makeOptionMandatory())
     .option('--san <list>', 'replace the SANs the request asks for (repeatable)', collect)
     .option('--days <n>', 'validity in days (default 397)')
+    .option('--lifetime <duration>', 'validity as a duration instead of --days: 90s, 30m, 1h, 7d')
     .option('--make-default', 'make it the default connector certificate')
     .option('--out <file>', 'also write the certificate (PEM) here')
     .option('--chain', 'append the root certificate to --out')
-    .action(action(async (csrPath: string, o: Common & { profile: LeafProfile; san?: string[]; days?: string; makeDefault?: boolean; out?: string; chain?: boolean }) => {
+    .action(action(async (csrPath: string, o: Common & { profile: LeafProfile; san?: string[]; days?: string; lifetime?: string; makeDefault?: boolean; out?: string; chain?: boolean }) => {
       const text = await readFile(csrPath, 'utf8').catch((err: Error) => {
         throw caError('CA_INPUT_UNREADABLE', `cannot read ${csrPath}: ${err.message}`, { cause: err });
       });
@@ -185,7 +190,7 @@ export function registerCaCommands(program: Command): void {
       }
       if (!isValidName(parsed.commonName)) throw caError('CA_CSR_INVALID', `${csrPath}: the request's common name ${JSON.stringify(parsed.commonName)} is not usable`);
       const s = await store(o);
-      const r = await (await authority()).signCsr(s, { profile: o.profile, name: parsed.commonName, sans: o.san ? sans(o.san) : parsed.sans, publicKey: parsed.publicKey, days: days(o.days), makeDefault: o.makeDefault, passphrase: caPassphrase(o) });
+      const r = await (await authority()).signCsr(s, { profile: o.profile, name: parsed.commonName, sans: o.san ? sans(o.san) : parsed.sans, publicKey: parsed.publicKey, days: days(o.days), lifetimeMs: lifetimeFrom(o, 3650), makeDefault: o.makeDefault, passphrase: caPassphrase(o) });
       const certPem = await s.readText(r.certPath);
       const root = o.chain ? await s.readText(s.rootCertPath((await s.readIndex()).defaultRoot ?? '')) : '';
       if (o.out) await writeNew(o.out, certPem + root, 0o644, true);
@@ -257,9 +262,10 @@ export function registerCaCommands(program: Command): void {
 
   withCommon(ca.command('crl').description('sign a fresh CRL of the default root (X.509 v2, for the gateway and openssl -crl_check)'), { ca: true })
     .option('--days <n>', 'days until nextUpdate (default 7)')
+    .option('--lifetime <duration>', 'validity as a duration instead of --days: 90s, 30m, 1h, 7d')
     .option('--out <file>', 'also write the CRL (PEM) here')
-    .action(action(async (o: Common & { days?: string; out?: string }) => {
-      const r = await (await revocation()).crl(await store(o), { days: days(o.days), passphrase: caPassphrase(o) });
+    .action(action(async (o: Common & { days?: string; lifetime?: string; out?: string }) => {
+      const r = await (await revocation()).crl(await store(o), { days: days(o.days), lifetimeMs: lifetimeFrom(o, 365), passphrase: caPassphrase(o) });
       if (o.out) await writeNew(o.out, r.pem, 0o644, true);
       const { pem: _pem, ...rest } = r;
       if (o.json) printJson({ ...rest, ...(o.out ? { out: o.out } : {}) });
@@ -268,9 +274,10 @@ export function registerCaCommands(program: Command): void {
 
   withCommon(ca.command('renew <thumbprint>').description('issue a new certificate with the same subject, SANs and profile'), { ca: true })
     .option('--days <n>', 'validity in days (default 397)')
+    .option('--lifetime <duration>', 'validity as a duration instead of --days: 90s, 30m, 1h, 7d')
     .option('--revoke-old', 'revoke the old certificate (reason superseded)')
-    .action(action(async (key: string, o: Common & { days?: string; revokeOld?: boolean }) => {
-      const r = await (await authority()).renew(await store(o), { thumbprintOrSerial: key, days: days(o.days), revokeOld: o.revokeOld, passphrase: caPassphrase(o) });
+    .action(action(async (key: string, o: Common & { days?: string; lifetime?: string; revokeOld?: boolean }) => {
+      const r = await (await authority()).renew(await store(o), { thumbprintOrSerial: key, days: days(o.days), lifetimeMs: lifetimeFrom(o, 3650), revokeOld: o.revokeOld, passphrase: caPassphrase(o) });
       printIssued(o, 'renewed', r);
     }));
 }

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { caError } from './errors.js';
 import { buildCrl, type RevocationReason } from './crl.js';
 import { lookup } from './records.js';
-import { unlockRoot, resultOf, checkDays, DAY, BACKDATE_MS, DEFAULT_DAYS, type IssuedResult, type Secret, type UnlockedRoot } from './authority.js';
+import { backdateFor } from './lifetime.js';
+import { unlockRoot, resultOf, checkDays, DAY, DEFAULT_DAYS, type IssuedResult, type Secret, type UnlockedRoot } from './authority.js';
 import type { CaStore, StoreIndex } from './store.js';
 
 export interface CrlResult {
@@ -21,24 +22,24 @@ export interface CrlResult {
 }
 
 /** Signs a fresh CRL of the default root inside an index update (the CRL number only ever grows). */
-export function writeCrlLocked(store: CaStore, index: StoreIndex, root: UnlockedRoot, days: number): Promise<CrlResult> {
+export function writeCrlLocked(store: CaStore, index: StoreIndex, root: UnlockedRoot, lifetimeMs: number): Promise<CrlResult> {
   const now = Date.now();
   index.crlNumber += 1;
   const revoked = index.certificates
     .filter((c) => c.status === 'revoked' && c.issuer === root.record.thumbprint)
     .map((c) => ({ serialHex: c.serial, revokedAt: new Date(c.revokedAt ?? now), reason: c.reason }));
-  const nextUpdate = new Date(now + days * DAY);
-  const pem = buildCrl({ issuerCert: root.cert, issuerKey: root.issuer.key, crlNumber: index.crlNumber, thisUpdate: new Date(now - BACKDATE_MS), nextUpdate, revoked });
+  const nextUpdate = new Date(now + lifetimeMs);
+  const pem = buildCrl({ issuerCert: root.cert, issuerKey: root.issuer.key, crlNumber: index.crlNumber, thisUpdate: new Date(now - backdateFor(lifetimeMs)), nextUpdate, revoked });
   return store
     .writePublic(store.crlPath, pem)
     .then(() => ({ path: store.crlPath, thumbprint: createHash('sha256').update(Buffer.from(pem.replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64')).digest('hex').toUpperCase(), crlNumber: index.crlNumber, revoked: revoked.length, nextUpdate: nextUpdate.toISOString(), issuer: root.record.thumbprint, pem }));
 }
 
-export async function crl(store: CaStore, opts: { days?: number | undefined; passphrase: Secret }): Promise<CrlResult> {
+export async function crl(store: CaStore, opts: { days?: number | undefined; lifetimeMs?: number | undefined; passphrase: Secret }): Promise<CrlResult> {
   const days = opts.days ?? DEFAULT_DAYS.crl;
   checkDays(days, 365);
   const root = await unlockRoot(store, await store.open(), opts.passphrase);
-  return store.update((index) => writeCrlLocked(store, index, root, days));
+  return store.update((index) => writeCrlLocked(store, index, root, opts.lifetimeMs ?? days * DAY));
 }
 
 export async function revoke(
@@ -55,7 +56,7 @@ export async function revoke(
     if (record.status === 'revoked') throw caError('CA_ALREADY_REVOKED', `${record.thumbprint} was revoked at ${record.revokedAt}`);
     Object.assign(record, { status: 'revoked', revokedAt: new Date().toISOString(), reason: opts.reason ?? 'unspecified' });
     if (fresh.defaultConnector === record.thumbprint) fresh.defaultConnector = null;
-    const crlResult = await writeCrlLocked(store, fresh, root, opts.crlDays ?? DEFAULT_DAYS.crl);
+    const crlResult = await writeCrlLocked(store, fresh, root, (opts.crlDays ?? DEFAULT_DAYS.crl) * DAY);
     return { revoked: resultOf(store, record), crl: crlResult };
   });
 }

@@ -54,8 +54,19 @@ const rule = z
       .strict()
       .optional(),
     methods: z.array(z.enum(METHODS)).min(1).default(['GET']),
+    /**
+     * Grants the gateway's own admin routes (/v1/gateway/…: certificate and CRL rotation) and nothing
+     * else: an admin rule never forwards to the agent. It must pin its clients, since it can replace the
+     * gateway's certificate.
+     */
+    admin: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.admin && (r.clients?.thumbprints ?? []).length === 0 && (r.clients?.subjects ?? []).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['admin'], message: 'an admin rule must pin its clients (clients.thumbprints or clients.subjects)' });
+    }
+  });
 
 const limits = z
   .object({
@@ -96,7 +107,8 @@ export const gatewayConfigSchema = z
   .strict();
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
-export type AccessRuleConfig = GatewayConfig['access'][number];
+/** A rule as compilePolicy takes it; `admin` may be left out (false). */
+export type AccessRuleConfig = Omit<GatewayConfig['access'][number], 'admin'> & { admin?: boolean };
 
 export function parseGatewayConfig(raw: unknown, source = 'gateway config'): Readonly<GatewayConfig> {
   return parseConfig(gatewayConfigSchema, raw, source);

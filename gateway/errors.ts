@@ -82,4 +82,74 @@ export const gatewayError = defineErrors('gateway', {
     meaning: 'nginx can only pin clients by SHA-1 fingerprint; a SHA-256 thumbprint pin had no certificate file to derive it from.',
     action: 'Pass the pinned certificate with `--client-cert FILE` (repeatable) or pin by subject instead.',
   },
+  GATEWAY_NGINX_ADMIN_RULE: {
+    status: 400,
+    meaning: 'An access rule has `admin: true`; nginx cannot serve the gateway\'s admin routes (certificate and CRL rotation) and would forward them to the agent.',
+    action: 'Remove the admin rule from the configuration given to nginx-config, or run `outpost gateway start` where certificates are rotated by `outpost ca rotate`.',
+  },
+  GATEWAY_ADMIN_NOT_ALLOWED: {
+    status: 403,
+    meaning: 'A request for an admin route (/v1/gateway/…) came from a client that no `admin: true` rule admits; admin routes are never forwarded to the agent.',
+    action: 'Add an access rule with `admin: true` that lists the master\'s source address and pins its connector certificate (subject or thumbprint), then reload.',
+  },
+  GATEWAY_ADMIN_ROUTE_UNKNOWN: {
+    status: 404,
+    meaning: 'No admin route has this path and method (the routes are GET /v1/gateway/tls, POST /v1/gateway/csr, PUT /v1/gateway/certificate, PUT /v1/gateway/crl).',
+    action: 'Use one of the admin routes; `outpost ca rotate|publish-crl|fleet` call them for you.',
+  },
+  GATEWAY_ADMIN_BAD_REQUEST: {
+    status: 400,
+    meaning: 'The admin request body is not what the route takes (a PEM certificate chain or a PEM CRL, at most 64 KiB).',
+    action: 'Send the PEM text as the body, as `outpost ca rotate` and `outpost ca publish-crl` do.',
+  },
+  GATEWAY_NO_PENDING_KEY: {
+    status: 409,
+    meaning: 'A certificate was offered but the gateway holds no pending key: no CSR was made, or the rotation it belonged to already finished.',
+    action: 'Start again with POST /v1/gateway/csr (`outpost ca rotate` does the whole sequence).',
+  },
+  GATEWAY_CERT_KEY_MISMATCH: {
+    status: 422,
+    meaning: 'The certificate offered is not for the gateway\'s pending key (signed from another CSR, or a CSR superseded by a newer one).',
+    action: 'Sign the CSR the gateway returned last; if two rotations ran at once, run `outpost ca rotate` again for this gateway.',
+  },
+  GATEWAY_CERT_UNTRUSTED: {
+    status: 422,
+    meaning: 'The certificate offered is not signed by a CA in the gateway\'s tls.ca bundle.',
+    action: 'Sign it with the CA the gateway trusts (the CA store\'s default root), or update tls.ca first.',
+  },
+  GATEWAY_CERT_WRONG_PURPOSE: {
+    status: 422,
+    meaning: 'The certificate offered is not a TLS server certificate (no serverAuth extended key usage, or a CA certificate).',
+    action: 'Sign the CSR with the listener profile (`outpost ca sign --profile listener`).',
+  },
+  GATEWAY_CERT_EXPIRED: {
+    status: 422,
+    meaning: 'The certificate offered has expired or is not valid yet; installing it would make every client refuse the gateway.',
+    action: 'Check the CA host\'s clock and sign the CSR again with a longer --lifetime.',
+  },
+  GATEWAY_CRL_NOT_CONFIGURED: {
+    status: 409,
+    meaning: 'A CRL was offered but the gateway has no tls.crl file to keep it in.',
+    action: 'Add tls.crl (a path the gateway user may write) to gateway.yaml and reload, then publish again.',
+  },
+  GATEWAY_CRL_INVALID: {
+    status: 422,
+    meaning: 'The CRL offered cannot be parsed, carries no CRL number, or is already past its nextUpdate (OpenSSL would refuse every client with it).',
+    action: 'Sign a fresh CRL with `outpost ca crl` (or let `outpost ca maintain` do it) and publish it again.',
+  },
+  GATEWAY_CRL_FOREIGN: {
+    status: 422,
+    meaning: 'The CRL offered is not signed by a CA in the gateway\'s tls.ca bundle.',
+    action: 'Publish the CRL of the CA that issued the gateway\'s clients (`outpost ca publish-crl` with the right --ca-dir).',
+  },
+  GATEWAY_CRL_NOT_NEWER: {
+    status: 409,
+    meaning: 'The CRL offered has a CRL number no higher than the one the gateway serves; an older CRL could un-revoke certificates.',
+    action: 'Nothing to do if the gateway already has this CRL; otherwise sign a fresh one (`outpost ca crl`) and publish it.',
+  },
+  GATEWAY_ROTATION_FAILED: {
+    status: 500,
+    meaning: 'The gateway could not write or load its new key, certificate or CRL; it keeps serving the previous ones.',
+    action: 'Check that the gateway user may write the directories of tls.cert, tls.key and tls.crl; the gateway log has the cause.',
+  },
 });

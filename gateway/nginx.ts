@@ -43,6 +43,9 @@ function ruleBlocks(input: NginxRenderInput): string[] {
   const out: string[] = [];
   config.access.forEach((rule, i) => {
     const path = `access[${i}] (${rule.name})`;
+    // nginx cannot serve the gateway's admin routes (it would forward them to the agent): refuse rather
+    // than render a rule that silently does something else.
+    if (rule.admin) throw gatewayError('GATEWAY_NGINX_ADMIN_RULE', `${path}.admin: nginx cannot serve the gateway's admin routes`);
     out.push(`# ${path}.sources`);
     out.push(`geo $outpost_src_${i} {`, '    default 0;');
     for (const s of rule.sources) {

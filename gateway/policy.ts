@@ -21,6 +21,8 @@ export interface CompiledRule {
   readonly connectionChecks: readonly ConnectionCheck[];
   readonly requestChecks: readonly RequestCheck[];
   readonly methods: readonly string[];
+  /** Grants the admin routes only (gateway/admin/); never considered for requests to the agent. */
+  readonly admin: boolean;
 }
 
 export interface RuleMatch {
@@ -40,7 +42,17 @@ export interface Policy {
   /** True when some rule lists the address: others are dropped before the TLS handshake. */
   sourceListed(addr: ParsedAddress | undefined): boolean;
   matchConnection(facts: ConnectionFacts): RuleMatch;
+  /** The first admin rule whose connection checks pass, if any. */
+  matchAdmin(facts: ConnectionFacts): CompiledRule | undefined;
   decide(match: RuleMatch, method: string): Decision;
+}
+
+function firstDenial(rule: CompiledRule, facts: ConnectionFacts): DenyReason | undefined {
+  for (const check of rule.connectionChecks) {
+    const denied = check.run(facts);
+    if (denied) return denied;
+  }
+  return undefined;
 }
 
 export function compilePolicy(rules: readonly AccessRuleConfig[], options: { requireClientCert: boolean }): Policy {
@@ -61,6 +73,7 @@ export function compilePolicy(rules: readonly AccessRuleConfig[], options: { req
         connectionChecks: checks.filter((c): c is ConnectionCheck => c.phase === 'connection'),
         requestChecks: checks.filter((c): c is RequestCheck => c.phase === 'request'),
         methods: [...r.methods],
+        admin: r.admin === true,
       });
     } catch (err) {
       problems.push(`access[${index}].${(err as Error).message}`);
@@ -83,16 +96,16 @@ export function compilePolicy(rules: readonly AccessRuleConfig[], options: { req
     matchConnection(facts) {
       let reason: DenyReason = 'IP_NOT_ALLOWED';
       for (const rule of compiled) {
-        let denied: DenyReason | undefined;
-        for (const check of rule.connectionChecks) {
-          denied = check.run(facts);
-          if (denied) break;
-        }
+        if (rule.admin) continue;
+        const denied = firstDenial(rule, facts);
         if (!denied) return { rule, reason: undefined };
         // CLIENT_NOT_ALLOWED is more telling than IP_NOT_ALLOWED: the address was listed somewhere.
         if (denied === 'CLIENT_NOT_ALLOWED') reason = denied;
       }
       return { rule: undefined, reason };
+    },
+    matchAdmin(facts) {
+      return compiled.find((rule) => rule.admin && firstDenial(rule, facts) === undefined);
     },
     decide(match, method) {
       const rule = match.rule;

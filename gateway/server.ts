@@ -5,7 +5,7 @@
  */
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { LogSink } from '../core/lazy-logger.js';
@@ -18,6 +18,9 @@ import { createProxy } from './proxy.js';
 import { UpstreamPool, type UpstreamTarget } from './upstream-pool.js';
 import { securityHeaders } from './security-headers.js';
 import { gatewayError } from './errors.js';
+import type { AdminDeps } from './admin/routes.js';
+import { isAdminPath } from './admin/path.js';
+import { dropPrevious, hasPrevious, recoverRotation } from './admin/rotation-files.js';
 
 export interface Gateway {
   readonly server: https.Server;
@@ -50,6 +53,9 @@ function rawResponse(status: number, text: string): string {
 
 export async function createGateway(initial: Readonly<GatewayConfig>, logger: LogSink, auditStdout?: NodeJS.WritableStream): Promise<Gateway> {
   let config = initial;
+  // A rotation killed between writing the certificate and the key is finished (or undone) first.
+  const recovery = await recoverRotation(config.tls);
+  if (recovery === 'rolled-forward' || recovery === 'rolled-back') logger.warn('finished an interrupted certificate rotation', { recovery, cert: config.tls.cert });
   let material = await loadTlsMaterial(config.tls);
   let upstream = await upstreamOf(config);
   let pool = new UpstreamPool(upstream, config.limits.upstreamTimeoutMs);
@@ -93,9 +99,42 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
   // Prepended: it must run before http attaches its parser to the socket.
   server.prependListener('secureConnection', (socket) => guard.onSecureConnection(socket));
   server.on('tlsClientError', (err, socket) => guard.onTlsClientError(err, socket));
-  server.on('request', (req, res) => proxy.handle(req, res));
+  const rotation = { previousRetained: await hasPrevious(config.tls) };
+  const adminDeps: AdminDeps = {
+    holder, audit, logger, security: securityHeaders(), rotation,
+    tls: () => config.tls,
+    material: () => material,
+    async applyTls() {
+      const next = await loadTlsMaterial(config.tls);
+      server.setSecureContext(next.options);
+      material = next;
+    },
+  };
+  // Loaded on first use: the admin routes pull in forge (CSR building), which a gateway never rotated does not need.
+  let admin: Promise<(req: IncomingMessage, res: ServerResponse) => void> | undefined;
+  const route = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
+    if (!isAdminPath(req.url)) return proxy.handle(req, res, expectsContinue);
+    admin ??= import('./admin/routes.js').then((m) => m.createAdminRoutes(adminDeps).handle);
+    admin
+      .then((handle) => {
+        // Admin bodies are small and read whole by the routes, which answer refusals themselves.
+        if (expectsContinue) res.writeContinue();
+        handle(req, res);
+      })
+      .catch((err: unknown) => {
+        logger.error('admin routes failed to load', { err: (err as Error).message });
+        res.destroy();
+      });
+  };
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => route(req, res, false));
   // Without this listener Node answers `100 Continue` before any check, inviting an oversized body.
-  server.on('checkContinue', (req, res) => proxy.handle(req, res, true));
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => route(req, res, true));
+  server.on('secureConnection', () => {
+    // The pair replaced by a rotation is kept until the new one has served a handshake.
+    if (!rotation.previousRetained) return;
+    rotation.previousRetained = false;
+    dropPrevious(config.tls).catch((err: unknown) => logger.warn('could not remove the previous certificate pair', { err: (err as Error).message }));
+  });
 
   const refuseSocket = (req: IncomingMessage, socket: Socket, reason: string): void => {
     counters.denied++;

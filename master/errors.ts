@@ -107,4 +107,9 @@ export const masterError = defineErrors('master', {
     meaning: 'A job id contains characters other than lowercase letters, digits and hyphens.',
     action: 'Copy the id exactly as `outpost job run` printed it.',
   },
+  MASTER_LIFECYCLE_FAILED: {
+    status: 502,
+    meaning: '`outpost ca rotate`, `publish-crl` or `maintain` failed for at least one gateway (or for the connector renewal); the table lists each failure with the gateway\'s own code.',
+    action: 'Look up each gateway code in ERRORS.md (GATEWAY_CERT_*, GATEWAY_CRL_*); unreachable gateways need an admin rule for this master (`admin: true`) and a running gateway. Re-run the command: it only redoes what is still due.',
+  },
 });

@@ -45,3 +45,11 @@ t.test('fail: every bad key reported with its path in one error', async (t) => {
 t.test('fail: an empty policy is refused (it would deny everything)', async (t) => {
   t.throws(() => parseGatewayConfig({ ...base, access: [] }), /access: at least one rule/);
 });
+
+t.test('admin rules: default false; fail: an admin rule that pins no client', async (t) => {
+  t.equal(parseGatewayConfig(base).access[0]?.admin, false, 'rules are not admin unless said so');
+  t.equal(parseGatewayConfig({ ...base, access: [{ name: 'a', sources: ['192.0.2.10/32'], clients: { subjects: ['CN=master'] }, admin: true }] }).access[0]?.admin, true);
+  const err = t.throws(() => parseGatewayConfig({ ...base, access: [{ name: 'a', sources: ['192.0.2.10/32'], admin: true }] }, 'gateway.yaml')) as Error;
+  t.ok(coreError.is(err, 'CORE_CONFIG_INVALID'));
+  t.match(err.message, 'access[0].admin: an admin rule must pin its clients');
+});

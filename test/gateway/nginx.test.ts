@@ -76,3 +76,13 @@ t.test('a TCP upstream carries the secret; a $ in it is refused', async (t) => {
   t.match(renderNginxConfig({ ...base, config: tcp, secret: 'x' }), 'server 127.0.0.1:7411;');
   t.throws(() => renderNginxConfig({ ...base, config: tcp, secret: 'a$b' }), /must not contain/);
 });
+
+t.test('fail: an admin rule is refused (nginx cannot serve the admin routes)', async (t) => {
+  const withAdmin = parseGatewayConfig({
+    ...config,
+    access: [...config.access, { name: 'admin', sources: ['192.0.2.10/32'], clients: { subjects: ['CN=master'] }, admin: true }],
+  });
+  const err = t.throws(() => renderNginxConfig({ config: withAdmin, sha1ByThumbprint: new Map([[TP, 'c2691fcf906ec6631fad2ce6782fbc88d800204a']]), accessLog: '/x', securityHeaders: [] })) as Error;
+  t.ok(gatewayError.is(err, 'GATEWAY_NGINX_ADMIN_RULE'));
+  t.match(err.message, 'access[2] (admin).admin');
+});

@@ -62,3 +62,12 @@ t.test('the policy is an ordered array of checks per rule', async (t) => {
     ['ipAllowlist', 'clientCert', 'methodPolicy'],
   ]);
 });
+
+t.test('admin rules: only matchAdmin sees them; they never decide a request for the agent', async (t) => {
+  const withAdmin = compilePolicy([{ name: 'admin', sources: ['192.0.2.10/32'], clients: { subjects: ['CN=x'] }, methods: ['GET'], admin: true }, ...rules], { requireClientCert: true });
+  t.equal(withAdmin.matchConnection(conn('192.0.2.10')).rule?.name, 'master', 'the admin rule listed first does not take the connection');
+  t.equal(withAdmin.matchAdmin(conn('192.0.2.10'))?.name, 'admin');
+  t.equal(withAdmin.matchAdmin({ ...conn('192.0.2.10'), subjectPairs: ['CN=y'] }), undefined, 'fail: subject not pinned');
+  t.equal(withAdmin.matchAdmin(conn('198.51.100.7')), undefined, 'fail: source not listed');
+  t.equal(policy.matchAdmin(conn('192.0.2.10')), undefined, 'no admin rule: nobody is admin');
+});
