@@ -55,3 +55,12 @@ t.test('progress line', async (t) => {
   t.equal(renderProgressLine(10, 20, 1, 3200, 10), '[#####-----] 10/20 hosts done, 1 failed, 3.2s');
   t.equal(renderProgressLine(3, 3, 0, 61_000, 4), '[####] 3/3 hosts done, 0 failed, 1m01s');
 });
+
+t.test('what an agent answered cannot drive the terminal from the summary', async (t) => {
+  const text = renderSummary([
+    row('a', 'error', null, { jobId: 'j\u009b2J1', error: { code: 'AGENT_X\u001b]0;t\u0007', message: 'no\u009d0;owned\u009c such\u001b[2J job' } }),
+  ], false);
+  // eslint-disable-next-line no-control-regex
+  t.notMatch(text, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, 'no C0 or C1 control left');
+  t.match(text, /j1\s+AGENT_X: no such job/);
+});
