@@ -10,7 +10,7 @@ import { parseCrl } from './crl.js';
 import { EKU_OID, type LeafProfile } from './profiles.js';
 import { recordOf, profileOf } from './records.js';
 import { checkNewPassword, type Secret, type IssuedResult } from './authority.js';
-import { readBundle, checkValidity, singleKey } from './transfer.js';
+import { readBundle, checkValidity, singleKey, type ReadLimits } from './transfer.js';
 import { thumbprintOf } from './thumbprint.js';
 import type { CaStore, CertRecord, StoreIndex } from './store.js';
 
@@ -48,8 +48,8 @@ export interface ImportRootResult extends IssuedResult {
   revoked: number;
 }
 
-export async function importRoot(store: CaStore, file: string, opts: { makeDefault?: boolean | undefined; password: Secret; passphrase: Secret }): Promise<ImportRootResult> {
-  const bundle = await readBundle(file, opts.password);
+export async function importRoot(store: CaStore, file: string, opts: ReadLimits & { makeDefault?: boolean | undefined; password: Secret; passphrase: Secret }): Promise<ImportRootResult> {
+  const bundle = await readBundle(file, opts.password, opts);
   const key = singleKey(bundle);
   const root = bundle.certs.find((c) => keyMatches(c, key));
   if (!root) {
@@ -112,9 +112,9 @@ export async function importRoot(store: CaStore, file: string, opts: { makeDefau
   );
 }
 
-export async function importCert(store: CaStore, file: string, opts: { as: LeafProfile; makeDefault?: boolean | undefined; password: Secret }): Promise<IssuedResult> {
+export async function importCert(store: CaStore, file: string, opts: ReadLimits & { as: LeafProfile; makeDefault?: boolean | undefined; password: Secret }): Promise<IssuedResult> {
   const index = await store.open();
-  const bundle = await readBundle(file, opts.password);
+  const bundle = await readBundle(file, opts.password, opts);
   const key = singleKey(bundle);
   const leaf = bundle.certs.find((c) => !c.ca && keyMatches(c, key));
   if (!leaf) throw caError('CA_IMPORT_KEY_MISMATCH', 'the private key does not belong to any certificate in the file');
