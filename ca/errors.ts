@@ -77,6 +77,11 @@ export const caError = defineErrors('ca', {
     meaning: 'The store does not hold this certificate\'s private key (it was signed from a CSR, so the key stayed on its host).',
     action: 'Export the certificate alone as PEM, or export from the host that holds the key.',
   },
+  CA_KEY_TOO_WEAK: {
+    status: 400,
+    meaning: 'The key to be certified or imported is too weak: RSA under 2048 bits (or a key type other than RSA, EC P-256/P-384/P-521, Ed25519, Ed448).',
+    action: 'Make a new key of RSA-2048 or more (`outpost ca request --key rsa-3072`, `openssl req -newkey rsa:3072`) and sign or export again.',
+  },
   CA_CSR_INVALID: {
     status: 400,
     meaning: 'The certificate signing request could not be read, is not RSA, or its self-signature does not verify.',

@@ -14,6 +14,7 @@ import type { AuditLog } from './audit.js';
 import { parseAddress, type ParsedAddress } from './checks/cidr.js';
 import type { ConnectionFacts } from './checks/check.js';
 import type { Policy, RuleMatch } from './policy.js';
+import { keyWeakness } from '../ca/keys.js';
 
 export interface ConnectionState {
   sourceIp: string;
@@ -132,6 +133,12 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
         // UNABLE_TO_VERIFY_LEAF_SIGNATURE (another CA), UNSUPPORTED_CERTIFICATE_PURPOSE (a server cert) …
         const reason = String(socket.authorizationError ?? 'CERT_UNVERIFIED');
         refuse(ip, reason, started, { ...(subject ? { subject } : {}), ...(thumbprint ? { thumbprint } : {}) });
+        socket.destroy();
+        return;
+      }
+      // Node's OpenSSL runs at security level 1, which still verifies an RSA-1024 client certificate.
+      if (peer && keyWeakness(peer.publicKey)) {
+        refuse(ip, 'CLIENT_KEY_TOO_WEAK', started, { ...(subject ? { subject } : {}), ...(thumbprint ? { thumbprint } : {}) });
         socket.destroy();
         return;
       }
