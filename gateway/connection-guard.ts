@@ -128,17 +128,18 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
         socket.destroy();
         return;
       }
+      // Node 20's OpenSSL runs at security level 1, which still verifies an RSA-1024 client certificate
+      // (Node 24's level 2 reports EE_KEY_TOO_SMALL): one reason for both, checked first.
+      if (peer && keyWeakness(peer.publicKey)) {
+        refuse(ip, 'CLIENT_KEY_TOO_WEAK', started, { ...(subject ? { subject } : {}), ...(thumbprint ? { thumbprint } : {}) });
+        socket.destroy();
+        return;
+      }
       if (peer && !socket.authorized) {
         // authorizationError is OpenSSL's verify result: CERT_REVOKED, CERT_HAS_EXPIRED,
         // UNABLE_TO_VERIFY_LEAF_SIGNATURE (another CA), UNSUPPORTED_CERTIFICATE_PURPOSE (a server cert) …
         const reason = String(socket.authorizationError ?? 'CERT_UNVERIFIED');
         refuse(ip, reason, started, { ...(subject ? { subject } : {}), ...(thumbprint ? { thumbprint } : {}) });
-        socket.destroy();
-        return;
-      }
-      // Node's OpenSSL runs at security level 1, which still verifies an RSA-1024 client certificate.
-      if (peer && keyWeakness(peer.publicKey)) {
-        refuse(ip, 'CLIENT_KEY_TOO_WEAK', started, { ...(subject ? { subject } : {}), ...(thumbprint ? { thumbprint } : {}) });
         socket.destroy();
         return;
       }

@@ -4,6 +4,7 @@
  * certificates at the handshake — even one our own CA signed before the check existed.
  */
 import t from 'tap';
+import tls from 'node:tls';
 import { generateKeyPairSync, createPrivateKey, X509Certificate } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -79,8 +80,17 @@ t.test('the gateway refuses a client whose certificate has an RSA-1024 key, even
   const front = await startGatewayFront(t, bed);
   const strong = await call({ port: front.port, ca: bed.pki.caCertPem, from: MASTER_IP, cert: bed.certs.master });
   t.equal(strong.status, 200, 'the RSA-2048 master gets through');
-  const r = await call({ port: front.port, ca: bed.pki.caCertPem, from: MASTER_IP, cert: weak });
-  t.equal(r.status, undefined, `no HTTP answer for the RSA-1024 client (${r.error})`);
+  // The client lowers its own security level (Node 24's default refuses to present an RSA-1024 key).
+  const answer = await new Promise<string>((resolve) => {
+    const sock = tls.connect({ host: '127.0.0.1', port: front.port, servername: 'localhost', localAddress: MASTER_IP, ca: bed.pki.caCertPem, cert: weak.certPem, key: weak.keyPem, ciphers: 'DEFAULT:@SECLEVEL=0' } as tls.ConnectionOptions);
+    let text = '';
+    sock.on('secureConnect', () => sock.write('GET /echo HTTP/1.1\r\nHost: localhost\r\n\r\n'));
+    sock.setEncoding('utf8').on('data', (d: string) => (text += d));
+    sock.on('error', () => undefined);
+    sock.on('close', () => resolve(text));
+    setTimeout(() => sock.destroy(), 15_000).unref();
+  });
+  t.equal(answer, '', 'no HTTP answer for the RSA-1024 client');
   const line = await auditLine(front, (l) => l.kind === 'connection' && l.reason === 'CLIENT_KEY_TOO_WEAK');
   t.ok(line, 'the refusal is audited with its reason');
   t.equal(line?.thumbprint, weak.thumbprint);
