@@ -5,7 +5,7 @@
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { caError } from './errors.js';
-import { generateRsaKey, privateKeyPem, DEFAULT_KEY_SIZE, type KeySize } from './keys.js';
+import { generateRsaKey, privateKeyPem, keyWeakness, DEFAULT_KEY_SIZE, type KeySize } from './keys.js';
 import { buildCertificate, parseForgeCertificate, type Issuer } from './x509.js';
 import { randomSerialHex } from './serial.js';
 import { decryptPrivateKeyPem, encryptPrivateKeyPem, WrongPassphraseError } from './pkcs8.js';
@@ -41,6 +41,12 @@ export function checkName(name: string): void {
 
 export function checkDays(days: number, max: number): void {
   if (!Number.isInteger(days) || days < 1 || days > max) throw caError('CA_INVALID_VALIDITY', `--days must be a whole number from 1 to ${max}, got ${days}`);
+}
+
+/** Refuses to certify or import a weak key; `what` says whose key it is. */
+export function checkKeyStrength(key: KeyObject, what: string): void {
+  const weakness = keyWeakness(key);
+  if (weakness) throw caError('CA_KEY_TOO_WEAK', `${what} has ${weakness}`);
 }
 
 export function checkNewPassword(password: string): void {
@@ -155,6 +161,8 @@ interface SignRequest {
 
 async function signInto(store: CaStore, root: UnlockedRoot, req: SignRequest): Promise<IssuedResult> {
   checkName(req.name);
+  // Covers CSRs and renewals of certificates signed before this check existed.
+  checkKeyStrength(req.publicKey, req.renewedFrom ? 'the certificate to renew' : req.origin === 'signed' ? 'the request' : 'the new key');
   const days = req.days ?? DEFAULT_DAYS.leaf;
   checkDays(days, 3650);
   const lifetime = req.lifetimeMs ?? days * DAY;

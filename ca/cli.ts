@@ -16,6 +16,7 @@ import { parseSans, formatSan, isValidName, type LeafProfile, type SubjectAltNam
 import { REVOCATION_REASONS, type RevocationReason } from './reasons.js';
 import type { IssuedResult, Secret } from './authority.js';
 import { lifetimeFrom } from './lifetime.js';
+import { DEFAULT_MAX_ITERATIONS, MAX_EXPORT_ITERATIONS } from './kdf-budget.js';
 
 // The work modules (forge, zod) load only when a ca command runs, so `outpost gateway …` does not pay for them.
 const authority = () => import('./authority.js');
@@ -68,7 +69,14 @@ function days(value: string | undefined): number | undefined {
 function iterations(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1000 || n > 10_000_000) throw coreError('CORE_USAGE', '--iterations must be a whole number from 1000 to 10000000');
+  if (!Number.isInteger(n) || n < 1000 || n > MAX_EXPORT_ITERATIONS) throw coreError('CORE_USAGE', `--iterations must be a whole number from 1000 to ${MAX_EXPORT_ITERATIONS}`);
+  return n;
+}
+
+function maxIterations(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw coreError('CORE_USAGE', '--max-iterations must be a whole number of at least 1');
   return n;
 }
 
@@ -77,6 +85,8 @@ function sans(values: string[] | undefined): SubjectAltName[] {
   if (invalid.length > 0) throw caError('CA_INVALID_SAN', `not dns:NAME or ip:ADDRESS: ${invalid.join(', ')}`);
   return parsed;
 }
+
+const maxIterationsHelp = `key-derivation iterations a file may ask for, summed over its MAC and encrypted parts (default ${DEFAULT_MAX_ITERATIONS}); raise only for a file you trust`;
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -213,7 +223,7 @@ export function registerCaCommands(program: Command): void {
   const exportOpts = (cmd: Command): Command =>
     cmd
       .option('--legacy', 'PKCS#12 with 3DES and SHA-1 for Windows Server 2016 (default: AES-256, PBKDF2-SHA256)')
-      .option('--iterations <n>', 'PBKDF2 iterations (default 600000; 2048 with --legacy)')
+      .option('--iterations <n>', `PBKDF2 iterations (default 600000; 2048 with --legacy; at most ${MAX_EXPORT_ITERATIONS})`)
       .option('--force', 'overwrite the output file');
 
   exportOpts(withCommon(ca.command('export-root').description('the root CA with its key, issued certificates and CRL, for a standby (EXPORT ROOT CA)'), { ca: true, file: true }))
@@ -236,10 +246,11 @@ export function registerCaCommands(program: Command): void {
 
   withCommon(ca.command('import-root <file>').description('take over a CA exported with export-root (IMPORT ROOT CA /STOREKEY)'), { ca: true, file: true })
     .option('--make-default', 'make it the default root (new certificates are issued by it)')
-    .action(action(async (file: string, o: Common & { makeDefault?: boolean }) => {
+    .option('--max-iterations <n>', maxIterationsHelp)
+    .action(action(async (file: string, o: Common & { makeDefault?: boolean; maxIterations?: string }) => {
       const s = await store(o);
       const fresh = !(await s.exists());
-      const r = await (await importer()).importRoot(s, file, { makeDefault: o.makeDefault, password: filePassword(o), passphrase: caPassphrase(o, fresh) });
+      const r = await (await importer()).importRoot(s, file, { makeDefault: o.makeDefault, maxIterations: maxIterations(o.maxIterations), password: filePassword(o), passphrase: caPassphrase(o, fresh) });
       if (o.json) printJson(r);
       else process.stdout.write(`imported root CN=${r.subject}${r.isDefault ? ' (default)' : ''}: ${r.records} certificate records, ${r.revoked} revoked\n  thumbprint  ${r.thumbprint}\n`);
     }));
@@ -247,8 +258,9 @@ export function registerCaCommands(program: Command): void {
   withCommon(ca.command('import <file>').description('import a certificate with its key from PKCS#12 or PEM (IMPORT EXEC CERT)'), { file: true })
     .addOption(new Option('--as <slot>', 'what the certificate is for').choices(['connector', 'listener']).default('connector'))
     .option('--make-default', 'make it the default connector certificate')
-    .action(action(async (file: string, o: Common & { as: LeafProfile; makeDefault?: boolean }) => {
-      const r = await (await importer()).importCert(await store(o), file, { as: o.as, makeDefault: o.makeDefault, password: filePassword(o) });
+    .option('--max-iterations <n>', maxIterationsHelp)
+    .action(action(async (file: string, o: Common & { as: LeafProfile; makeDefault?: boolean; maxIterations?: string }) => {
+      const r = await (await importer()).importCert(await store(o), file, { as: o.as, makeDefault: o.makeDefault, maxIterations: maxIterations(o.maxIterations), password: filePassword(o) });
       printIssued(o, 'imported', r);
     }));
 

@@ -27,14 +27,8 @@ export const octets = (b: Uint8Array): Asn1 => asn1.create(asn1.Class.UNIVERSAL,
 export const bitString = (b: Uint8Array): Asn1 =>
   asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\u0000${toBinary(b)}`);
 export const bool = (v: boolean): Asn1 => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BOOLEAN, false, v ? '\u00ff' : '\u0000');
-export const bmpString = (s: string): Asn1 => {
-  let out = '';
-  for (const ch of s) {
-    const code = ch.charCodeAt(0);
-    out += String.fromCharCode(code >> 8, code & 0xff);
-  }
-  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BMPSTRING, false, out);
-};
+/** forge writes a BMPSTRING's value as UTF-16BE itself: hand it the text, not bytes (else NULs interleave). */
+export const bmpString = (s: string): Asn1 => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BMPSTRING, false, s);
 /** [n] EXPLICIT wrapper. */
 export const explicit = (tag: number, inner: Asn1): Asn1 => asn1.create(asn1.Class.CONTEXT_SPECIFIC, tag, true, [inner]);
 

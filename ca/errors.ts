@@ -77,6 +77,11 @@ export const caError = defineErrors('ca', {
     meaning: 'The store does not hold this certificate\'s private key (it was signed from a CSR, so the key stayed on its host).',
     action: 'Export the certificate alone as PEM, or export from the host that holds the key.',
   },
+  CA_KEY_TOO_WEAK: {
+    status: 400,
+    meaning: 'The key to be certified or imported is too weak: RSA under 2048 bits (or a key type other than RSA, EC P-256/P-384/P-521, Ed25519, Ed448).',
+    action: 'Make a new key of RSA-2048 or more (`outpost ca request --key rsa-3072`, `openssl req -newkey rsa:3072`) and sign or export again.',
+  },
   CA_CSR_INVALID: {
     status: 400,
     meaning: 'The certificate signing request could not be read, is not RSA, or its self-signature does not verify.',
@@ -102,15 +107,15 @@ export const caError = defineErrors('ca', {
     meaning: 'The PKCS#12 file has no integrity MAC, so its contents could have been swapped unnoticed.',
     action: 'Export it again with a MAC (do not use `openssl pkcs12 -nomac`).',
   },
-  CA_PKCS12_BAD_MAC: {
-    status: 400,
-    meaning: 'The PKCS#12 MAC does not match although the password decrypts it: the file was altered.',
-    action: 'Do not use this file; export a fresh copy from the source CA and transfer it again.',
-  },
   CA_PKCS12_BAD_PASSWORD: {
     status: 401,
-    meaning: 'The password does not open the PKCS#12 or encrypted PEM file.',
-    action: 'Give the password used at export time (--p12-password-file or OUTPOST_P12_PASSWORD).',
+    meaning: 'The password does not open the encrypted PEM key, or does not verify the PKCS#12 file\'s integrity MAC: it is not the export password, or the file was altered after export (as with OpenSSL, the two look alike).',
+    action: 'Give the password used at export time (--p12-password-file or OUTPOST_P12_PASSWORD); if it is right, the file was damaged or altered: export a fresh copy and transfer it again.',
+  },
+  CA_PKCS12_TOO_COSTLY: {
+    status: 400,
+    meaning: 'The PKCS#12 file asks for more key-derivation work (iterations summed over its MAC and encrypted parts) than the import limit (3,000,000 by default); it was refused before any of that work.',
+    action: 'Re-export with a usual count (`outpost ca export --iterations`, `openssl pkcs12 -export -iter 2048`), or, if you trust where the file comes from, retry with --max-iterations at least the sum the message gives.',
   },
   CA_PKCS12_UNSUPPORTED: {
     status: 400,

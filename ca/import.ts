@@ -9,8 +9,8 @@ import { privateKeyPem } from './keys.js';
 import { parseCrl } from './crl.js';
 import { EKU_OID, type LeafProfile } from './profiles.js';
 import { recordOf, profileOf } from './records.js';
-import { checkNewPassword, type Secret, type IssuedResult } from './authority.js';
-import { readBundle, checkValidity, singleKey } from './transfer.js';
+import { checkNewPassword, checkKeyStrength, type Secret, type IssuedResult } from './authority.js';
+import { readBundle, checkValidity, singleKey, type ReadLimits } from './transfer.js';
 import { thumbprintOf } from './thumbprint.js';
 import type { CaStore, CertRecord, StoreIndex } from './store.js';
 
@@ -48,9 +48,10 @@ export interface ImportRootResult extends IssuedResult {
   revoked: number;
 }
 
-export async function importRoot(store: CaStore, file: string, opts: { makeDefault?: boolean | undefined; password: Secret; passphrase: Secret }): Promise<ImportRootResult> {
-  const bundle = await readBundle(file, opts.password);
+export async function importRoot(store: CaStore, file: string, opts: ReadLimits & { makeDefault?: boolean | undefined; password: Secret; passphrase: Secret }): Promise<ImportRootResult> {
+  const bundle = await readBundle(file, opts.password, opts);
   const key = singleKey(bundle);
+  checkKeyStrength(key, 'the private key in the file');
   const root = bundle.certs.find((c) => keyMatches(c, key));
   if (!root) {
     if (!bundle.certs.some(isSelfSignedCa)) throw caError('CA_IMPORT_NOT_A_CA', `${file} holds no self-signed CA certificate`);
@@ -112,10 +113,11 @@ export async function importRoot(store: CaStore, file: string, opts: { makeDefau
   );
 }
 
-export async function importCert(store: CaStore, file: string, opts: { as: LeafProfile; makeDefault?: boolean | undefined; password: Secret }): Promise<IssuedResult> {
+export async function importCert(store: CaStore, file: string, opts: ReadLimits & { as: LeafProfile; makeDefault?: boolean | undefined; password: Secret }): Promise<IssuedResult> {
   const index = await store.open();
-  const bundle = await readBundle(file, opts.password);
+  const bundle = await readBundle(file, opts.password, opts);
   const key = singleKey(bundle);
+  checkKeyStrength(key, 'the private key in the file');
   const leaf = bundle.certs.find((c) => !c.ca && keyMatches(c, key));
   if (!leaf) throw caError('CA_IMPORT_KEY_MISMATCH', 'the private key does not belong to any certificate in the file');
   const roots = index.certificates.filter((c) => c.profile === 'root');

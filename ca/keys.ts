@@ -41,3 +41,27 @@ export function loadPrivateKey(pem: string | Buffer, passphrase?: string): KeyOb
 export function rsaBits(key: KeyObject): number {
   return key.asymmetricKeyDetails?.modulusLength ?? 0;
 }
+
+/** 112-bit security (NIST SP 800-131A), as OpenSSL's security level 2: RSA under 2048 bits is refused. */
+export const MIN_RSA_BITS = 2048;
+/** Curves as OpenSSL names them in asymmetricKeyDetails. */
+const STRONG_CURVES: ReadonlySet<string> = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
+
+/**
+ * Why a key (public or private) is too weak to certify or to trust, or undefined when it is strong
+ * enough. The one place key strength is decided: CSR signing, imports, the gateway's own key and CA, and
+ * its clients. Types not listed here are refused.
+ */
+export function keyWeakness(key: KeyObject): string | undefined {
+  const type = key.asymmetricKeyType;
+  if (type === 'rsa' || type === 'rsa-pss') {
+    const bits = rsaBits(key);
+    return bits < MIN_RSA_BITS ? `an RSA-${bits} key; at least RSA-${MIN_RSA_BITS} is needed` : undefined;
+  }
+  if (type === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve ?? 'unknown';
+    return STRONG_CURVES.has(curve) ? undefined : `an EC key on curve ${curve}; P-256, P-384 or P-521 is needed`;
+  }
+  if (type === 'ed25519' || type === 'ed448') return undefined;
+  return `a key of type ${type ?? 'unknown'}; RSA (at least ${MIN_RSA_BITS} bits) or EC is needed`;
+}

@@ -114,38 +114,57 @@ export function encrypt(data: Buffer, password: string, scheme: Scheme, iteratio
   return { algorithm, ciphertext: Buffer.concat([c.update(data), c.final()]) };
 }
 
-/** Decrypts with the algorithm an AlgorithmIdentifier names; `maxIterations` bounds a hostile file's cost. */
-export function decrypt(algorithm: der.Asn1, ciphertext: Buffer, password: string, maxIterations = 10_000_000): Buffer {
+/**
+ * The iteration count an AlgorithmIdentifier asks for, read without deriving anything, so a reader can
+ * refuse a costly file before doing any of the work. Throws for algorithms `decrypt` does not implement.
+ */
+export function kdfIterations(algorithm: der.Asn1 | undefined): number {
   const [idNode, params] = der.children(algorithm);
   const id = der.readOid(idNode);
+  let iterNode: der.Asn1 | undefined;
+  if (id === OID.pbeSha1And3Des) {
+    iterNode = der.children(params)[1];
+  } else if (id === OID.pbes2) {
+    const [kdfId, kdfParams] = der.children(der.children(params)[0]);
+    if (der.readOid(kdfId) !== OID.pbkdf2) throw new UnsupportedAlgorithmError(`key derivation ${der.readOid(kdfId)}`);
+    iterNode = der.children(kdfParams)[1];
+  } else {
+    throw new UnsupportedAlgorithmError(`encryption algorithm ${id}`);
+  }
+  // A huge or negative INTEGER reads as a huge number (or Infinity), which every limit refuses.
+  return iterNode ? der.integerNumber(iterNode) : 1;
+}
+
+/**
+ * Decrypts with the algorithm an AlgorithmIdentifier names. `charge` is told the iteration count before
+ * the key is derived, and may throw to refuse the work.
+ */
+export function decrypt(algorithm: der.Asn1, ciphertext: Buffer, password: string, charge: (iterations: number) => void = () => undefined): Buffer {
+  const [idNode, params] = der.children(algorithm);
+  const id = der.readOid(idNode);
+  const iter = kdfIterations(algorithm);
   let cipherName: string;
   let key: Buffer;
   let iv: Buffer;
   if (id === OID.pbeSha1And3Des) {
-    const [salt, iterNode] = der.children(params);
-    const iter = iterNode ? der.integerNumber(iterNode) : 1;
-    if (iter > maxIterations) throw new UnsupportedAlgorithmError(`iteration count ${iter} is beyond the limit`);
+    const salt = der.children(params)[0];
+    charge(iter);
     key = pkcs12Kdf(password, der.bytesOf(salt), 1, iter, 24, 'sha1');
     iv = pkcs12Kdf(password, der.bytesOf(salt), 2, iter, 8, 'sha1');
     cipherName = 'des-ede3-cbc';
-  } else if (id === OID.pbes2) {
+  } else {
     const [kdf, scheme] = der.children(params);
-    const [kdfId, kdfParams] = der.children(kdf);
-    if (der.readOid(kdfId) !== OID.pbkdf2) throw new UnsupportedAlgorithmError(`key derivation ${der.readOid(kdfId)}`);
-    const [salt, iterNode, ...rest] = der.children(kdfParams);
+    const [salt, , ...rest] = der.children(der.children(kdf)[1]);
     const prfNode = rest.find((n) => Array.isArray(n.value));
     const prf = prfNode ? der.readOid(der.children(prfNode)[0]) : OID.hmacWithSHA1;
     const digest = prf ? PRF_HASH[prf] : undefined;
     const [encId, ivNode] = der.children(scheme);
     const cipher = CIPHERS[der.readOid(encId) ?? ''];
     if (!digest || !cipher) throw new UnsupportedAlgorithmError(`PBES2 with ${prf} / ${der.readOid(encId)}`);
-    const iter = iterNode ? der.integerNumber(iterNode) : 1;
-    if (iter > maxIterations) throw new UnsupportedAlgorithmError(`iteration count ${iter} is beyond the limit`);
+    charge(iter);
     key = pbkdf2Sync(Buffer.from(password, 'utf8'), der.bytesOf(salt), iter, cipher.keyLength, digest);
     iv = der.bytesOf(ivNode);
     cipherName = cipher.name;
-  } else {
-    throw new UnsupportedAlgorithmError(`encryption algorithm ${id}`);
   }
   try {
     const d = createDecipheriv(cipherName, key, iv);

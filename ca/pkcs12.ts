@@ -10,7 +10,8 @@
 import { createHmac, createPrivateKey, randomBytes, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import * as der from './der.js';
-import { decrypt, encrypt, pkcs12Kdf, UnsupportedAlgorithmError, OID as PBE, DEFAULT_ITERATIONS, LEGACY_ITERATIONS } from './pbe.js';
+import { decrypt, encrypt, kdfIterations, pkcs12Kdf, UnsupportedAlgorithmError, OID as PBE, DEFAULT_ITERATIONS, LEGACY_ITERATIONS } from './pbe.js';
+import { KdfBudget, KdfLimitError, DEFAULT_MAX_ITERATIONS, formatCount, type KdfRun } from './kdf-budget.js';
 
 const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -25,7 +26,7 @@ const OID = {
   localKeyId: '1.2.840.113549.1.9.21',
 } as const;
 
-export type Pkcs12Failure = 'malformed' | 'no-mac' | 'bad-mac' | 'bad-password' | 'unsupported';
+export type Pkcs12Failure = 'malformed' | 'no-mac' | 'bad-password' | 'too-costly' | 'unsupported';
 
 /** Why a PKCS#12 file was refused; the CA maps each reason to its own error code. */
 export class Pkcs12Error extends Error {
@@ -107,18 +108,26 @@ export function buildPkcs12(input: Pkcs12Input): Buffer {
   return der.encode(der.seq([der.integer(3), der.seq([der.oid(OID.data), ctx0(der.octets(authSafe))]), macData]));
 }
 
-function checkMac(macData: der.Asn1, authSafe: Buffer, password: string, maxIterations: number): boolean {
+interface MacData {
+  hash: 'sha1' | 'sha256';
+  digest: Buffer;
+  salt: Buffer;
+  iterations: number;
+}
+
+function readMacData(macData: der.Asn1): MacData {
   const [digestInfo, saltNode, iterNode] = der.children(macData);
   const [algId, digest] = der.children(digestInfo);
   const alg = der.readOid(der.children(algId)[0]);
-  const name = alg === PBE.sha1 ? 'sha1' : alg === PBE.sha256 ? 'sha256' : undefined;
-  if (!name) throw new Pkcs12Error('unsupported', `MAC algorithm ${alg} is not supported`);
-  const iterations = iterNode ? der.integerNumber(iterNode) : 1;
-  if (iterations > maxIterations) throw new Pkcs12Error('unsupported', `MAC iteration count ${iterations} is beyond the limit`);
-  const key = pkcs12Kdf(password, der.bytesOf(saltNode), 3, iterations, name === 'sha1' ? 20 : 32, name);
-  const expected = der.bytesOf(digest);
-  const actual = createHmac(name, key).update(authSafe).digest();
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+  const hash = alg === PBE.sha1 ? 'sha1' : alg === PBE.sha256 ? 'sha256' : undefined;
+  if (!hash) throw new Pkcs12Error('unsupported', `MAC algorithm ${alg} is not supported`);
+  return { hash, digest: der.bytesOf(digest), salt: der.bytesOf(saltNode), iterations: iterNode ? der.integerNumber(iterNode) : 1 };
+}
+
+function macMatches(mac: MacData, authSafe: Buffer, password: string): boolean {
+  const key = pkcs12Kdf(password, mac.salt, 3, mac.iterations, mac.hash === 'sha1' ? 20 : 32, mac.hash);
+  const actual = createHmac(mac.hash, key).update(authSafe).digest();
+  return mac.digest.length === actual.length && timingSafeEqual(mac.digest, actual);
 }
 
 /** The OCTET STRING inside a `data` ContentInfo. */
@@ -130,7 +139,38 @@ function dataContent(contentInfo: der.Asn1 | undefined): Buffer {
   return Array.isArray(octets?.value) ? Buffer.concat(der.children(octets).map((p) => der.bytesOf(p))) : der.bytesOf(octets);
 }
 
-function readSafeContents(bytes: Buffer, password: string, out: Pkcs12Contents, maxIterations: number): void {
+/** The algorithm and ciphertext of an `encryptedData` ContentInfo. */
+function encryptedContent(contentInfo: der.Asn1): { alg: der.Asn1; ciphertext: Buffer } {
+  const encData = der.children(der.children(contentInfo)[1])[0];
+  const [, eci] = der.children(encData);
+  const [, alg, content] = der.children(eci);
+  if (!alg || !content) throw new Pkcs12Error('malformed', 'encrypted content has no algorithm or data');
+  const ciphertext = Array.isArray(content.value) ? Buffer.concat(der.children(content).map((p) => der.bytesOf(p))) : der.bytesOf(content);
+  return { alg, ciphertext };
+}
+
+/** The iterations of every encrypted part and of every key bag in a plain part: all a reader sees unopened. */
+function declaredWork(authSafe: Buffer): { parts: number; iterations: number } {
+  let parts = 0;
+  let iterations = 0;
+  for (const ci of der.children(der.decode(authSafe))) {
+    const type = der.readOid(der.children(ci)[0]);
+    if (type === OID.encryptedData) {
+      parts++;
+      iterations += kdfIterations(encryptedContent(ci).alg);
+    } else if (type === OID.data) {
+      for (const safeBag of der.children(der.decode(dataContent(ci)))) {
+        const [idNode, valueWrap] = der.children(safeBag);
+        if (der.readOid(idNode) !== OID.shroudedKeyBag) continue;
+        parts++;
+        iterations += kdfIterations(der.children(der.children(valueWrap)[0])[0]);
+      }
+    }
+  }
+  return { parts, iterations };
+}
+
+function readSafeContents(bytes: Buffer, password: string, out: Pkcs12Contents, budget: KdfBudget): void {
   for (const safeBag of der.children(der.decode(bytes))) {
     const [idNode, valueWrap] = der.children(safeBag);
     const id = der.readOid(idNode);
@@ -138,7 +178,9 @@ function readSafeContents(bytes: Buffer, password: string, out: Pkcs12Contents, 
     if (id === OID.shroudedKeyBag) {
       const [alg, data] = der.children(value);
       if (!alg) throw new Pkcs12Error('malformed', 'key bag has no algorithm');
-      out.keys.push(createPrivateKey({ key: decrypt(alg, der.bytesOf(data), password, maxIterations), format: 'der', type: 'pkcs8' }));
+      // Key bags inside an encrypted part were not in the plan: the budget bounds them as they come.
+      const plain = decrypt(alg, der.bytesOf(data), password, (n) => budget.charge('key', n));
+      out.keys.push(createPrivateKey({ key: plain, format: 'der', type: 'pkcs8' }));
     } else if (id === OID.keyBag && value) {
       out.keys.push(createPrivateKey({ key: der.encode(value), format: 'der', type: 'pkcs8' }));
     } else if (id === OID.certBag) {
@@ -151,19 +193,15 @@ function readSafeContents(bytes: Buffer, password: string, out: Pkcs12Contents, 
   }
 }
 
-function readAuthSafe(authSafe: Buffer, password: string, maxIterations: number): Pkcs12Contents {
+function readAuthSafe(authSafe: Buffer, password: string, budget: KdfBudget): Pkcs12Contents {
   const out: Pkcs12Contents = { keys: [], certs: [], crls: [] };
   for (const ci of der.children(der.decode(authSafe))) {
     const type = der.readOid(der.children(ci)[0]);
     if (type === OID.data) {
-      readSafeContents(dataContent(ci), password, out, maxIterations);
+      readSafeContents(dataContent(ci), password, out, budget);
     } else if (type === OID.encryptedData) {
-      const encData = der.children(der.children(ci)[1])[0];
-      const [, eci] = der.children(encData);
-      const [, alg, content] = der.children(eci);
-      if (!alg || !content) throw new Pkcs12Error('malformed', 'encrypted content has no algorithm or data');
-      const ciphertext = Array.isArray(content.value) ? Buffer.concat(der.children(content).map((p) => der.bytesOf(p))) : der.bytesOf(content);
-      readSafeContents(decrypt(alg, ciphertext, password, maxIterations), password, out, maxIterations);
+      const { alg, ciphertext } = encryptedContent(ci);
+      readSafeContents(decrypt(alg, ciphertext, password, (n) => budget.charge('part', n)), password, out, budget);
     } else {
       throw new Pkcs12Error('unsupported', `content type ${type} is not supported`);
     }
@@ -171,53 +209,48 @@ function readAuthSafe(authSafe: Buffer, password: string, maxIterations: number)
   return out;
 }
 
-export function parsePkcs12(file: Uint8Array, password: string, options: { maxIterations?: number } = {}): Pkcs12Contents {
-  const maxIterations = options.maxIterations ?? 10_000_000;
+export interface Pkcs12ReadOptions {
+  /** Iterations summed over the MAC and every encrypted part (DEFAULT_MAX_ITERATIONS when absent). */
+  maxIterations?: number | undefined;
+  /** Told of each key derivation before it runs. */
+  onKeyDerivation?: (run: KdfRun) => void;
+}
+
+/**
+ * Reads a password-integrity PKCS#12 file the way `openssl pkcs12` does, in this order, so a hostile or
+ * wrong file costs little: the structure; the work it declares against the limit (nothing derived yet);
+ * the MAC (one derivation: a wrong password or an altered file stops here, before any part is
+ * decrypted); then each part, decrypted once.
+ */
+export function parsePkcs12(file: Uint8Array, password: string, options: Pkcs12ReadOptions = {}): Pkcs12Contents {
   let authSafe: Buffer;
-  let macData: der.Asn1 | undefined;
+  let macNode: der.Asn1 | undefined;
   try {
     const [version, authSafeInfo, mac] = der.children(der.decode(file));
     if (!version || der.integerNumber(version) !== 3) throw new Error('not a version 3 PFX');
     authSafe = dataContent(authSafeInfo);
-    macData = mac;
+    macNode = mac;
   } catch (err) {
     if (err instanceof Pkcs12Error) throw err;
     throw new Pkcs12Error('malformed', 'not a PKCS#12 file', { cause: err });
   }
   // forge would carry on without a MAC; an unauthenticated file could have had its certificates swapped.
-  if (!macData) throw new Pkcs12Error('no-mac', 'the file has no integrity MAC');
-  const macOk = checkMac(macData, authSafe, password, maxIterations);
+  if (!macNode) throw new Pkcs12Error('no-mac', 'the file has no integrity MAC');
+  const budget = new KdfBudget(options.maxIterations ?? DEFAULT_MAX_ITERATIONS, options.onKeyDerivation);
   try {
-    const contents = readAuthSafe(authSafe, password, maxIterations);
-    if (!macOk) throw new Pkcs12Error('bad-mac', 'the MAC does not match although the password opens the file: it was altered after it was written');
-    return contents;
+    const mac = readMacData(macNode);
+    const work = declaredWork(authSafe);
+    budget.plan(mac.iterations + work.iterations, `MAC ${formatCount(mac.iterations)} + ${work.parts} encrypted part${work.parts === 1 ? '' : 's'} ${formatCount(work.iterations)}`);
+    budget.charge('mac', mac.iterations);
+    if (!macMatches(mac, authSafe, password)) {
+      throw new Pkcs12Error('bad-password', 'the password does not verify the integrity MAC: it is not the export password, or the file was altered after export');
+    }
+    return readAuthSafe(authSafe, password, budget);
   } catch (err) {
     if (err instanceof Pkcs12Error) throw err;
+    if (err instanceof KdfLimitError) throw new Pkcs12Error('too-costly', err.message, { cause: err });
     if (err instanceof UnsupportedAlgorithmError) throw new Pkcs12Error('unsupported', err.message, { cause: err });
-    if (macOk) throw new Pkcs12Error('malformed', `the contents do not decode: ${(err as Error).message}`, { cause: err });
-    // MAC and contents both fail: a wrong password, unless some part still opens with it (then: tampering).
-    if (anyPartOpens(authSafe, password, maxIterations)) {
-      throw new Pkcs12Error('bad-mac', 'the MAC does not match and part of the contents is damaged: the file was altered', { cause: err });
-    }
-    throw new Pkcs12Error('bad-password', 'wrong password (or a file damaged beyond reading)', { cause: err });
+    // The MAC verified, so the password is right and the bytes are as written: the writer made them wrong.
+    throw new Pkcs12Error('malformed', `the contents do not decode: ${(err as Error).message}`, { cause: err });
   }
-}
-
-/** True when at least one encrypted part decrypts and decodes with `password`. */
-function anyPartOpens(authSafe: Buffer, password: string, maxIterations: number): boolean {
-  let parts: der.Asn1[];
-  try {
-    parts = der.children(der.decode(authSafe));
-  } catch {
-    return false;
-  }
-  for (const part of parts) {
-    try {
-      readAuthSafe(der.encode(der.seq([part])), password, maxIterations);
-      return true;
-    } catch {
-      // try the next part
-    }
-  }
-  return false;
 }

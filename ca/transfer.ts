@@ -11,13 +11,16 @@ import { encryptPrivateKeyPem, decryptPrivateKeyPem, WrongPassphraseError } from
 import { lookup } from './records.js';
 import { unlockRoot, checkNewPassword, DEFAULT_DAYS, type Secret } from './authority.js';
 import { writeCrlLocked } from './revocation.js';
+import { kdfIterations, UnsupportedAlgorithmError } from './pbe.js';
+import { KdfBudget, KdfLimitError } from './kdf-budget.js';
+import * as der from './der.js';
 import type { CaStore } from './store.js';
 
 const PKCS12_CODES: Record<Pkcs12Failure, Parameters<typeof caError>[0]> = {
   malformed: 'CA_PKCS12_MALFORMED',
   'no-mac': 'CA_PKCS12_NO_MAC',
-  'bad-mac': 'CA_PKCS12_BAD_MAC',
   'bad-password': 'CA_PKCS12_BAD_PASSWORD',
+  'too-costly': 'CA_PKCS12_TOO_COSTLY',
   unsupported: 'CA_PKCS12_UNSUPPORTED',
 };
 
@@ -116,23 +119,55 @@ export interface Bundle {
   crls: Buffer[];
 }
 
+export interface ReadLimits {
+  /** Key-derivation iterations a PKCS#12 file may ask for, summed (DEFAULT_MAX_ITERATIONS when absent). */
+  maxIterations?: number | undefined;
+}
+
+function costlyHint(cause: unknown): string {
+  return cause instanceof KdfLimitError ? `; re-export it with fewer iterations, or pass --max-iterations ${cause.needed} if you trust the file` : '';
+}
+
 /** Reads a PKCS#12 or PEM bundle, mapping every failure to its own code. */
-export async function readBundle(file: string, password: Secret): Promise<Bundle> {
+export async function readBundle(file: string, password: Secret, limits: ReadLimits = {}): Promise<Bundle> {
   const bytes = await readFile(file).catch((err: Error) => {
     throw caError('CA_INPUT_UNREADABLE', `cannot read ${file}: ${err.message}`, { cause: err });
   });
   const text = bytes.toString('latin1');
-  if (text.includes('-----BEGIN ')) return readPem(text, password);
+  if (text.includes('-----BEGIN ')) return readPem(text, password, limits);
   try {
-    return parsePkcs12(bytes, await password());
+    return parsePkcs12(bytes, await password(), { maxIterations: limits.maxIterations });
   } catch (err) {
-    if (err instanceof Pkcs12Error) throw caError(PKCS12_CODES[err.reason], `${file}: ${err.message}`, { cause: err });
+    if (err instanceof Pkcs12Error) throw caError(PKCS12_CODES[err.reason], `${file}: ${err.message}${costlyHint(err.cause)}`, { cause: err });
     throw err;
   }
 }
 
-async function readPem(text: string, password: Secret): Promise<Bundle> {
+/** The iterations an ENCRYPTED PRIVATE KEY block declares; 0 for a scheme only OpenSSL reads (its own limits apply). */
+function pemKeyIterations(block: string): number {
+  try {
+    const info = der.decode(Buffer.from(block.replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64'));
+    return kdfIterations(der.children(info)[0]);
+  } catch (err) {
+    if (err instanceof UnsupportedAlgorithmError) return 0;
+    throw caError('CA_PEM_MALFORMED', `an ENCRYPTED PRIVATE KEY block cannot be decoded: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function readPem(text: string, password: Secret, limits: ReadLimits): Promise<Bundle> {
   const blocks = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g)];
+  const keyBlocks = blocks.filter(([, label]) => label === 'ENCRYPTED PRIVATE KEY' || label === 'PRIVATE KEY' || label === 'RSA PRIVATE KEY');
+  // An import takes exactly one key: refuse more before spending any work decrypting them.
+  if (keyBlocks.length > 1) throw caError('CA_IMPORT_NO_KEY', `the file holds ${keyBlocks.length} private keys; exactly one is needed`);
+  const encrypted = keyBlocks.find(([, label]) => label === 'ENCRYPTED PRIVATE KEY');
+  if (encrypted) {
+    try {
+      new KdfBudget(limits.maxIterations).plan(pemKeyIterations(encrypted[0]), 'the encrypted private key');
+    } catch (err) {
+      if (err instanceof KdfLimitError) throw caError('CA_PKCS12_TOO_COSTLY', `${err.message}${costlyHint(err)}`, { cause: err });
+      throw err;
+    }
+  }
   const certs: X509Certificate[] = [];
   const keys: KeyObject[] = [];
   try {

@@ -16,6 +16,7 @@ import type { AuditLog } from './audit.js';
 import { parseAddress, type ParsedAddress } from './checks/cidr.js';
 import type { ConnectionFacts } from './checks/check.js';
 import type { Policy, RuleMatch } from './policy.js';
+import { keyWeakness } from '../ca/keys.js';
 
 export interface ConnectionState {
   sourceIp: string;
@@ -162,6 +163,13 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
       const subject = subjectPairs ? headerSafe(subjectPairs.join(',')) : undefined;
       if (!peer && holder.requireClientCert) {
         refuse(ip, 'NO_CLIENT_CERT', started);
+        socket.destroy();
+        return;
+      }
+      // Node 20's OpenSSL runs at security level 1, which still verifies an RSA-1024 client certificate
+      // (Node 24's level 2 reports EE_KEY_TOO_SMALL): one reason for both, checked first.
+      if (peer && keyWeakness(peer.publicKey)) {
+        refuse(ip, 'CLIENT_KEY_TOO_WEAK', started, { ...(subject ? { subject } : {}), ...(thumbprint ? { thumbprint } : {}) });
         socket.destroy();
         return;
       }

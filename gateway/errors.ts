@@ -22,6 +22,11 @@ export const gatewayError = defineErrors('gateway', {
     meaning: 'A certificate, key, CA bundle or CRL file named under tls: could not be read or parsed.',
     action: 'Check the path and that the gateway user may read it; re-export the file with `outpost ca export` / `outpost ca crl`.',
   },
+  GATEWAY_TLS_KEY_TOO_WEAK: {
+    status: 500,
+    meaning: 'The gateway\'s own certificate or a CA certificate under tls: has a weak key (RSA under 2048 bits); clients with such keys are refused too.',
+    action: 'Issue a new listener certificate (`outpost ca issue listener`, RSA-2048 or more) or a new CA, and point tls.cert/tls.key/tls.ca at it.',
+  },
   GATEWAY_LISTEN_FAILED: {
     status: 500,
     meaning: 'The gateway could not bind its listening address (in use, or not permitted).',

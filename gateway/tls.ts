@@ -11,6 +11,7 @@ import { parseCrls, type CrlInfo } from './crl-info.js';
 import type { TrustSet } from './peer-recheck.js';
 import type { GatewayConfig } from './config.js';
 import { gatewayError } from './errors.js';
+import { keyWeakness } from '../ca/keys.js';
 
 export const TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES128-GCM-SHA256',
@@ -67,6 +68,14 @@ function certsIn(pem: string): X509Certificate[] {
   return blocks.map((b) => new X509Certificate(b));
 }
 
+/** Refuses to start on a weak key of our own or of a CA we trust: a client could not trust us more than it. */
+function checkKeyStrength(key: string, path: string, certs: readonly X509Certificate[]): void {
+  for (const cert of certs) {
+    const weakness = keyWeakness(cert.publicKey);
+    if (weakness) throw gatewayError('GATEWAY_TLS_KEY_TOO_WEAK', `${key} ${path}: ${cert.subject.replace(/\n/g, ', ')} has ${weakness}`);
+  }
+}
+
 /** Reads and checks every file under `tls:`; nothing is half-applied when one of them is bad. */
 export async function loadTlsMaterial(tls: GatewayConfig['tls']): Promise<TlsMaterial> {
   await assertKeyPrivate(tls.key);
@@ -87,6 +96,8 @@ export async function loadTlsMaterial(tls: GatewayConfig['tls']): Promise<TlsMat
   } catch (err) {
     throw gatewayError('GATEWAY_TLS_FILE_UNREADABLE', `tls.cert/tls.ca: ${(err as Error).message}`, { cause: err });
   }
+  checkKeyStrength('tls.cert', tls.cert, [leaf]);
+  checkKeyStrength('tls.ca', tls.ca, caCerts);
   let crlNextUpdate: Date | undefined;
   let crls: CrlInfo[] | undefined;
   if (crl) {

@@ -72,10 +72,19 @@ export class LineSplitter {
   }
 }
 
+/**
+ * ECMA-48 control functions, in their 7-bit (ESC …) and 8-bit C1 (U+0080–U+009F) forms: a UTF-8 terminal
+ * acts on U+009B as on `ESC [`, so a job could clear the screen or set the title with either.
+ * - CSI: introducer, parameter bytes 0x30–0x3F, intermediate bytes 0x20–0x2F, one final byte;
+ * - OSC, DCS, SOS, PM, APC: a string up to BEL or ST (`ESC \` or U+009C), or to the end of the line;
+ * - then any other C0 control but TAB, DEL, and any other C1 control.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\u001b[\]PX^_]|[\u0090\u0098\u009d\u009e\u009f])[^\u0007\u001b\u009c]*(?:\u0007|\u001b\\|\u009c)?|[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
 /** Removes terminal control sequences a remote job could use to rewrite the operator's screen. */
 export function stripControl(line: string): string {
-  // eslint-disable-next-line no-control-regex
-  return line.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b[\]P^_][^\u0007\u001b]*(\u0007|\u001b\\)?|[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+  return line.replace(CONTROL, '');
 }
 
 export function prefixLine(host: string, line: string, width: number, paint: (text: string) => string = (t) => t): string {

@@ -1,6 +1,7 @@
 /**
  * The end of a fan-out: one row per host, the table people read, the JSON scripts read, and the exit status.
  */
+import { stripControl } from './output-stream.js';
 
 export type HostState =
   | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out' | 'lost'
@@ -90,8 +91,9 @@ export function renderSummary(allRows: readonly HostResult[], color: boolean, op
     r.state,
     r.exitCode !== null ? String(r.exitCode) : r.signal ?? '-',
     formatDuration(r.durationMs),
-    r.jobId ?? '-',
-    r.error ? `${r.error.code}: ${r.error.message}` : '',
+    // Job ids and error texts come from agents: no more trusted with the terminal than job output.
+    stripControl(r.jobId ?? '-'),
+    r.error ? stripControl(`${r.error.code}: ${r.error.message}`) : '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[], paintState: boolean): string =>

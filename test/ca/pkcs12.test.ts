@@ -48,12 +48,13 @@ t.test('PKCS#12 refusals: no MAC, wrong password, altered MAC, altered contents,
   const macFlipped = Buffer.from(file);
   const digestAt = macFlipped.length - 40; // inside the MAC digest near the end
   macFlipped[digestAt] = (macFlipped[digestAt] ?? 0) ^ 0x01;
-  t.equal(reasonOf(() => parsePkcs12(macFlipped, 'right-password')), 'bad-mac');
+  // As with OpenSSL ("Mac verify error: invalid password?"), an altered file and a wrong password look alike.
+  t.equal(reasonOf(() => parsePkcs12(macFlipped, 'right-password')), 'bad-password');
 
   const contentFlipped = Buffer.from(file);
   const mid = Math.floor(file.length / 3);
   contentFlipped[mid] = (contentFlipped[mid] ?? 0) ^ 0x80;
-  t.match(reasonOf(() => parsePkcs12(contentFlipped, 'right-password')), /bad-mac|malformed/, 'altered contents are never accepted');
+  t.match(reasonOf(() => parsePkcs12(contentFlipped, 'right-password')), /bad-password|malformed/, 'altered contents are never accepted');
 
   t.equal(reasonOf(() => parsePkcs12(Buffer.from('not a pfx at all'), 'x')), 'malformed');
   t.equal(reasonOf(() => parsePkcs12(file, 'right-password')), undefined, 'the original still opens');

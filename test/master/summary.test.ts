@@ -85,3 +85,12 @@ t.test('progress line', async (t) => {
   t.equal(renderProgressLine({ done: 10, total: 20, failed: 1, running: 4, elapsedMs: 3200 }, 10), '[#####-----] 10/20 hosts done, 1 failed, 4 running, 3.1 hosts/s, 3.2s');
   t.equal(renderProgressLine({ done: 3000, total: 3000, failed: 0, running: 0, elapsedMs: 12_000 }, 4), '[####] 3000/3000 hosts done, 0 failed, 0 running, 250 hosts/s, 12.0s');
 });
+
+t.test('what an agent answered cannot drive the terminal from the summary', async (t) => {
+  const text = renderSummary([
+    row('a', 'error', null, { jobId: 'j\u009b2J1', error: { code: 'AGENT_X\u001b]0;t\u0007', message: 'no\u009d0;owned\u009c such\u001b[2J job' } }),
+  ], false);
+  // eslint-disable-next-line no-control-regex
+  t.notMatch(text, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/, 'no C0 or C1 control left');
+  t.match(text, /j1\s+AGENT_X: no such job/);
+});
