@@ -1,5 +1,5 @@
 /**
- * agent.yaml (SPEC 4a): parsed, validated with every bad key named by its path, frozen.
+ * agent.yaml (docs/agent.md, Configuration): parsed, validated with every bad key named by its path, frozen.
  * Loopback-only listening is enforced here so a bad address fails at boot, not at first request.
  */
 import { isIP } from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * The agent's HTTP API (SPEC section 3). Handlers only translate HTTP: the JobRunner does the work.
+ * The agent's HTTP API (docs/agent.md, HTTP API). Handlers only translate HTTP: the JobRunner does the work.
  * Who may call: over a Unix socket, whoever the socket's mode and group let in (the gateway); over TCP,
  * only a caller presenting the shared secret. Only such an authenticated upstream's identity headers are
  * recorded as `submittedBy`.

@@ -1,5 +1,5 @@
 /**
- * Moving keys and certificates between machines (the seed's EXPORT/IMPORT ROOT CA and EXEC CERT):
+ * Moving keys and certificates between machines (JAMS's EXPORT/IMPORT ROOT CA and EXEC CERT):
  * PKCS#12 or PEM out, and imports that refuse anything they cannot vouch for. Every trust decision —
  * key match, chain, EKU, validity — is made by OpenSSL through Node's X509Certificate.
  */

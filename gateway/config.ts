@@ -1,5 +1,5 @@
 /**
- * gateway.yaml (SPEC 4a): every key validated, unknown keys rejected with their path, defaults with units
+ * gateway.yaml (docs/gateway.md): every key validated, unknown keys rejected with their path, defaults with units
  * in one place. The access rules are only shape-checked here; `compilePolicy` turns them into checks and
  * reports a bad CIDR or thumbprint with its path.
  */

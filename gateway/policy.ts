@@ -1,5 +1,5 @@
 /**
- * The access policy (SPEC 4): ordered rules, first match wins, default deny. Each rule is an array of
+ * The access policy (docs/gateway.md): ordered rules, first match wins, default deny. Each rule is an array of
  * checks compiled once at start or reload — a bad CIDR or thumbprint stops the start with its path
  * (`access[1].sources[0]: …`), never a request.
  *

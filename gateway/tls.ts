@@ -44,7 +44,7 @@ async function readTlsFile(key: string, path: string): Promise<Buffer> {
 }
 
 /**
- * The key must be private to the gateway's user (the seed: only user A reads the key): owned by the
+ * The key must be private to the gateway's user (only the gateway's user reads the key: the job agent's user must not): owned by the
  * running user and no group/other bits. Checked before reading so a misconfigured key never gets used.
  */
 export async function assertKeyPrivate(path: string, uid = process.getuid?.()): Promise<void> {

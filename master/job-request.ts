@@ -1,5 +1,5 @@
 /**
- * Turns what the operator typed into the body of `POST /v1/jobs` (SPEC section 3). Pure: no I/O, so every
+ * Turns what the operator typed into the body of `POST /v1/jobs` (docs/agent.md, HTTP API). Pure: no I/O, so every
  * rule is unit-tested. Words after `--` travel as `argv` exactly as the shell split them — never joined
  * and re-split — so `-- sh -c 'exit 4'` runs `sh` with the two arguments `-c` and `exit 4`.
  */

@@ -36,7 +36,7 @@ export interface JobSpec {
   readonly secretEnv?: Readonly<Record<string, string>>;
   readonly cwd?: string;
   readonly runAs?: string;
-  /** Load the run-as user's login profile (the seeds' "load user profile"). */
+  /** Load the run-as user's login profile (Redwood's and JS7's "load user profile"). */
   readonly loginProfile?: boolean;
   readonly timeoutSeconds?: number;
   readonly credentialKey?: string;

@@ -5,7 +5,7 @@
  *      forge-built TBS signed natively; CLI: `openssl req -newkey` + `openssl x509 -req` per certificate,
  *      one after another (as an operator script does) and two at a time (both cores).
  *   2. CSR signing alone — ours: parse + verify the CSR natively, build and sign; CLI: `openssl x509 -req`.
- * Targets (issue 2): issuance ≥ 1.5× the CLI, CSR signing ≥ 300/s. Writes bench-results/ca.json.
+ * Targets: issuance ≥ 1.5× the CLI, CSR signing ≥ 300/s. Writes bench-results/ca.json.
  */
 import { execFile } from 'node:child_process';
 import type { KeyObject } from 'node:crypto';

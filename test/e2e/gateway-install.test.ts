@@ -1,5 +1,5 @@
 /**
- * Privilege separation with real OS users (the seed's user A and user B): scripts/install creates the users,
+ * Privilege separation with real OS users (the gateway's user and the agent's user): scripts/install creates the users,
  * directories and units (twice: it is idempotent); the agent's user cannot read the gateway's key or
  * config; the socket directory hands the agent's socket to the gateway's group; the gateway runs as its
  * own user end to end and refuses a key owned by someone else.

@@ -8,7 +8,7 @@ const base = {
   access: [{ name: 'master', sources: ['192.0.2.10/32'], methods: ['GET', 'POST'] }],
 };
 
-t.test('ok: the SPEC example with defaults filled in and frozen', async (t) => {
+t.test('ok: the documented example with defaults filled in and frozen', async (t) => {
   const c = parseGatewayConfig(base);
   t.same(c.listen, { host: '0.0.0.0', port: 8443 });
   t.equal(c.tls.requireClientCert, true, 'client certificates are required unless said otherwise');

@@ -2,7 +2,7 @@
  * The launcher and per-job supervisor, in Perl (perl-base, present on every Debian/Ubuntu host and in
  * RHEL's base). Why not Node: a supervisor per job must start in well under a millisecond and stay tiny,
  * and the process that forks it must stay small, because fork() costs ~35–55 µs per MiB of the parent's
- * RSS (issue 3, Benchmark). A Node child costs ~40 ms and ~40 MiB each; this launcher is ~5 MiB and forks
+ * RSS (docs/agent.md, How jobs run). A Node child costs far more time and memory; this small launcher forks
  * supervisors without an exec. Only core built-ins are used (no modules) so startup is ~3 ms.
  *
  * Launcher protocol (one line each, fields separated by one space, strings as `x` + hex):

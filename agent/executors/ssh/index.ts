@@ -31,7 +31,7 @@ export interface CredentialResolver {
   resolve(key: string): Promise<ResolvedCredential>;
 }
 
-/** One entry of `processServers:` in agent.yaml (SPEC section 3). */
+/** One entry of `processServers:` in agent.yaml (docs/ssh.md). */
 export interface ProcessServerConfig {
   readonly name: string;
   readonly remoteHostName: string;
