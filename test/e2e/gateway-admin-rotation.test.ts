@@ -162,3 +162,30 @@ t.test('ok: a gateway killed between writing the certificate and the key restart
   const again = await startGatewayFront(t, bed);
   t.equal((await servedCertificate(again.port, bed.pki.caCertPem, bed.certs.master)).serialNumber, served.serialNumber, 'rolled back to the previous pair');
 });
+
+t.test('ok: a client allowed only by an admin rule keeps its keep-alive connection across a reload', async (t) => {
+  const own = await createBed(t);
+  (own.config.access as unknown[]).push({ name: 'admin-only', sources: [`${MASTER_IP}/32`], clients: { subjects: ['CN=intruder'] }, admin: true });
+  // Long enough that the idle keep-alive connection outlives a reload on a loaded machine.
+  Object.assign(own.config.limits as Record<string, unknown>, { keepAliveTimeoutMs: 120_000 });
+  await own.writeConfig();
+  const front = await startGatewayFront(t, own);
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: own.pki.caCertPem, cert: own.certs.intruder.certPem, key: own.certs.intruder.keyPem, localAddress: MASTER_IP } as https.AgentOptions);
+  t.teardown(() => agent.destroy());
+  const tlsFacts = () => new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port: front.port, servername: 'localhost', path: '/v1/gateway/tls', agent }, (res) => {
+      const socket = res.socket;
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, socket }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const before = await tlsFacts();
+  t.equal(before.status, 200, 'the admin-only client may read the TLS facts');
+  await front.reload();
+  const after = await tlsFacts();
+  t.equal(after.status, 200);
+  t.ok(before.socket, 'the connection is known');
+  t.equal(after.socket, before.socket, 'the reload did not close its connection: admin rules count as allowed');
+});
