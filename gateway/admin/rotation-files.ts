@@ -16,6 +16,7 @@ import { readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../../core/fs-atomic.js';
 import type { GatewayConfig } from '../config.js';
+import { assertKeyPrivate } from '../tls.js';
 
 type TlsPaths = Pick<GatewayConfig['tls'], 'cert' | 'key'>;
 
@@ -84,6 +85,8 @@ export type Recovery = 'none' | 'rolled-forward' | 'rolled-back' | 'unrecoverabl
 
 /** Repairs a rotation interrupted between its two writes; see the module comment. */
 export async function recoverRotation(tls: TlsPaths): Promise<Recovery> {
+  // Never read a key the gateway's user does not own: the permission check names the problem precisely.
+  await assertKeyPrivate(tls.key);
   const [cert, key] = await Promise.all([readOrUndefined(tls.cert), readOrUndefined(tls.key)]);
   if (pairMatches(cert, key)) return 'none';
   const pending = await readOrUndefined(pendingKeyPath(tls));
