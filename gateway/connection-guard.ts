@@ -16,6 +16,7 @@ import type { AuditLog } from './audit.js';
 import { parseAddress, type ParsedAddress } from './checks/cidr.js';
 import type { ConnectionFacts } from './checks/check.js';
 import type { Policy, RuleMatch } from './policy.js';
+import { tlsErrorDetail } from './tls-error-detail.js';
 
 export interface ConnectionState {
   sourceIp: string;
@@ -80,7 +81,7 @@ function sourceOf(socket: Socket): { ip: string; addr: ParsedAddress | undefined
 export interface ConnectionGuard {
   onConnection(socket: Socket): void;
   onSecureConnection(socket: TLSSocket): void;
-  onTlsClientError(err: Error & { code?: string }, socket: TLSSocket): void;
+  onTlsClientError(err: Error & { code?: string; reason?: unknown }, socket: TLSSocket): void;
   open(): number;
   /**
    * Re-checks every open connection against the current policy and `trust` (after a reload): closes and
@@ -108,7 +109,7 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
   const live = new Set<TLSSocket>();
   let open = 0;
 
-  function refuse(src: string, reason: string, started: number, who?: { subject?: string; thumbprint?: string; rule?: string }): void {
+  function refuse(src: string, reason: string, started: number, who?: { subject?: string; thumbprint?: string; rule?: string }, detail?: string): void {
     counters.connectionsRefused++;
     audit.write({
       time: new Date().toISOString(),
@@ -124,6 +125,7 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
       decision: 'deny',
       rule: who?.rule ?? null,
       reason,
+      ...(detail === undefined ? {} : { detail }),
     });
   }
 
@@ -234,7 +236,7 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
       const raw = (socket as TLSSocket & { _parent?: WithSource })._parent;
       const ip = sourceOf(socket).ip || (raw?.[SOURCE] ?? '');
       // Handshakes that never complete: protocol version, no shared cipher, renegotiation attempts, resets.
-      refuse(ip, err.code ?? 'TLS_HANDSHAKE_FAILED', performance.now());
+      refuse(ip, err.code ?? 'TLS_HANDSHAKE_FAILED', performance.now(), undefined, tlsErrorDetail(err));
       socket.destroy();
     },
   };
