@@ -45,3 +45,12 @@ t.test('fail: every bad key reported with its path in one error', async (t) => {
 t.test('fail: an empty policy is refused (it would deny everything)', async (t) => {
   t.throws(() => parseGatewayConfig({ ...base, access: [] }), /access: at least one rule/);
 });
+
+t.test('auditRateLimit: 60 s by default, 0 switches it off, a bad value is named by its path', async (t) => {
+  t.same(parseGatewayConfig(base).auditRateLimit, { intervalSeconds: 60 });
+  t.same(parseGatewayConfig({ ...base, auditRateLimit: { intervalSeconds: 0 } }).auditRateLimit, { intervalSeconds: 0 });
+  for (const bad of [{ intervalSeconds: -1 }, { intervalSeconds: 1.5 }, { intervalSeconds: '60' }, { intervalSeconds: 86_401 }]) {
+    t.throws(() => parseGatewayConfig({ ...base, auditRateLimit: bad }), /auditRateLimit\.intervalSeconds/, JSON.stringify(bad));
+  }
+  t.throws(() => parseGatewayConfig({ ...base, auditRateLimit: { maxSources: 5 } }), /auditRateLimit\.maxSources: unknown key/);
+});
