@@ -47,6 +47,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+const GONE_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * True when `err` only says the caller went away mid-request (half a body, then a close): Node ends the
+ * body with `Error: aborted` (ECONNRESET). Checked against the request's own socket too, so a reset of
+ * another connection (an SSH target) stays an internal error.
+ */
+export function clientWentAway(err: unknown, req: IncomingMessage): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (!(code !== undefined && GONE_CODES.has(code)) && err.message !== 'aborted') return false;
+  return req.destroyed || req.socket.destroyed;
+}
+
 /** 5xx answers say little (the log has the rest); 4xx answers say what to fix. */
 export function toOutpostError(err: unknown): OutpostError {
   if (err instanceof OutpostError) return err;

@@ -8,7 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LogSink } from '../core/lazy-logger.js';
 import { agentError } from './errors.js';
-import { discardBody, readJson, sendError, sendJson, toOutpostError } from './http-io.js';
+import { clientWentAway, discardBody, readJson, sendError, sendJson, toOutpostError } from './http-io.js';
 import { FINAL_STATES, publicView, type SubmittedBy } from './job-record.js';
 import { checkJobId, parseJobRequest, parseListQuery } from './job-request.js';
 import type { JobChange, JobRunner } from './job-runner.js';
@@ -215,6 +215,12 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         const url = new URL(req.url ?? '/', 'http://agent');
         routeName = await route(req, res, url);
       } catch (err) {
+        if (clientWentAway(err, req)) {
+          // Nothing to answer and nothing wrong inside the agent: no stack, no error level.
+          logger.info('request cut short: the client went away', { method: req.method, path: (req.url ?? '').split('?')[0], reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+          res.destroy();
+          return;
+        }
         const e = toOutpostError(err);
         // Only the unexpected gets a stack; a full queue or a stopping agent is a warning.
         if (e.code === 'AGENT_INTERNAL') logger.error('request failed', { code: e.code, error: (err as Error).message, stack: (err as Error).stack });

@@ -23,6 +23,12 @@ export interface AuditEntry {
   decision: 'allow' | 'deny';
   rule: string | null;
   reason: string | null;
+  /** A refused handshake: what OpenSSL said (`unsupported protocol`, `no shared cipher`). */
+  detail?: string;
+  /** A summary of lines held back by the rate limit: how many, the first and the last one's time. */
+  count?: number;
+  firstAt?: string;
+  lastAt?: string;
 }
 
 export interface AuditLog {
@@ -45,7 +51,16 @@ function str(v: string | null): string {
 export function auditLine(e: AuditEntry): string {
   return `{"time":${str(e.time)},"kind":${str(e.kind)},"src":${str(e.src)},"subject":${str(e.subject)},"thumbprint":${str(e.thumbprint)},` +
     `"method":${str(e.method)},"path":${str(e.path)},"status":${JSON.stringify(e.status)},"bytes":${JSON.stringify(e.bytes)},` +
-    `"durationMs":${JSON.stringify(e.durationMs)},"decision":${str(e.decision)},"rule":${str(e.rule)},"reason":${str(e.reason)}}\n`;
+    `"durationMs":${JSON.stringify(e.durationMs)},"decision":${str(e.decision)},"rule":${str(e.rule)},"reason":${str(e.reason)}${optional(e)}}\n`;
+}
+
+/** The fields only some lines carry, left out when absent (as JSON.stringify leaves out undefined). */
+function optional(e: AuditEntry): string {
+  if (e.detail === undefined && e.count === undefined && e.firstAt === undefined && e.lastAt === undefined) return '';
+  return (e.detail === undefined ? '' : `,"detail":${str(e.detail)}`) +
+    (e.count === undefined ? '' : `,"count":${JSON.stringify(e.count)}`) +
+    (e.firstAt === undefined ? '' : `,"firstAt":${str(e.firstAt)}`) +
+    (e.lastAt === undefined ? '' : `,"lastAt":${str(e.lastAt)}`);
 }
 
 let isoSecond = -1;

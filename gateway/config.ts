@@ -86,6 +86,14 @@ const limits = z
   })
   .strict();
 
+/** One audit line per unlisted source per interval, the rest summarised (gateway/audit-rate-limit.ts). */
+const auditRateLimit = z
+  .object({
+    /** 0: every refusal gets its own line. */
+    intervalSeconds: z.number().int().min(0).max(86_400).default(60),
+  })
+  .strict();
+
 const metrics = z
   .object({
     host: z.enum(['127.0.0.1', '::1', 'localhost']).default('127.0.0.1'),
@@ -100,6 +108,7 @@ export const gatewayConfigSchema = z
     upstream,
     access: z.array(rule).min(1, 'at least one rule: with none, every request is denied'),
     auditLog: path.default('-'),
+    auditRateLimit: auditRateLimit.default({ intervalSeconds: 60 }),
     limits: limits.default(limits.parse({})),
     metrics: metrics.optional(),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),

@@ -12,11 +12,13 @@ import type { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { recheckPeer, type TrustSet } from './peer-recheck.js';
-import type { AuditLog } from './audit.js';
+import { isoNow, type AuditLog } from './audit.js';
+import { AuditRateLimit, type HeldBack } from './audit-rate-limit.js';
 import { parseAddress, type ParsedAddress } from './checks/cidr.js';
 import type { ConnectionFacts } from './checks/check.js';
 import type { Policy, RuleMatch } from './policy.js';
 import { keyWeakness } from '../ca/keys.js';
+import { tlsErrorDetail } from './tls-error-detail.js';
 
 export interface ConnectionState {
   sourceIp: string;
@@ -39,7 +41,9 @@ export interface ConnectionState {
 const STATE = Symbol('outpost.connection');
 /** The source as seen when the TCP connection arrived: a reset clears remoteAddress before the audit line. */
 const SOURCE = Symbol('outpost.source');
-type WithSource = Socket & { [SOURCE]?: string };
+/** Set on a TCP connection refused before TLS: Node still reports its end as a handshake error. */
+const REFUSED = Symbol('outpost.refused');
+type WithSource = Socket & { [SOURCE]?: string; [REFUSED]?: true };
 type WithState = Socket & { [STATE]?: ConnectionState };
 
 export interface PolicyHolder {
@@ -50,7 +54,12 @@ export interface PolicyHolder {
   maxRequestsPerConnection: number;
   /** 0: no age limit. */
   maxConnectionAgeMs: number;
+  /** auditRateLimit.intervalSeconds in ms; 0: every unlisted-source refusal gets its own line. */
+  auditIntervalMs: number;
 }
+
+/** Unlisted sources tracked by the audit rate limit at most (a few MB); past it the oldest is evicted. */
+export const MAX_RATE_LIMITED_SOURCES = 10_000;
 
 /** Bytes outside printable ASCII would make Node throw on setHeader; escape them as \xHH. */
 export function headerSafe(text: string): string {
@@ -81,13 +90,19 @@ function sourceOf(socket: Socket): { ip: string; addr: ParsedAddress | undefined
 export interface ConnectionGuard {
   onConnection(socket: Socket): void;
   onSecureConnection(socket: TLSSocket): void;
-  onTlsClientError(err: Error & { code?: string }, socket: TLSSocket): void;
+  onTlsClientError(err: Error & { code?: string; reason?: unknown }, socket: TLSSocket): void;
   open(): number;
   /**
    * Re-checks every open connection against the current policy and `trust` (after a reload): closes and
    * audits those no longer allowed, streams included. Returns how many were closed.
    */
   recheck(trust: TrustSet): number;
+  /** Writes the summaries of rate-limit intervals that have ended (called every second). */
+  flushAuditSummaries(): void;
+  /** Writes every summary still held back (at stop). */
+  drainAuditSummaries(): void;
+  /** Sources the audit rate limit evicted before their interval ended. */
+  auditSourcesEvicted(): number;
 }
 
 /**
@@ -108,8 +123,39 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
   const perSource = new Map<string, number>();
   const live = new Set<TLSSocket>();
   let open = 0;
+  const rateLimit = new AuditRateLimit(holder.auditIntervalMs, MAX_RATE_LIMITED_SOURCES);
 
-  function refuse(src: string, reason: string, started: number, who?: { subject?: string; thumbprint?: string; rule?: string }): void {
+  function summarise(held: readonly HeldBack[]): void {
+    for (const h of held) {
+      audit.write({
+        time: isoNow(),
+        kind: 'connection',
+        src: h.src,
+        subject: null,
+        thumbprint: null,
+        method: null,
+        path: null,
+        status: null,
+        bytes: 0,
+        durationMs: 0,
+        decision: 'deny',
+        rule: null,
+        reason: 'IP_NOT_ALLOWED',
+        count: h.count,
+        firstAt: isoNow(h.firstAt),
+        lastAt: isoNow(h.lastAt),
+      });
+    }
+  }
+
+  /** A reload may change the interval; switching the limit off writes what it held. */
+  function syncInterval(): void {
+    if (rateLimit.intervalMs === holder.auditIntervalMs) return;
+    if (holder.auditIntervalMs === 0) summarise(rateLimit.drain());
+    rateLimit.intervalMs = holder.auditIntervalMs;
+  }
+
+  function refuse(src: string, reason: string, started: number, who?: { subject?: string; thumbprint?: string; rule?: string }, detail?: string): void {
     counters.connectionsRefused++;
     audit.write({
       time: new Date().toISOString(),
@@ -125,6 +171,7 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
       decision: 'deny',
       rule: who?.rule ?? null,
       reason,
+      ...(detail === undefined ? {} : { detail }),
     });
   }
 
@@ -135,13 +182,20 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
       const { ip, addr } = sourceOf(socket);
       (socket as WithSource)[SOURCE] = ip;
       if (!holder.policy.sourceListed(addr)) {
-        refuse(ip, 'IP_NOT_ALLOWED', started);
+        // A scan from an unlisted source would otherwise write a line per connection.
+        syncInterval();
+        const { write, summaries } = rateLimit.hit(ip, Date.now());
+        summarise(summaries);
+        if (write) refuse(ip, 'IP_NOT_ALLOWED', started);
+        else counters.connectionsRefused++;
+        (socket as WithSource)[REFUSED] = true;
         socket.destroy();
         return;
       }
       const n = (perSource.get(ip) ?? 0) + 1;
       if (n > holder.connectionsPerSource) {
         refuse(ip, 'TOO_MANY_CONNECTIONS', started);
+        (socket as WithSource)[REFUSED] = true;
         socket.destroy();
         return;
       }
@@ -237,13 +291,26 @@ export function connectionGuard(holder: PolicyHolder, audit: AuditLog, counters:
       }
       return closed;
     },
+    flushAuditSummaries() {
+      syncInterval();
+      summarise(rateLimit.due(Date.now()));
+    },
+    drainAuditSummaries() {
+      summarise(rateLimit.drain());
+    },
+    auditSourcesEvicted: () => rateLimit.evicted,
     onTlsClientError(err, socket) {
       // After a reset both sockets have lost remoteAddress; the raw TCP socket (the TLS socket's _parent,
       // which Node exposes no other way) still carries what onConnection saw.
       const raw = (socket as TLSSocket & { _parent?: WithSource })._parent;
+      // Already refused and audited by onConnection; its destroy() surfaces here as ECONNRESET.
+      if (raw?.[REFUSED]) {
+        socket.destroy();
+        return;
+      }
       const ip = sourceOf(socket).ip || (raw?.[SOURCE] ?? '');
       // Handshakes that never complete: protocol version, no shared cipher, renegotiation attempts, resets.
-      refuse(ip, err.code ?? 'TLS_HANDSHAKE_FAILED', performance.now());
+      refuse(ip, err.code ?? 'TLS_HANDSHAKE_FAILED', performance.now(), undefined, tlsErrorDetail(err));
       socket.destroy();
     },
   };

@@ -12,6 +12,7 @@ export interface MetricsSource {
   crlNextUpdate(): Date | undefined;
   counters: { allowed: number; denied: number; connectionsRefused: number };
   openConnections(): number;
+  auditSourcesEvicted(): number;
 }
 
 export function metricsRegistry(src: MetricsSource): Registry {
@@ -59,6 +60,14 @@ export function metricsRegistry(src: MetricsSource): Registry {
     registers: [registry],
     collect() {
       this.set(src.openConnections());
+    },
+  });
+  new Gauge({
+    name: 'outpost_gateway_audit_sources_evicted',
+    help: 'Unlisted sources the audit rate limit stopped tracking early because it tracked too many (their held-back lines were written as a summary)',
+    registers: [registry],
+    collect() {
+      this.set(src.auditSourcesEvicted());
     },
   });
   return registry;

@@ -66,10 +66,12 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
     connectionsPerSource: config.limits.connectionsPerSource,
     maxRequestsPerConnection: config.limits.maxRequestsPerConnection,
     maxConnectionAgeMs: config.limits.maxConnectionAgeSeconds * 1000,
+    auditIntervalMs: config.auditRateLimit.intervalSeconds * 1000,
   };
   const audit: AuditLog = openAuditLog(config.auditLog, auditStdout);
   const counters = { allowed: 0, denied: 0, connectionsRefused: 0 };
   const guard = connectionGuard(holder, audit, counters);
+  const summaries = setInterval(() => guard.flushAuditSummaries(), 1000).unref();
   const proxy = createProxy({
     holder,
     audit,
@@ -183,6 +185,7 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
         crlNextUpdate: () => material.crlNextUpdate,
         counters,
         openConnections: () => guard.open(),
+        auditSourcesEvicted: () => guard.auditSourcesEvicted(),
       }),
     );
     const m = config.metrics;
@@ -219,6 +222,7 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
       holder.connectionsPerSource = next.limits.connectionsPerSource;
       holder.maxRequestsPerConnection = next.limits.maxRequestsPerConnection;
       holder.maxConnectionAgeMs = next.limits.maxConnectionAgeSeconds * 1000;
+      holder.auditIntervalMs = next.auditRateLimit.intervalSeconds * 1000;
       holder.generation++;
       // Open connections keep no rights the new CA set, CRL or policy would refuse to a new one.
       const closed = guard.recheck(nextMaterial.trust);
@@ -238,6 +242,8 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
       });
       await pool.destroy();
       if (metrics) await new Promise<void>((resolve) => metrics!.close(() => resolve()));
+      clearInterval(summaries);
+      guard.drainAuditSummaries();
       await audit.close();
     },
   };

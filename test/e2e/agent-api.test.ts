@@ -193,3 +193,29 @@ t.test('submittedBy is recorded from the gateway headers', async (t) => {
   const job = await agent.waitDone(id);
   t.same(job.submittedBy, { subject: 'CN=master', thumbprint: 'AB'.repeat(32), address: '192.0.2.10' });
 });
+
+t.test('a client that sends half a body and goes away is an info line, not an internal error with a stack', async (t) => {
+  const net = await import('node:net');
+  const before = agent.log.length;
+  for (const path of ['/v1/jobs', '/v1/jobs/no-such-job/cancel']) {
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect(agent.socket!, () => {
+        socket.write(`POST ${path} HTTP/1.1\r\nhost: agent\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"command":`);
+        // The agent has read the head and part of the body when the client disappears.
+        setTimeout(() => socket.destroy(), 200);
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+  }
+  const deadline = Date.now() + 60_000;
+  const seen = (): number => (agent.log.slice(before).match(/client went away/g) ?? []).length;
+  while (seen() < 2 && /request failed/.test(agent.log.slice(before)) === false && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  // Both requests have been handled once the agent answers a later one on its single event loop.
+  t.equal((await agent.request('GET', '/healthz')).status, 200);
+  const log = agent.log.slice(before);
+  t.notMatch(log, /AGENT_INTERNAL/, 'not logged as an internal error');
+  t.notMatch(log, /"stack"/, 'no stack trace');
+  t.match(log, /"level":"info","message":"request cut short: the client went away"/);
+  t.equal(seen(), 2, 'one line per aborted request');
+});

@@ -9,6 +9,8 @@ import { auditLine, createBed, FRONTS, frontSkip, MASTER_IP, startFront } from '
 import { curl, run } from '../fixtures/gateway-client.js';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
+import { readFileSync } from 'node:fs';
 
 for (const kind of FRONTS) {
   t.test(`${kind} front`, { skip: frontSkip(kind) }, async (t) => {
@@ -32,6 +34,20 @@ for (const kind of FRONTS) {
         await new Promise((r) => setTimeout(r, 200));
         c.resetAndDestroy();
         t.match(await auditLine(front, (l) => l.kind === 'connection' && l.reason === 'ECONNRESET'), { src: MASTER_IP, decision: 'deny' });
+      });
+
+      t.test('a refused handshake says what OpenSSL said: an unsupported protocol, no shared cipher', async (t) => {
+        const offer = async (options: tls.ConnectionOptions): Promise<void> => {
+          const c = tls.connect({ socket: net.connect({ port: front.port, host: '127.0.0.1', localAddress: MASTER_IP }), ca: readFileSync(bed.pki.caCertPath), servername: 'localhost', ...options });
+          await new Promise<void>((r) => c.once('error', () => r()).once('close', () => r()));
+          c.destroy();
+        };
+        await offer({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' });
+        t.match(await auditLine(front, (l) => l.kind === 'connection' && l.reason === 'ERR_SSL_UNSUPPORTED_PROTOCOL'),
+          { src: MASTER_IP, decision: 'deny', detail: 'unsupported protocol' });
+        await offer({ maxVersion: 'TLSv1.2', ciphers: 'AES256-SHA:@SECLEVEL=0' });
+        t.match(await auditLine(front, (l) => l.kind === 'connection' && l.reason === 'ERR_SSL_NO_SHARED_CIPHER'),
+          { src: MASTER_IP, decision: 'deny', detail: 'no shared cipher' });
       });
     }
 

@@ -26,3 +26,10 @@ t.test('isoNow matches Date#toISOString', async (t) => {
   }
   t.match(isoNow(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 });
+
+t.test('the optional fields (detail, count, firstAt, lastAt) follow reason, as JSON.stringify puts them', async (t) => {
+  const refused: AuditEntry = { ...base, kind: 'connection', decision: 'deny', reason: 'ERR_SSL_NO_SHARED_CIPHER', detail: 'no shared cipher' };
+  const summary: AuditEntry = { ...base, kind: 'connection', decision: 'deny', reason: 'IP_NOT_ALLOWED', count: 41, firstAt: base.time, lastAt: '2026-11-23T13:04:30.001Z' };
+  for (const e of [refused, summary, { ...refused, detail: 'tab\there "q" \\x00' }]) t.equal(auditLine(e), `${JSON.stringify(e)}\n`);
+  t.notMatch(auditLine(base), /detail|count/, 'a plain line has the thirteen fields only');
+});

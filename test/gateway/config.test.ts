@@ -53,3 +53,12 @@ t.test('admin rules: default false; fail: an admin rule that pins no client', as
   t.ok(coreError.is(err, 'CORE_CONFIG_INVALID'));
   t.match(err.message, 'access[0].admin: an admin rule must pin its clients');
 });
+
+t.test('auditRateLimit: 60 s by default, 0 switches it off, a bad value is named by its path', async (t) => {
+  t.same(parseGatewayConfig(base).auditRateLimit, { intervalSeconds: 60 });
+  t.same(parseGatewayConfig({ ...base, auditRateLimit: { intervalSeconds: 0 } }).auditRateLimit, { intervalSeconds: 0 });
+  for (const bad of [{ intervalSeconds: -1 }, { intervalSeconds: 1.5 }, { intervalSeconds: '60' }, { intervalSeconds: 86_401 }]) {
+    t.throws(() => parseGatewayConfig({ ...base, auditRateLimit: bad }), /auditRateLimit\.intervalSeconds/, JSON.stringify(bad));
+  }
+  t.throws(() => parseGatewayConfig({ ...base, auditRateLimit: { maxSources: 5 } }), /auditRateLimit\.maxSources: unknown key/);
+});
