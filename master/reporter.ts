@@ -6,7 +6,7 @@
  * per host as it finishes, then one summary object, so a script sees results while thousands of hosts run.
  */
 import { paint } from '../core/cli-support.js';
-import { LineSplitter, prefixLine } from './output-stream.js';
+import { LineSplitter, prefixLine, stripControl } from './output-stream.js';
 import { failureKey, formatDuration, renderSummary, summaryJson, type HostResult } from './summary.js';
 import type { OutputDir } from './output-dir.js';
 
@@ -126,7 +126,7 @@ export class Reporter {
     } else if (outputDir && result.state !== 'succeeded') {
       // The terminal shows failures as they happen; successes only count in the progress and the summary.
       const why = result.error ? `${result.error.code}: ${result.error.message}` : failureKey(result);
-      this.#write(`[${result.host}] ${result.state}: ${why}`, this.#o.stderr);
+      this.#write(stripControl(`[${result.host}] ${result.state}: ${why}`), this.#o.stderr);
     }
     if (this.#timer) this.#drawBar();
   }

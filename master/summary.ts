@@ -74,7 +74,8 @@ export function groupFailures(rows: readonly HostResult[], examples = 3): Failur
 export function renderFailureGroups(groups: readonly FailureGroup[]): string[] {
   return groups.map((g) => {
     const more = g.count > g.hosts.length ? ', …' : '';
-    return `${g.count} host${g.count === 1 ? '' : 's'}: ${g.key} (${g.hosts.join(', ')}${more})`;
+    // The key carries an agent's error code: what an agent answered never reaches the terminal raw.
+    return stripControl(`${g.count} host${g.count === 1 ? '' : 's'}: ${g.key} (${g.hosts.join(', ')}${more})`);
   });
 }
 
