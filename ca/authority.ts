@@ -5,8 +5,8 @@
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { caError } from './errors.js';
-import { generateRsaKey, privateKeyPem, keyWeakness, DEFAULT_KEY_SIZE, type KeySize } from './keys.js';
-import { buildCertificate, parseForgeCertificate, type Issuer } from './x509.js';
+import { generateKey, privateKeyPem, keyWeakness, keySpecOf, DEFAULT_KEY, type KeySpec } from './keys.js';
+import { buildCertificate, type Issuer } from './x509.js';
 import { randomSerialHex } from './serial.js';
 import { decryptPrivateKeyPem, encryptPrivateKeyPem, WrongPassphraseError } from './pkcs8.js';
 import { isDnsName, isValidName, formatSan, type LeafProfile, type SubjectAltName } from './profiles.js';
@@ -76,7 +76,7 @@ function uniqueSerial(index: StoreIndex): string {
   }
 }
 
-export async function initCa(store: CaStore, opts: { cn: string; days?: number | undefined; lifetimeMs?: number | undefined; keySize?: KeySize; passphrase: Secret }): Promise<IssuedResult> {
+export async function initCa(store: CaStore, opts: { cn: string; days?: number | undefined; lifetimeMs?: number | undefined; key?: KeySpec | undefined; passphrase: Secret }): Promise<IssuedResult> {
   checkName(opts.cn);
   const days = opts.days ?? DEFAULT_DAYS.root;
   checkDays(days, 36500);
@@ -86,7 +86,7 @@ export async function initCa(store: CaStore, opts: { cn: string; days?: number |
   }
   const passphrase = await opts.passphrase();
   checkNewPassword(passphrase);
-  const key = await generateRsaKey(opts.keySize ?? DEFAULT_KEY_SIZE);
+  const key = await generateKey(opts.key ?? DEFAULT_KEY);
   const encryptedKey = encryptPrivateKeyPem(key.privateKey, passphrase);
   return store.update(
     async (index) => {
@@ -133,7 +133,8 @@ export async function unlockRoot(store: CaStore, index: StoreIndex, passphrase: 
     if (err instanceof WrongPassphraseError) throw caError('CA_BAD_PASSPHRASE', 'the passphrase does not open the root CA key', { cause: err });
     throw err;
   }
-  return { record, cert: new X509Certificate(pem), issuer: { cert: parseForgeCertificate(pem), key } };
+  const cert = new X509Certificate(pem);
+  return { record, cert, issuer: { cert, key } };
 }
 
 /** Listener certificates need a name to be reached by; default to the agent name when it is a host name. */
@@ -201,7 +202,7 @@ export interface IssueOptions {
   sans?: readonly SubjectAltName[];
   days?: number | undefined;
   lifetimeMs?: number | undefined;
-  keySize?: KeySize | undefined;
+  key?: KeySpec | undefined;
   makeDefault?: boolean | undefined;
   passphrase: Secret;
 }
@@ -212,7 +213,7 @@ export async function issue(store: CaStore, opts: IssueOptions): Promise<IssuedR
   const sans = opts.profile === 'listener' ? listenerSans(opts.name, opts.sans ?? []) : [...(opts.sans ?? [])];
   const index = await store.open();
   // Key generation runs beside the passphrase's PBKDF2: both are off the event loop.
-  const [root, key] = await Promise.all([unlockRoot(store, index, opts.passphrase), generateRsaKey(opts.keySize ?? DEFAULT_KEY_SIZE)]);
+  const [root, key] = await Promise.all([unlockRoot(store, index, opts.passphrase), generateKey(opts.key ?? DEFAULT_KEY)]);
   return signInto(store, root, { ...opts, sans, publicKey: key.publicKey, privateKey: key.privateKey, origin: 'issued' });
 }
 
@@ -238,9 +239,10 @@ export async function renew(store: CaStore, opts: { thumbprintOrSerial: string; 
   const old = lookup(index, opts.thumbprintOrSerial);
   if (old.profile === 'root') throw caError('CA_PROFILE_INVALID', 'a root is not renewed; create a new CA with `outpost ca init --ca-dir …`');
   const oldCert = new X509Certificate(await store.readText(store.certPath(old.thumbprint)));
-  const bits = (oldCert.publicKey.asymmetricKeyDetails?.modulusLength ?? DEFAULT_KEY_SIZE) as KeySize;
+  // The new key is of the old one's type (an EC certificate stays EC).
+  const spec = keySpecOf(oldCert.publicKey) ?? DEFAULT_KEY;
   // A key the store holds is replaced; a CSR-signed certificate keeps its key, which lives on its host.
-  const [root, fresh] = await Promise.all([unlockRoot(store, index, opts.passphrase), old.hasKey ? generateRsaKey(bits) : undefined]);
+  const [root, fresh] = await Promise.all([unlockRoot(store, index, opts.passphrase), old.hasKey ? generateKey(spec) : undefined]);
   const sans = old.sans.map((s) => ({ type: s.startsWith('ip:') ? 'ip' : 'dns', value: s.slice(s.indexOf(':') + 1) }) as SubjectAltName);
   return signInto(store, root, {
     profile: old.profile,

@@ -11,7 +11,7 @@ import { readSecret } from '../core/secret-input.js';
 import { coreError } from '../core/errors.js';
 import { caError } from './errors.js';
 import type { CaStore } from './store.js';
-import { parseKeySpec, generateRsaKey, privateKeyPem, DEFAULT_KEY_SIZE, type KeySize } from './keys.js';
+import { parseKeySpec, generateKey, privateKeyPem, DEFAULT_KEY, KEY_NAMES, type KeySpec } from './keys.js';
 import { parseSans, formatSan, isValidName, type LeafProfile, type SubjectAltName } from './profiles.js';
 import { REVOCATION_REASONS, type RevocationReason } from './reasons.js';
 import type { IssuedResult, Secret } from './authority.js';
@@ -54,12 +54,14 @@ function lazySecret(file: string | undefined, envVar: string, prompt: string, co
 const caPassphrase = (o: Common, confirm = false): Secret => lazySecret(o.passwordFile, CA_ENV, 'CA passphrase: ', confirm);
 const filePassword = (o: Common, confirm = false): Secret => lazySecret(o.p12PasswordFile, P12_ENV, 'File password: ', confirm);
 
-function keySize(spec: string | undefined): KeySize {
-  if (spec === undefined) return DEFAULT_KEY_SIZE;
-  const bits = parseKeySpec(spec);
-  if (!bits) throw caError('CA_INVALID_KEY_SIZE', `unsupported key ${JSON.stringify(spec)}`);
-  return bits;
+function keySpec(spec: string | undefined): KeySpec {
+  if (spec === undefined) return DEFAULT_KEY;
+  const parsed = parseKeySpec(spec);
+  if (!parsed) throw caError('CA_INVALID_KEY_SIZE', `unsupported key ${JSON.stringify(spec)}; use one of ${KEY_NAMES.join(', ')}`);
+  return parsed;
 }
+
+const KEY_HELP = 'rsa-2048, rsa-3072 (default), rsa-4096, ec-p256 or ec-p384';
 
 function days(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -132,9 +134,9 @@ export function registerCaCommands(program: Command): void {
     .option('--cn <name>', 'root common name', 'Outpost Root CA')
     .option('--days <n>', 'validity in days (default 3650)')
     .option('--lifetime <duration>', 'validity as a duration instead of --days: 90s, 30m, 1h, 7d')
-    .option('--key <type>', 'rsa-2048, rsa-3072 (default) or rsa-4096')
+    .option('--key <type>', KEY_HELP)
     .action(action(async (o: Common & { cn: string; days?: string; lifetime?: string; key?: string }) => {
-      const r = await (await authority()).initCa(await store(o), { cn: o.cn, days: days(o.days), lifetimeMs: lifetimeFrom(o, 36500), keySize: keySize(o.key), passphrase: caPassphrase(o, true) });
+      const r = await (await authority()).initCa(await store(o), { cn: o.cn, days: days(o.days), lifetimeMs: lifetimeFrom(o, 36500), key: keySpec(o.key), passphrase: caPassphrase(o, true) });
       printIssued(o, 'created', r);
     }));
 
@@ -143,10 +145,10 @@ export function registerCaCommands(program: Command): void {
     .requiredOption('--name <name>', 'common name, e.g. the master host name')
     .option('--days <n>', 'validity in days (default 397)')
     .option('--lifetime <duration>', 'validity as a duration instead of --days: 90s, 30m, 1h, 7d')
-    .option('--key <type>', 'rsa-2048, rsa-3072 (default) or rsa-4096')
+    .option('--key <type>', KEY_HELP)
     .option('--make-default', 'make it the default connector certificate')
     .action(action(async (o: Common & { name: string; days?: string; lifetime?: string; key?: string; makeDefault?: boolean }) => {
-      const r = await (await authority()).issue(await store(o), { profile: 'connector', name: o.name, days: days(o.days), lifetimeMs: lifetimeFrom(o, 3650), keySize: keySize(o.key), makeDefault: o.makeDefault, passphrase: caPassphrase(o) });
+      const r = await (await authority()).issue(await store(o), { profile: 'connector', name: o.name, days: days(o.days), lifetimeMs: lifetimeFrom(o, 3650), key: keySpec(o.key), makeDefault: o.makeDefault, passphrase: caPassphrase(o) });
       printIssued(o, 'issued', r);
     }));
   withCommon(issueCmd.command('listener').description('agent listener (TLS server) certificate for a gateway (CREATE AGENT LISTENER CERT)'), { ca: true })
@@ -154,23 +156,23 @@ export function registerCaCommands(program: Command): void {
     .option('--san <list>', 'subject alternative names: dns:HOST,ip:ADDRESS (repeatable; default dns:<agent>)', collect)
     .option('--days <n>', 'validity in days (default 397)')
     .option('--lifetime <duration>', 'validity as a duration instead of --days: 90s, 30m, 1h, 7d')
-    .option('--key <type>', 'rsa-2048, rsa-3072 (default) or rsa-4096')
+    .option('--key <type>', KEY_HELP)
     .action(action(async (o: Common & { agent: string; san?: string[]; days?: string; lifetime?: string; key?: string }) => {
-      const r = await (await authority()).issue(await store(o), { profile: 'listener', name: o.agent, sans: sans(o.san), days: days(o.days), lifetimeMs: lifetimeFrom(o, 3650), keySize: keySize(o.key), passphrase: caPassphrase(o) });
+      const r = await (await authority()).issue(await store(o), { profile: 'listener', name: o.agent, sans: sans(o.san), days: days(o.days), lifetimeMs: lifetimeFrom(o, 3650), key: keySpec(o.key), passphrase: caPassphrase(o) });
       printIssued(o, 'issued', r);
     }));
 
   withCommon(ca.command('request').description('on an agent host: make a key and a CSR here, for `ca sign` on the CA (UPDATE AGENT LISTENER /REQCERT)'))
     .requiredOption('--name <name>', 'common name (agent name)')
     .option('--san <list>', 'subject alternative names: dns:HOST,ip:ADDRESS (repeatable)', collect)
-    .option('--key <type>', 'rsa-2048, rsa-3072 (default) or rsa-4096')
+    .option('--key <type>', KEY_HELP)
     .requiredOption('--out-key <file>', 'where to write the private key (PKCS#8 PEM, mode 0600)')
     .requiredOption('--out-csr <file>', 'where to write the request (PEM)')
     .option('--force', 'overwrite existing files')
     .action(action(async (o: Common & { name: string; san?: string[]; key?: string; outKey: string; outCsr: string; force?: boolean }) => {
       (await authority()).checkName(o.name);
       const parsed = sans(o.san);
-      const key = await generateRsaKey(keySize(o.key));
+      const key = await generateKey(keySpec(o.key));
       const csrPem = (await csrs()).buildCsr(o.name, parsed, key.privateKey);
       await writeNew(o.outKey, privateKeyPem(key.privateKey), 0o600, o.force);
       await writeNew(o.outCsr, csrPem, 0o644, o.force);

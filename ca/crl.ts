@@ -6,8 +6,8 @@ import { sign, verify, type KeyObject, type X509Certificate } from 'node:crypto'
 import forge from 'node-forge';
 import * as der from './der.js';
 import { REVOCATION_REASONS, type RevocationReason } from './reasons.js';
+import { algorithmIdentifier, hashFor, signatureAlgorithmFor } from './signature.js';
 
-const SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
 const OID_AKI = '2.5.29.35';
 const OID_SKI = '2.5.29.14';
 const OID_CRL_NUMBER = '2.5.29.20';
@@ -63,9 +63,10 @@ export function buildCrl(spec: CrlSpec): string {
       extension(OID_AKI, der.seq([forge.asn1.create(forge.asn1.Class.CONTEXT_SPECIFIC, 0, false, der.toBinary(keyId))])),
     );
   }
+  const alg = signatureAlgorithmFor(spec.issuerKey);
   const tbs = der.seq([
     der.integer(1), // v2
-    der.seq([der.oid(SHA256_WITH_RSA), der.nul()]),
+    algorithmIdentifier(alg),
     der.subjectNameOf(spec.issuerCert.raw),
     der.time(spec.thisUpdate),
     der.time(spec.nextUpdate),
@@ -74,8 +75,8 @@ export function buildCrl(spec: CrlSpec): string {
     der.explicit(0, der.seq(crlExtensions)),
   ]);
   const tbsDer = der.encode(tbs);
-  const signature = sign('sha256', tbsDer, spec.issuerKey);
-  const crl = der.seq([tbs, der.seq([der.oid(SHA256_WITH_RSA), der.nul()]), der.bitString(signature)]);
+  const signature = sign(alg.hash, tbsDer, spec.issuerKey);
+  const crl = der.seq([tbs, algorithmIdentifier(alg), der.bitString(signature)]);
   const b64 = der.encode(crl).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
   return `-----BEGIN X509 CRL-----\n${b64}\n-----END X509 CRL-----\n`;
 }
@@ -99,10 +100,12 @@ function pemBody(pem: string, label: string): Buffer {
  */
 export function parseCrl(input: string | Uint8Array, issuerCert: X509Certificate): ParsedCrl {
   const bytes = typeof input === 'string' ? pemBody(input, 'X509 CRL') : Buffer.from(input);
-  const [tbs, , sigNode] = der.children(der.decode(bytes));
+  const [tbs, algId, sigNode] = der.children(der.decode(bytes));
   if (!tbs || !sigNode) throw new TypeError('not a CRL');
   const signature = der.bytesOf(sigNode).subarray(1);
-  if (!verify('sha256', der.encode(tbs), issuerCert.publicKey, signature)) {
+  const hash = hashFor(der.readOid(der.children(algId)[0]), issuerCert.publicKey);
+  if (!hash) throw new TypeError('CRL signature algorithm does not match the root\'s key');
+  if (!verify(hash, der.encode(tbs), issuerCert.publicKey, signature)) {
     throw new TypeError('CRL signature does not verify against the root');
   }
   const fields = der.children(tbs);

@@ -6,31 +6,30 @@
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import * as der from './der.js';
-import { toForgePublicKey } from './x509.js';
+import { spkiOf } from './x509.js';
+import { algorithmIdentifier, hashFor, signatureAlgorithmFor } from './signature.js';
 import { parseSans, type SubjectAltName } from './profiles.js';
 import { toPem } from './pkcs8.js';
 
-const HASH_BY_OID: Record<string, string> = {
-  '1.2.840.113549.1.1.5': 'sha1',
-  '1.2.840.113549.1.1.11': 'sha256',
-  '1.2.840.113549.1.1.12': 'sha384',
-  '1.2.840.113549.1.1.13': 'sha512',
-};
 const getInfo = (forge.pki as unknown as { getCertificationRequestInfo(c: forge.pki.CertificateSigningRequest): forge.asn1.Asn1 }).getCertificationRequestInfo;
+
+const PLACEHOLDER_KEY = forge.pki.setRsaPublicKey(new forge.jsbn.BigInteger('3', 10), new forge.jsbn.BigInteger('3', 10));
 
 export function buildCsr(commonName: string, sans: readonly SubjectAltName[], key: KeyObject): string {
   const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = toForgePublicKey(key);
   csr.setSubject([{ shortName: 'CN', value: commonName, valueTagClass: forge.asn1.Type.UTF8 as never }]);
   if (sans.length > 0) {
     const altNames = sans.map((s) => (s.type === 'dns' ? { type: 2, value: s.value } : { type: 7, ip: s.value }));
     csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames }] }]);
   }
-  csr.signatureOid = forge.pki.oids.sha256WithRSAEncryption as string;
-  (csr as unknown as { siginfo: { algorithmOid: string } }).siginfo.algorithmOid = csr.signatureOid;
+  // forge encodes the subject and attributes; the key goes in as Node's SubjectPublicKeyInfo (RSA or EC).
+  // forge's encoder needs an RSA key object, so it gets a placeholder that is replaced right away.
+  csr.publicKey = PLACEHOLDER_KEY;
   const info = getInfo(csr);
-  const signature = sign('sha256', der.encode(info), key);
-  const full = der.seq([info, der.seq([der.oid(csr.signatureOid), der.nul()]), der.bitString(signature)]);
+  (info.value as der.Asn1[])[2] = spkiOf(key);
+  const alg = signatureAlgorithmFor(key);
+  const signature = sign(alg.hash, der.encode(info), key);
+  const full = der.seq([info, algorithmIdentifier(alg), der.bitString(signature)]);
   return toPem('CERTIFICATE REQUEST', der.encode(full));
 }
 
@@ -50,9 +49,10 @@ export function parseCsr(pem: string): ParsedCsr {
   const spki = der.children(info)[2];
   if (!spki) throw new Error('request has no public key');
   const publicKey = createPublicKey({ key: der.encode(spki), format: 'der', type: 'spki' });
-  if (publicKey.asymmetricKeyType !== 'rsa') throw new Error(`only RSA keys are supported, the request has ${publicKey.asymmetricKeyType}`);
-  const hash = HASH_BY_OID[der.readOid(der.children(algId)[0]) ?? ''];
-  if (!hash) throw new Error('unsupported signature algorithm');
+  const type = publicKey.asymmetricKeyType;
+  if (type !== 'rsa' && type !== 'ec') throw new Error(`only RSA and EC keys are supported, the request has ${type ?? 'an unknown key'}`);
+  const hash = hashFor(der.readOid(der.children(algId)[0]), publicKey);
+  if (!hash) throw new Error(`unsupported signature algorithm for an ${type.toUpperCase()} key`);
   if (!verify(hash, der.encode(info), publicKey, der.bytesOf(sigNode).subarray(1))) throw new Error('the request\'s self-signature does not verify');
   // The signature is good: read the names straight from the verified structure.
   const [, subject, , attributes] = der.children(info);

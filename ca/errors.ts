@@ -50,7 +50,7 @@ export const caError = defineErrors('ca', {
   CA_INVALID_KEY_SIZE: {
     status: 400,
     meaning: 'The key type is not one the CA generates.',
-    action: 'Use --key rsa-2048, rsa-3072 (the default) or rsa-4096.',
+    action: 'Use --key rsa-2048, rsa-3072 (the default), rsa-4096, ec-p256 or ec-p384.',
   },
   CA_INVALID_VALIDITY: {
     status: 400,
@@ -84,7 +84,7 @@ export const caError = defineErrors('ca', {
   },
   CA_CSR_INVALID: {
     status: 400,
-    meaning: 'The certificate signing request could not be read, is not RSA, or its self-signature does not verify.',
+    meaning: 'The certificate signing request could not be read, its key is not RSA or EC (P-256, P-384, P-521), or its self-signature does not verify.',
     action: 'Create it again with `outpost ca request` (or `openssl req -new`) and pass the PEM file unchanged.',
   },
   CA_PROFILE_INVALID: {

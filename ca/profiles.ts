@@ -66,8 +66,8 @@ export function isValidName(name: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$/.test(name);
 }
 
-/** forge extension descriptors for a profile; SKI/AKI are added by the certificate builder. */
-export function profileExtensions(profile: Profile, sans: readonly SubjectAltName[] = []): object[] {
+/** forge extension descriptors for a profile and subject key type; SKI/AKI are added by the certificate builder. */
+export function profileExtensions(profile: Profile, sans: readonly SubjectAltName[] = [], keyType = 'rsa'): object[] {
   if (profile === 'root') {
     return [
       { name: 'basicConstraints', cA: true, critical: true },
@@ -76,7 +76,8 @@ export function profileExtensions(profile: Profile, sans: readonly SubjectAltNam
   }
   const exts: object[] = [
     { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    // keyEncipherment is for RSA key transport; an EC key must not assert it (RFC 5480 section 3).
+    { name: 'keyUsage', digitalSignature: true, ...(keyType === 'rsa' ? { keyEncipherment: true } : {}), critical: true },
     profile === 'connector' ? { name: 'extKeyUsage', clientAuth: true } : { name: 'extKeyUsage', serverAuth: true },
   ];
   if (sans.length > 0) {

@@ -156,7 +156,9 @@ function pemKeyIterations(block: string): number {
 
 async function readPem(text: string, password: Secret, limits: ReadLimits): Promise<Bundle> {
   const blocks = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g)];
-  const keyBlocks = blocks.filter(([, label]) => label === 'ENCRYPTED PRIVATE KEY' || label === 'PRIVATE KEY' || label === 'RSA PRIVATE KEY');
+  // PKCS#8 (plain or encrypted), and the traditional RSA and EC forms older tools write.
+  const plainLabels: ReadonlySet<string | undefined> = new Set(['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY']);
+  const keyBlocks = blocks.filter(([, label]) => label === 'ENCRYPTED PRIVATE KEY' || plainLabels.has(label));
   // An import takes exactly one key: refuse more before spending any work decrypting them.
   if (keyBlocks.length > 1) throw caError('CA_IMPORT_NO_KEY', `the file holds ${keyBlocks.length} private keys; exactly one is needed`);
   const encrypted = keyBlocks.find(([, label]) => label === 'ENCRYPTED PRIVATE KEY');
@@ -174,7 +176,7 @@ async function readPem(text: string, password: Secret, limits: ReadLimits): Prom
     for (const [block, label] of blocks) {
       if (label === 'CERTIFICATE') certs.push(new X509Certificate(block));
       else if (label === 'ENCRYPTED PRIVATE KEY') keys.push(decryptPrivateKeyPem(block, await password()));
-      else if (label === 'PRIVATE KEY' || label === 'RSA PRIVATE KEY') keys.push(createPrivateKey(block));
+      else if (plainLabels.has(label)) keys.push(createPrivateKey(block));
     }
   } catch (err) {
     if (err instanceof WrongPassphraseError) throw caError('CA_PKCS12_BAD_PASSWORD', 'the password does not open the private key in the PEM file', { cause: err });

@@ -1,19 +1,20 @@
 /**
- * Builds X.509 v3 certificates: forge assembles the TBSCertificate, Node's crypto (OpenSSL) signs its DER
- * bytes. forge's pure-JS RSA signature costs ~30 ms a certificate; the native one well under 1 ms.
- * Every certificate is checked with OpenSSL against its issuer's key before it is returned.
+ * Builds X.509 v3 certificates: the TBSCertificate is assembled on forge's ASN.1 (forge encodes names and
+ * extensions), with the subject's SubjectPublicKeyInfo exactly as Node exports it, so RSA and EC keys take
+ * the same path; Node's crypto (OpenSSL) signs its DER bytes. forge's own certificate builder handles RSA
+ * keys only. Every certificate is checked with OpenSSL against its issuer's key before it is returned.
  */
-import { X509Certificate, createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, sign, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
+import * as der from './der.js';
+import { publicOf } from './keys.js';
 import { profileExtensions, type Profile, type SubjectAltName } from './profiles.js';
-
-const SHA256_WITH_RSA = forge.pki.oids.sha256WithRSAEncryption as string;
-// Present in forge's x509.js since 0.7 but missing from @types/node-forge.
-const getTBSCertificate = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate;
+import { algorithmIdentifier, signatureAlgorithmFor } from './signature.js';
+import { subjectKeyIdOf } from './crl.js';
 
 export interface Issuer {
-  /** The issuing CA certificate (forge form, parsed once and reused for a batch). */
-  cert: forge.pki.Certificate;
+  /** The issuing CA certificate (parsed once and reused for a batch). */
+  cert: X509Certificate;
   key: KeyObject;
 }
 
@@ -37,62 +38,70 @@ export interface BuiltCertificate {
   x509: X509Certificate;
 }
 
-/** forge needs its own public-key object to encode SubjectPublicKeyInfo and compute the SKI. */
-export function toForgePublicKey(key: KeyObject): forge.pki.rsa.PublicKey {
-  const pub = key.type === 'private' ? createPublicKey(key) : key;
-  if (pub.asymmetricKeyType !== 'rsa') throw new TypeError(`only RSA keys are supported, got ${pub.asymmetricKeyType}`);
-  const der = pub.export({ type: 'spki', format: 'der' });
-  return forge.pki.publicKeyFromAsn1(forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')))) as forge.pki.rsa.PublicKey;
+/** The SubjectPublicKeyInfo of a key (either half), as Node encodes it. */
+export function spkiOf(key: KeyObject): der.Asn1 {
+  return der.decode(publicOf(key).export({ type: 'spki', format: 'der' }));
 }
 
-export function parseForgeCertificate(pem: string): forge.pki.Certificate {
-  return forge.pki.certificateFromPem(pem);
+/**
+ * SKI = SHA-1 of the subjectPublicKey BIT STRING's contents (RFC 5280 4.2.1.2 method 1): the RSAPublicKey
+ * for RSA, the EC point for EC.
+ */
+export function subjectKeyIdFor(key: KeyObject): Buffer {
+  const bits = der.bytesOf(der.children(spkiOf(key))[1]);
+  return createHash('sha1').update(bits.subarray(1)).digest();
 }
 
-function subjectAttrs(subject: CertificateSpec['subject']): forge.pki.CertificateField[] {
+// distinguishedNameToAsn1 and certificateExtensionsToAsn1 are in forge's x509.js but missing from @types/node-forge.
+const pki = forge.pki as unknown as {
+  distinguishedNameToAsn1(dn: { attributes: forge.pki.CertificateField[] }): der.Asn1;
+  certificateExtensionsToAsn1(exts: unknown[]): der.Asn1;
+};
+
+function subjectName(subject: CertificateSpec['subject']): der.Asn1 {
+  const cert = forge.pki.createCertificate();
   const attrs: forge.pki.CertificateField[] = [];
   if (subject.organization) attrs.push({ shortName: 'O', value: subject.organization, valueTagClass: forge.asn1.Type.UTF8 as never });
   attrs.push({ shortName: 'CN', value: subject.commonName, valueTagClass: forge.asn1.Type.UTF8 as never });
-  return attrs;
+  cert.setSubject(attrs); // fills in the OIDs
+  return pki.distinguishedNameToAsn1(cert.subject);
 }
 
-/** SKI of the issuer as raw bytes (forge binary string), read from its extension or computed. */
-function keyIdOf(cert: forge.pki.Certificate): string {
-  const ext = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null;
-  if (ext?.subjectKeyIdentifier) return forge.util.hexToBytes(ext.subjectKeyIdentifier);
-  return cert.generateSubjectKeyIdentifier().getBytes();
+/** forge encodes the extension values (setExtensions) and the [3] wrapper. */
+function extensionsOf(descriptors: object[]): der.Asn1 {
+  const cert = forge.pki.createCertificate();
+  cert.setExtensions(descriptors);
+  return pki.certificateExtensionsToAsn1(cert.extensions as unknown[]);
 }
 
 export function buildCertificate(spec: CertificateSpec): BuiltCertificate {
-  const cert = forge.pki.createCertificate();
-  cert.serialNumber = spec.serialHex.toLowerCase();
-  cert.validity.notBefore = spec.notBefore;
-  cert.validity.notAfter = spec.notAfter;
-  cert.publicKey = toForgePublicKey(spec.publicKey);
-  const attrs = subjectAttrs(spec.subject);
-  cert.setSubject(attrs);
   const signer = spec.issuer?.key ?? spec.signingKey;
   if (!signer) throw new TypeError('a self-signed certificate needs signingKey');
-  if (spec.issuer) cert.setIssuer(spec.issuer.cert.subject.attributes);
-  else cert.setIssuer(attrs);
-  // SKI = SHA-1 of the RSAPublicKey (RFC 5280 4.2.1.2 method 1), computed natively: forge's JS SHA-1
-  // is a visible share of the signing time. Without an issuer, AKI = the certificate's own SKI.
-  const ski = createHash('sha1').update(spec.publicKey.type === 'private' ? createPublicKey(spec.publicKey).export({ type: 'pkcs1', format: 'der' }) : spec.publicKey.export({ type: 'pkcs1', format: 'der' })).digest();
-  const authorityKeyId = spec.issuer ? keyIdOf(spec.issuer.cert) : ski.toString('binary');
-  cert.setExtensions([
-    ...profileExtensions(spec.profile, spec.sans ?? []),
-    { name: 'subjectKeyIdentifier', value: forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.OCTETSTRING, false, ski.toString('binary')) },
-    { name: 'authorityKeyIdentifier', keyIdentifier: authorityKeyId },
+  const alg = signatureAlgorithmFor(signer);
+  const subject = subjectName(spec.subject);
+  const ski = subjectKeyIdFor(spec.publicKey);
+  // Without an issuer, AKI = the certificate's own SKI.
+  const authorityKeyId = spec.issuer ? (subjectKeyIdOf(spec.issuer.cert) ?? subjectKeyIdFor(spec.issuer.cert.publicKey)) : ski;
+  const extensions = extensionsOf([
+    ...profileExtensions(spec.profile, spec.sans ?? [], publicOf(spec.publicKey).asymmetricKeyType),
+    { name: 'subjectKeyIdentifier', value: der.octets(ski) },
+    { name: 'authorityKeyIdentifier', keyIdentifier: der.toBinary(authorityKeyId) },
   ]);
-  cert.siginfo.algorithmOid = SHA256_WITH_RSA;
-  cert.signatureOid = SHA256_WITH_RSA;
-  const tbs = getTBSCertificate(cert);
-  const tbsDer = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
-  cert.tbsCertificate = tbs;
-  cert.signature = sign('sha256', tbsDer, signer).toString('binary');
-  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
-  const x509 = new X509Certificate(der);
+  const tbs = der.seq([
+    der.explicit(0, der.integer(2)), // v3
+    der.integer(spec.serialHex),
+    algorithmIdentifier(alg),
+    spec.issuer ? der.subjectNameOf(spec.issuer.cert.raw) : subject,
+    der.seq([der.time(spec.notBefore), der.time(spec.notAfter)]),
+    subject,
+    spkiOf(spec.publicKey),
+    extensions,
+  ]);
+  const tbsDer = der.encode(tbs);
+  const signature = sign(alg.hash, tbsDer, signer);
+  const certDer = der.encode(der.seq([tbs, algorithmIdentifier(alg), der.bitString(signature)]));
+  const x509 = new X509Certificate(certDer);
   // Belt and braces: OpenSSL must accept the signature before anyone else sees the certificate.
-  if (!x509.verify(createPublicKey(signer))) throw new Error('internal: freshly signed certificate does not verify');
-  return { pem: x509.toString(), der, x509 };
+  if (!x509.verify(publicOf(signer))) throw new Error('internal: freshly signed certificate does not verify');
+  return { pem: x509.toString(), der: certDer, x509 };
 }

@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import type { LogSink } from '../../core/lazy-logger.js';
 import { writeFileAtomic } from '../../core/fs-atomic.js';
 import { OutpostError } from '../../core/errors.js';
-import { generateRsaKey, privateKeyPem, parseKeySpec } from '../../ca/keys.js';
+import { generateKey, privateKeyPem, keySpecOf } from '../../ca/keys.js';
 import { buildCsr } from '../../ca/csr.js';
 import { parseSans } from '../../ca/profiles.js';
 import { isoNow, type AuditLog } from '../audit.js';
@@ -97,9 +97,10 @@ export function createAdminRoutes(deps: AdminDeps): { handle(req: IncomingMessag
     const leaf = certificatesIn(asText(deps.material().options.cert))[0];
     if (!leaf) throw gatewayError('GATEWAY_INTERNAL', 'the serving certificate cannot be read');
     const type = keyTypeOf(leaf.publicKey);
-    const bits = parseKeySpec(type);
-    if (!bits) throw gatewayError('GATEWAY_ADMIN_BAD_REQUEST', `the gateway's key is ${type}; only RSA keys (2048, 3072, 4096) can be rotated here`);
-    const key = await generateRsaKey(bits);
+    // The new key is of the serving key's type: an EC gateway stays EC, so its clients see no change.
+    const spec = keySpecOf(leaf.publicKey);
+    if (!spec) throw gatewayError('GATEWAY_ADMIN_BAD_REQUEST', `the gateway's key is ${type}; only RSA (2048, 3072, 4096) and EC (P-256, P-384) keys can be rotated here`);
+    const key = await generateKey(spec);
     const commonName = commonNameOf(leaf);
     const { sans } = parseSans(certFacts(leaf).sans);
     const csr = buildCsr(commonName, sans, key.privateKey);

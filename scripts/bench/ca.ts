@@ -8,14 +8,14 @@
  * Targets: issuance ≥ 1.5× the CLI, CSR signing ≥ 300/s. Writes bench-results/ca.json.
  */
 import { execFile } from 'node:child_process';
-import type { KeyObject } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { generateRsaKey } from '../../ca/keys.js';
-import { buildCertificate, parseForgeCertificate, type Issuer } from '../../ca/x509.js';
+import { buildCertificate, type Issuer } from '../../ca/x509.js';
 import { buildCsr, parseCsr } from '../../ca/csr.js';
 import { randomSerialHex } from '../../ca/serial.js';
 import { privateKeyPem } from '../../ca/keys.js';
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     await writeFile(caCrt, rootCert.pem);
     await writeFile(caKey, privateKeyPem(rootKey.privateKey), { mode: 0o600 });
     await writeFile(extFile, `${EXT}\n`);
-    const issuer: Issuer = { cert: parseForgeCertificate(rootCert.pem), key: rootKey.privateKey };
+    const issuer: Issuer = { cert: new X509Certificate(rootCert.pem), key: rootKey.privateKey };
     const sans = [{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }] as const;
     const sign = (publicKey: KeyObject, name: string) =>
       buildCertificate({ serialHex: randomSerialHex(), subject: { commonName: name }, publicKey, notBefore: new Date(Date.now() - 60_000),

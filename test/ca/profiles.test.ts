@@ -31,8 +31,11 @@ t.test('names, serials and key specs', async (t) => {
   t.equal(normalizeSerial('00:4a:bc'), '4ABC');
   t.equal(normalizeSerial('0x0abc'), '0ABC');
   t.equal(normalizeSerial('zz'), undefined);
-  t.equal(parseKeySpec('rsa-3072'), 3072);
-  t.equal(parseKeySpec('2048'), 2048);
+  t.same(parseKeySpec('rsa-3072'), { type: 'rsa', bits: 3072 });
+  t.same(parseKeySpec('2048'), { type: 'rsa', bits: 2048 });
+  t.same(parseKeySpec('EC-P256'), { type: 'ec', name: 'ec-p256' });
+  t.same(parseKeySpec('ec-p384'), { type: 'ec', name: 'ec-p384' });
   t.equal(parseKeySpec('rsa-1024'), undefined);
   t.equal(parseKeySpec('ec-256'), undefined);
+  t.equal(parseKeySpec('ec-p521'), undefined, 'P-521 is accepted on import, not generated');
 });

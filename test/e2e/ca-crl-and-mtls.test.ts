@@ -52,7 +52,7 @@ t.test('s_server/s_client mutual TLS with only our certificates', async (t) => {
 
 t.test('revoke + crl: openssl crl -verify, verify -crl_check, s_server and Node tls honour it', async (t) => {
   const s = await populatedStore(t);
-  const spare = await issue(s.store, { profile: 'connector', name: 'spare', keySize: 2048, passphrase });
+  const spare = await issue(s.store, { profile: 'connector', name: 'spare', key: { type: 'rsa', bits: 2048 }, passphrase });
   const rev = await ca(s.dir, ['revoke', s.connector.thumbprint.toLowerCase().replace(/(..)(?!$)/g, '$1:'), '--reason', 'keyCompromise']);
   t.equal(rev.code, 0, rev.stderr);
   t.equal((rev.json.crl as { revoked: number }).revoked, 1);

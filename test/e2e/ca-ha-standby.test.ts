@@ -16,7 +16,7 @@ interface Rec {
 
 t.test('export-root + import-root --make-default: a standby issues certificates the same clients trust', async (t) => {
   const s = await populatedStore(t);
-  const gone = await issue(s.store, { profile: 'connector', name: 'laptop', keySize: 2048, passphrase });
+  const gone = await issue(s.store, { profile: 'connector', name: 'laptop', key: { type: 'rsa', bits: 2048 }, passphrase });
   await revoke(s.store, { thumbprintOrSerial: gone.thumbprint, reason: 'keyCompromise', passphrase });
 
   const rootFile = join(s.work, 'root.p12');

@@ -14,7 +14,7 @@ import { openssl } from '../fixtures/openssl.js';
 import { runOutpost } from '../fixtures/cli.js';
 import { createBed, startGatewayFront, auditLine, MASTER_IP, type Bed } from '../fixtures/gateway.js';
 import { call } from '../fixtures/gateway-client.js';
-import { buildCertificate, parseForgeCertificate } from '../../ca/x509.js';
+import { buildCertificate } from '../../ca/x509.js';
 import { privateKeyPem } from '../../ca/keys.js';
 import { randomSerialHex } from '../../ca/serial.js';
 import { thumbprintOf } from '../../ca/thumbprint.js';
@@ -65,7 +65,7 @@ async function weakConnector(bed: Bed, name: string, bits: number): Promise<Issu
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 86_400_000),
     profile: 'connector',
-    issuer: { cert: parseForgeCertificate(bed.pki.caCertPem), key: createPrivateKey(bed.pki.caKeyPem) },
+    issuer: { cert: new X509Certificate(bed.pki.caCertPem), key: createPrivateKey(bed.pki.caKeyPem) },
   });
   const x509 = new X509Certificate(built.pem);
   return { certPem: built.pem, keyPem: privateKeyPem(privateKey), certPath: '', keyPath: '', thumbprint: thumbprintOf(x509), serial: x509.serialNumber, subject: `CN=${name}` };
@@ -107,7 +107,7 @@ t.test('the gateway does not start on a weak key of its own or a weak CA', async
     notAfter: new Date(Date.now() + 86_400_000),
     profile: 'listener',
     sans: [{ type: 'dns', value: 'localhost' }],
-    issuer: { cert: parseForgeCertificate(bed.pki.caCertPem), key: createPrivateKey(bed.pki.caKeyPem) },
+    issuer: { cert: new X509Certificate(bed.pki.caCertPem), key: createPrivateKey(bed.pki.caKeyPem) },
   });
   const cert = join(bed.dir, 'weak-listener.crt');
   const key = join(bed.dir, 'weak-listener.key');
