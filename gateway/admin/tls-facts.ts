@@ -7,39 +7,8 @@ import { X509Certificate, createHash, createPublicKey, type KeyObject } from 'no
 import { parseCrl } from '../../ca/crl.js';
 import { crlDates } from '../crl-info.js';
 
-export interface CertFacts {
-  subject: string;
-  serial: string;
-  sha256: string;
-  notBefore: string;
-  notAfter: string;
-  /** `dns:NAME` / `ip:ADDRESS`, as `outpost ca` prints them. */
-  sans: string[];
-  keyType: string;
-}
-
-export interface CrlFacts {
-  crlNumber: number | null;
-  thisUpdate: string;
-  nextUpdate: string | null;
-  /** SHA-256 of the CA certificate whose signature the CRL carries; null when none in tls.ca verifies it. */
-  issuer: string | null;
-}
-
-export interface PendingFacts {
-  keyType: string;
-  publicKeySha256: string;
-  createdAt: string;
-}
-
-export interface TlsFacts {
-  certificate: CertFacts;
-  ca: CertFacts[];
-  crl: CrlFacts | null;
-  pending: PendingFacts | null;
-  /** True while the pair replaced by the last rotation is still kept on disk (until a handshake with the new one). */
-  previousRetained: boolean;
-}
+import type { CertFacts, CrlFacts } from '../../core/gateway-admin-wire.js';
+export type { CertFacts, CrlFacts, PendingFacts, TlsFacts } from '../../core/gateway-admin-wire.js';
 
 /** `rsa-3072`, `ec-p256`, `ed25519`: the `--key` spelling of a key's type. */
 export function keyTypeOf(key: KeyObject): string {

@@ -7,24 +7,10 @@ import { Pool } from 'undici';
 import { httpError, transportError } from '../client.js';
 import { masterError } from '../errors.js';
 import type { TlsCredentials } from '../credentials.js';
+import type { TlsFacts } from '../../core/gateway-admin-wire.js';
 
-export interface CertFacts {
-  subject: string;
-  serial: string;
-  sha256: string;
-  notBefore: string;
-  notAfter: string;
-  sans: string[];
-  keyType: string;
-}
-
-export interface GatewayTls {
-  certificate: CertFacts;
-  ca: CertFacts[];
-  crl: { crlNumber: number | null; thisUpdate: string; nextUpdate: string | null; issuer: string | null } | null;
-  pending: { keyType: string; publicKeySha256: string; createdAt: string } | null;
-  previousRetained: boolean;
-}
+/** What a gateway answers about its TLS material (one definition with the gateway's side). */
+export type GatewayTls = TlsFacts;
 
 export interface CsrAnswer {
   csr: string;
