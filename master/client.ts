@@ -90,6 +90,14 @@ export function httpError(status: number, body: string, url: string, retryAfter?
   return masterError('MASTER_AGENT_ERROR', text, { details });
 }
 
+/** How the master verifies a gateway: its connector credentials, the server certificate always checked. */
+export function tlsConnectOptions(u: URL, creds: TlsCredentials): { secureContext: TlsCredentials['secureContext']; servername?: string; rejectUnauthorized: true } {
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const isIp = /^[\d.]+$/.test(host) || host.includes(':');
+  // SNI carries host names only (RFC 6066 section 3); IP URLs are checked against IP SANs.
+  return { secureContext: creds.secureContext, ...(isIp ? {} : { servername: host }), rejectUnauthorized: true };
+}
+
 export class AgentClient {
   readonly url: string;
   readonly #pool: Pool;
@@ -101,18 +109,13 @@ export class AgentClient {
     const u = new URL(url);
     this.#base = u.pathname.replace(/\/+$/, '');
     this.#timeout = options.requestTimeoutMs ?? 30_000;
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    const isIp = /^[\d.]+$/.test(host) || host.includes(':');
     this.#pool = new Pool(u.origin, {
       connections: options.connections ?? 4,
       keepAliveTimeout: 30_000,
       connect: {
         // Covers the TCP connect and the TLS handshake: a listener that accepts but never answers counts.
         timeout: options.connectTimeoutMs ?? 10_000,
-        secureContext: creds.secureContext,
-        // SNI carries host names only (RFC 6066 section 3); IP URLs are checked against IP SANs.
-        ...(isIp ? {} : { servername: host }),
-        rejectUnauthorized: true,
+        ...tlsConnectOptions(u, creds),
       },
     });
   }

@@ -4,7 +4,7 @@
  * keeping the gateway's own code (GATEWAY_CRL_NOT_NEWER, …) in `details.upstreamCode`.
  */
 import { Pool } from 'undici';
-import { httpError, transportError } from '../client.js';
+import { httpError, tlsConnectOptions, transportError } from '../client.js';
 import { masterError } from '../errors.js';
 import type { TlsCredentials } from '../credentials.js';
 import type { TlsFacts } from '../../core/gateway-admin-wire.js';
@@ -31,13 +31,11 @@ export class GatewayAdminClient {
     const u = new URL(url);
     this.#base = u.pathname.replace(/\/+$/, '');
     this.#timeoutMs = options.requestTimeoutMs ?? 60_000;
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    const isIp = /^[\d.]+$/.test(host) || host.includes(':');
     this.#pool = new Pool(u.origin, {
       connections: 1,
       // A fresh connection per call: after a rotation the next call must see the new certificate.
       pipelining: 0,
-      connect: { secureContext: creds.secureContext, ...(isIp ? {} : { servername: host }), rejectUnauthorized: true },
+      connect: tlsConnectOptions(u, creds),
     });
   }
 
