@@ -95,32 +95,26 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 
 type FieldCheck = (c: Checker, path: string, v: unknown) => void;
 
+/** `env` and `secretEnv`: an object whose keys are environment names; `each` checks every value. */
+function envRecord(c: Checker, p: string, v: unknown, each: (path: string, value: unknown) => void): void {
+  if (!isPlainObject(v)) {
+    c.add(p, expected('record', v));
+    return;
+  }
+  for (const [name, value] of Object.entries(v)) {
+    if (!ENV_NAME.test(name)) c.add(`${p}.${name}`, 'Invalid key in record');
+    else each(`${p}.${name}`, value);
+  }
+}
+
 const FIELDS: Readonly<Record<keyof JobRequest, FieldCheck>> = {
   command: (c, p, v) => c.text(p, v, MAX_ARG, 1),
   argv: (c, p, v) => c.list(p, v, 1),
   script: (c, p, v) => c.text(p, v, 1024 * 1024, 1),
   interpreter: (c, p, v) => c.text(p, v, 4096, 1),
   args: (c, p, v) => c.list(p, v, 0),
-  env: (c, p, v) => {
-    if (!isPlainObject(v)) {
-      c.add(p, expected('record', v));
-      return;
-    }
-    for (const [name, value] of Object.entries(v)) {
-      if (!ENV_NAME.test(name)) c.add(`${p}.${name}`, 'Invalid key in record');
-      else c.text(`${p}.${name}`, value, MAX_ARG);
-    }
-  },
-  secretEnv: (c, p, v) => {
-    if (!isPlainObject(v)) {
-      c.add(p, expected('record', v));
-      return;
-    }
-    for (const [name, key] of Object.entries(v)) {
-      if (!ENV_NAME.test(name)) c.add(`${p}.${name}`, 'Invalid key in record');
-      else c.matching(`${p}.${name}`, key, CREDENTIAL_KEY, 'must be a credential key');
-    }
-  },
+  env: (c, p, v) => envRecord(c, p, v, (path, value) => c.text(path, value, MAX_ARG)),
+  secretEnv: (c, p, v) => envRecord(c, p, v, (path, key) => c.matching(path, key, CREDENTIAL_KEY, 'must be a credential key')),
   cwd: (c, p, v) => {
     c.text(p, v, 4096);
     if (typeof v === 'string' && !v.startsWith('/')) c.add(p, 'must be an absolute path');
