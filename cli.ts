@@ -21,7 +21,18 @@ const PARTS: Readonly<Record<string, () => Promise<Register>>> = {
       if (ca) lifecycle.registerCaLifecycleCommands(ca);
     };
   },
-  agent: async () => (await import('./agent/cli.js')).registerAgentCommands,
+  agent: async () => {
+    // `agent status` is the master's command: it brings the master's HTTP client (undici, ~17 MiB
+    // resident) that the daemon never uses, so `agent start` (and the launcher) do not load it.
+    const agentCli = await import('./agent/cli.js');
+    const { startsDaemon } = await import('./agent/heap-settings.js');
+    const status = startsDaemon(process.argv) ? undefined : (await import('./master/cli.js')).registerAgentStatusCommand;
+    return (program) => {
+      agentCli.registerAgentCommands(program);
+      const agent = program.commands.find((c) => c.name() === 'agent');
+      if (agent && status) status(agent);
+    };
+  },
   gateway: async () => (await import('./gateway/cli.js')).registerGatewayCommands,
   job: async () => (await import('./master/cli.js')).registerJobCommands,
 };

@@ -1,9 +1,9 @@
 /**
- * `outpost agent …`: start (this part), credentials add|list|remove (this part), status (master part,
- * registered through registerAgentStatusCommand).
+ * `outpost agent …`: start, launcher, credentials add|list|remove. `agent status` is the master's command
+ * (master/cli.ts), added beside these by the top-level CLI.
  */
 // First: it must take effect before the agent's modules load.
-import { startsDaemon } from './heap-settings.js';
+import './heap-settings.js';
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
@@ -164,16 +164,9 @@ function registerCredentials(agent: Command): void {
     );
 }
 
-/**
- * `agent status` is the master's command: it brings the master's HTTP client (undici, ~17 MiB resident)
- * that the daemon never uses, so `agent start` does not load it — commander only runs the command named.
- */
-const registerAgentStatusCommand = startsDaemon(process.argv) ? undefined : (await import('../master/cli.js')).registerAgentStatusCommand;
-
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description('the job agent: start it, manage its credentials, ask its status');
   registerStart(agent);
   registerLauncher(agent);
   registerCredentials(agent);
-  registerAgentStatusCommand?.(agent);
 }

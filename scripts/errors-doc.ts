@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { renderErrorsDoc } from '../core/errors-doc.js';
+import { renderErrorsDoc } from './errors-table.js';
 
 writeFileSync(new URL('../ERRORS.md', import.meta.url), renderErrorsDoc());
 console.log('ERRORS.md written');

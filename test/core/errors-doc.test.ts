@@ -1,7 +1,6 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { renderErrorsDoc } from '../../core/errors-doc.js';
-import { registeredErrors } from '../../core/all-errors.js';
+import { renderErrorsDoc, registeredErrors } from '../../scripts/errors-table.js';
 
 t.test('ERRORS.md matches the error tables in the code', async (t) => {
   const onDisk = readFileSync(new URL('../../ERRORS.md', import.meta.url), 'utf8');

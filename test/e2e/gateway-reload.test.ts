@@ -10,6 +10,7 @@ import { chmod } from 'node:fs/promises';
 import { createBed, FRONTS, frontSkip, MASTER_IP, MONITOR_IP, startFront, startGatewayFront, auditLine } from '../fixtures/gateway.js';
 import { call } from '../fixtures/gateway-client.js';
 import { runOutpost } from '../fixtures/cli.js';
+import { waitFor } from '../fixtures/wait.js';
 
 // One test bed for the file (certificates are slow to make on a busy machine); each test that revokes
 // uses a fresh monitor certificate (pinned by subject, so any CN=monitor passes the policy), and each
@@ -51,6 +52,8 @@ t.test('gateway: a changed CRL file is picked up without a signal', async (t) =>
     r = await ask();
   }
   t.not(r.status, 200, 'refused once the file change was noticed');
+  // The refusal can reach us before the log line that announced the reload: wait for the line.
+  await waitFor(() => /"trigger":"file changed: [^"]*crl/.test(front.output()), 10_000, 'the reload line').catch(() => undefined);
   t.match(front.output(), /"trigger":"file changed: [^"]*crl/);
 });
 
@@ -161,10 +164,7 @@ t.test('gateway: CRL nextUpdate warning and certificate days-to-expiry metric', 
   await bed.writeConfig();
   const front = await startGatewayFront(t, bed);
   // The log lines follow the "listening" line; give them a moment on a busy machine.
-  const logged = () => front.output().includes('nears its nextUpdate') && front.output().includes('/metrics"');
-  for (let i = 0; i < 300 && !logged(); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(() => front.output().includes('nears its nextUpdate') && front.output().includes('/metrics"'), 15_000, 'the freshness lines').catch(() => undefined);
   t.match(front.output(), /the CRL nears its nextUpdate/, 'warned: the test CRL expires in 7 days, the warning window is 8');
   const url = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(front.output())?.[1];
   t.ok(url, 'metrics address logged');

@@ -1,5 +1,14 @@
-/** Renders ERRORS.md from the error tables, so the document cannot drift from the code. */
-import { registeredErrors } from './all-errors.js';
+/**
+ * Renders ERRORS.md from the error tables, so the document cannot drift from the code. It loads every
+ * part's table for the registry to be complete; it lives here, not in core/, because core/ imports no part.
+ */
+import '../ca/errors.js';
+import '../agent/errors.js';
+import '../gateway/errors.js';
+import '../master/errors.js';
+import { registeredErrors } from '../core/errors.js';
+
+export { registeredErrors };
 
 const PART_TITLES: Record<string, string> = {
   core: 'Shared (configuration, secrets, locks)',
