@@ -6,6 +6,7 @@
 import t from 'tap';
 import http from 'node:http';
 import { startAgentProcess } from '../fixtures/agent.js';
+import { waitFor } from '../fixtures/wait.js';
 
 const agent = await startAgentProcess(t, {
   config: { interpreterWhitelist: ['/bin/sh', '/bin/bash'], localInterpreter: { bash: '/bin/bash' }, maxConcurrentJobs: 4 },
@@ -93,7 +94,7 @@ t.test('events stream job state changes as server-sent events', async (t) => {
   res.on('data', (d: string) => events.push(d));
   const id = await agent.submit({ command: 'true' });
   await agent.waitDone(id);
-  await new Promise((r) => setTimeout(r, 200));
+  await waitFor(() => new RegExp(`"id":"${id}","state":"succeeded"`).test(events.join('')), 10_000, 'the succeeded event', 20).catch(() => undefined);
   req.destroy();
   const text = events.join('');
   t.match(text, new RegExp(`event: job\\ndata: \\{"id":"${id}","state":"running"`));
@@ -108,7 +109,9 @@ t.test('events stream job state changes as server-sent events', async (t) => {
     const got = await new Promise<http.IncomingMessage>((resolve) => r.on('response', resolve));
     let body = '';
     got.setEncoding('utf8').on('data', (d: string) => (body += d));
-    await new Promise((r2) => setTimeout(r2, 200));
+    // Replayed events come in the first chunk; a resync is one event. Then give stray duplicates a moment.
+    await waitFor(() => /\n\n/.test(body), 10_000, 'the first event', 20).catch(() => undefined);
+    await new Promise((r2) => setTimeout(r2, 100));
     r.destroy();
     return body;
   };

@@ -7,10 +7,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAgentProcess } from '../fixtures/agent.js';
+import { waitFor } from '../fixtures/wait.js';
 
 // A grace period long enough that a loaded machine cannot blur "still alive during grace" and "killed after".
 const agent = await startAgentProcess(t, { config: { cancelGraceSeconds: 3, maxConcurrentJobs: 4 } });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** SIGKILL is delivered at once but a process takes a moment to die: wait for that, not a fixed time. */
+const allGone = (pids: number[]) => waitFor(() => pids.every((p) => !alive(p)), 3000, 'the processes to die', 20).catch(() => undefined);
 
 /** Alive and not a zombie. */
 function alive(pid: number): boolean {
@@ -50,7 +53,7 @@ t.test('timeoutSeconds kills the job and every descendant', async (t) => {
   const job = await agent.waitDone(id);
   t.equal(job.state, 'timed_out');
   t.equal(job.endReason, 'timeout');
-  await sleep(200);
+  await allGone(pids);
   for (const pid of pids) t.notOk(alive(pid), `descendant ${pid} is gone`);
   const signalled = await readFile(join(agent.dataDir, 'jobs', id, 'signalled'), 'utf8');
   for (const pid of pids) t.match(signalled, new RegExp(`\\b${pid}\\b`), `pid ${pid} was recorded before signalling`);
@@ -62,12 +65,12 @@ t.test('cancel: SIGTERM, then SIGKILL after the grace period for what ignores it
   const pids = await waitForPids(pidFile, 3);
   const res = await agent.request('POST', `/v1/jobs/${id}/cancel`);
   t.equal(res.status, 202);
-  await sleep(300);
+  await waitFor(() => readFile(join(agent.dataDir, 'jobs', id, 'signalled'), 'utf8').then((s) => s.startsWith('TERM'), () => false), 10_000, 'SIGTERM to be sent', 50);
   t.ok(alive(pids[0] as number), 'the TERM-ignoring grandchild survives the grace period at first');
   const job = await agent.waitDone(id);
   t.equal(job.state, 'cancelled');
   t.equal(job.endReason, 'cancel');
-  await sleep(200);
+  await allGone(pids);
   for (const pid of pids) t.notOk(alive(pid), `descendant ${pid} is gone`);
   const signalled = await readFile(join(agent.dataDir, 'jobs', id, 'signalled'), 'utf8');
   t.match(signalled, /^TERM .*\nKILL/m, 'TERM first, KILL after the grace period');
@@ -83,7 +86,7 @@ t.test('abort: SIGKILL to the whole tree at once', async (t) => {
   t.equal(job.state, 'cancelled');
   t.equal(job.endReason, 'abort');
   t.equal(job.signal, 'SIGKILL');
-  await sleep(200);
+  await allGone(pids);
   for (const pid of pids) t.notOk(alive(pid), `descendant ${pid} is gone`);
 });
 

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAgentProcess } from '../fixtures/agent.js';
+import { waitFor } from '../fixtures/wait.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -17,9 +18,12 @@ t.test('kill -9 mid-job: the job keeps running, is re-adopted, and its output is
   const quick = await agent.submit({ command: 'sleep 1; echo finished-while-down; exit 3' });
   const queued = await agent.submit({ command: 'echo was-queued' });
   t.equal((await agent.request('GET', `/v1/jobs/${queued}`)).json().state, 'queued');
-  await sleep(200);
+  // Both started (their supervisors wrote their pid), then the agent dies before `quick` ends.
+  const supervised = (id: string) => readFile(join(agent.dataDir, 'jobs', id, 'supervisor'), 'utf8').then(() => true, () => false);
+  await waitFor(async () => (await supervised(running)) && (await supervised(quick)), 10_000, 'both jobs to start', 50);
   await agent.kill('SIGKILL');
-  await sleep(1500); // `quick` ends while no agent runs
+  // `quick` ends while no agent runs: its supervisor writes the exit status with no agent to tell.
+  await waitFor(() => readFile(join(agent.dataDir, 'jobs', quick, 'status'), 'utf8').then(() => true, () => false), 10_000, 'quick to end', 50);
   await agent.restart();
   const recovered = agent.log.slice(agent.log.lastIndexOf("jobs recovered") - 80);
   t.match(recovered, /"readopted":2/, "both started jobs re-adopted");
@@ -91,8 +95,8 @@ t.test('a supervisor killed with -9 leaves the job lost, not guessed', async (t)
   const agent = await startAgentProcess(t);
   const pidFile = join(agent.dir, 'job.pid');
   const id = await agent.submit({ command: `echo $$ > ${pidFile}; exec sleep 600` });
-  await sleep(500);
-  const [pid] = (await readFile(join(agent.dataDir, 'jobs', id, 'supervisor'), 'utf8')).split(' ');
+  const [pid] = (await waitFor(() => readFile(join(agent.dataDir, 'jobs', id, 'supervisor'), 'utf8').catch(() => undefined), 10_000, 'the supervisor', 50)).split(' ');
+  await waitFor(() => readFile(pidFile, 'utf8').then((p) => p.trim() !== '', () => false), 10_000, 'the job to run', 50);
   process.kill(Number(pid), 'SIGKILL');
   const job = await agent.waitDone(id, 10_000);
   t.equal(job.state, 'lost');
