@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { loadConfigFile, parseConfig } from '../core/config.js';
 import { coreError } from '../core/errors.js';
 import { agentError } from './errors.js';
+import { templateSchema, templatesProblems } from './config-templates.js';
+import { permissionRuleSchema, permissionsProblems } from './config-permissions.js';
 
 const absPath = z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path');
 const userName = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/i, 'must be a POSIX user name');
@@ -91,6 +93,8 @@ export const agentConfigSchema = z
       })
       .strict()
       .default({ maxAgeDays: 14, maxJobs: 100_000 }),
+    /** How long an Idempotency-Key names its job, in hours (docs/agent.md, "Submitting a job exactly once"). */
+    idempotencyKeyHours: z.number().min(0.01).max(8760).default(24),
     /** Credential store file; `<dataDir>/credentials.json` by default. */
     credentialsFile: absPath.optional(),
     perl: absPath.default('/usr/bin/perl'),
@@ -101,6 +105,10 @@ export const agentConfigSchema = z
     launcherSocket: absPath.optional(),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
     processServers: z.array(processServerSchema).default([]),
+    /** Jobs the administrator wrote, with typed inputs clients fill in (docs/agent.md, "Permissions and templates"). */
+    templates: z.array(templateSchema).default([]),
+    /** Who may do what, by client identity; left out, every caller the gateway lets through may do anything. */
+    permissions: z.array(permissionRuleSchema).optional(),
   })
   .strict();
 
@@ -131,6 +139,13 @@ function checkSemantics(config: AgentConfig, source: string): AgentConfig {
       throw coreError('CORE_CONFIG_INVALID', `${source} is invalid:\n  processServers: two entries are named ${s.name}`);
     }
     names.add(s.name);
+  }
+  const problems = [
+    ...templatesProblems(config.templates, names),
+    ...permissionsProblems(config.permissions ?? [], new Set(config.templates.map((t) => t.name)), names),
+  ];
+  if (problems.length > 0) {
+    throw coreError('CORE_CONFIG_INVALID', `${source} is invalid:\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`, { details: { problems } });
   }
   return config;
 }

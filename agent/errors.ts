@@ -108,6 +108,32 @@ export const agentError = defineErrors('agent', {
     meaning: 'The requested interpreter is not in interpreterWhitelist (after localInterpreter mapping).',
     action: 'Use a whitelisted interpreter or ask the agent\'s administrator to add it to interpreterWhitelist.',
   },
+  // Permissions and templates (agent/permissions.ts, agent/templates.ts).
+  AGENT_PERMISSION_DENIED: {
+    status: 403,
+    meaning: 'The client\'s permission rule (permissions: in agent.yaml, matched on the certificate identity the gateway forwards) does not grant what the request asked; details name what was asked and the rule that matched.',
+    action: 'GET /v1/whoami through the same gateway shows the identity the agent sees, the rule that matched and its grants; ask the administrator to extend that rule or use a template it grants.',
+  },
+  AGENT_TEMPLATE_UNKNOWN: {
+    status: 400,
+    meaning: 'template names no entry of templates: in agent.yaml (or it was removed by a reload while the job was queued).',
+    action: 'GET /v1/templates (or `outpost job templates --agent URL`) lists the templates of this agent.',
+  },
+  AGENT_TEMPLATE_INPUT_INVALID: {
+    status: 400,
+    meaning: 'A template input broke its rule (type, pattern, maxLength, option-like, min, max, enum or credentialKeys); details name the input and the rule.',
+    action: 'Give a value the input accepts: GET /v1/templates shows each input\'s type and rule.',
+  },
+  AGENT_TEMPLATE_INPUT_MISSING: {
+    status: 400,
+    meaning: 'A required template input was not given.',
+    action: 'Add the input named in the message (`--input NAME=VALUE` on the master).',
+  },
+  AGENT_TEMPLATE_INPUT_UNKNOWN: {
+    status: 400,
+    meaning: 'The request gave an input the template does not declare.',
+    action: 'Check the spelling against the template\'s inputs (GET /v1/templates); input names are case-sensitive.',
+  },
   AGENT_RUNAS_NOT_ALLOWED: {
     status: 403,
     meaning: 'runAs names a user that is not in runAs.allowedUsers (for SSH jobs: the process server\'s allowedUsers when it has one), or was removed from it while the job was queued; with jobIsolation: strict, also the agent\'s own user.',
@@ -152,6 +178,16 @@ export const agentError = defineErrors('agent', {
     status: 500,
     meaning: 'The executor could not launch the job; it is recorded as failed with the reason.',
     action: 'GET the job for the message; check the agent log.',
+  },
+  AGENT_IDEMPOTENCY_KEY_INVALID: {
+    status: 400,
+    meaning: 'The Idempotency-Key header is empty, longer than 128 characters, given twice, or has characters other than letters, digits and . _ : -.',
+    action: 'Send one key per submission, e.g. a UUID or `<run id>:<host>`; see docs/agent.md, "Submitting a job exactly once".',
+  },
+  AGENT_IDEMPOTENCY_KEY_REUSED: {
+    status: 409,
+    meaning: 'The Idempotency-Key was already used, within the retention window, for a job with a different request body; nothing was started.',
+    action: 'Use a new key for a different job; resend a lost submission with exactly the body it had the first time.',
   },
   AGENT_STORE_FAILED: {
     status: 500,

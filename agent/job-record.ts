@@ -44,6 +44,16 @@ export interface JobRecord extends JobSummary {
   /** 'local' or `ssh:<processServer>`. */
   readonly executor: string;
   readonly submittedBy: SubmittedBy | null;
+  /** Set when the job came from a template: its name and the inputs given (secret ones masked). */
+  readonly template?: { readonly name: string; readonly inputs: Readonly<Record<string, string | number | boolean>> };
+  /** The client's Idempotency-Key and the fingerprint of the request it came with (idempotency.ts). */
+  readonly idempotency?: { readonly key: string; readonly fingerprint: string };
+  /**
+   * Set, durably, before the job's process is started: the boot it was started in
+   * (/proc/sys/kernel/random/boot_id). After a crash, a job with this mark is never started again:
+   * it is re-attached, or `lost` when the host restarted meanwhile and its fate cannot be known.
+   */
+  dispatch?: { readonly boot: string };
 }
 
 export function stateForExit(exit: ExitInfo): JobState {
@@ -66,10 +76,12 @@ export function stateForExit(exit: ExitInfo): JobState {
  * as its names only (`envNames`); `secretEnv` shows which credential key feeds which name, never a value.
  */
 export function publicView(r: JobRecord): Record<string, unknown> {
-  const { spec, runtime: _runtime, ...rest } = r;
+  // The fingerprint hashes env values too: a read-only monitor could test guesses against it.
+  const { spec, runtime: _runtime, idempotency, dispatch: _dispatch, ...rest } = r;
   const { id: _id, script, env, ...specRest } = spec;
   return {
     ...rest,
+    ...(idempotency ? { idempotencyKey: idempotency.key } : {}),
     ...specRest,
     ...(env !== undefined ? { envNames: Object.keys(env).sort() } : {}),
     ...(script !== undefined ? { scriptBytes: Buffer.byteLength(script) } : {}),

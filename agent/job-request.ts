@@ -25,6 +25,9 @@ export interface JobRequest {
   processServer?: string;
   timeoutSeconds?: number;
   description?: string;
+  /** A template of agent.yaml instead of command, argv or script; `inputs` fill it in (templates.ts). */
+  template?: string;
+  inputs?: Record<string, string | number | boolean>;
 }
 
 export interface RequestProblem {
@@ -38,6 +41,7 @@ const USER = /^[a-z_][a-z0-9_.-]{0,31}\$?$/i;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 const CREDENTIAL_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const PROCESS_SERVER = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+const TEMPLATE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 function typeName(v: unknown): string {
   if (v === null) return 'null';
@@ -127,7 +131,22 @@ const FIELDS: Readonly<Record<keyof JobRequest, FieldCheck>> = {
   processServer: (c, p, v) => c.matching(p, v, PROCESS_SERVER, 'must be a process server name'),
   timeoutSeconds: (c, p, v) => c.integer(p, v, 1, 31_536_000),
   description: (c, p, v) => c.text(p, v, 1024),
+  template: (c, p, v) => c.matching(p, v, TEMPLATE_NAME, 'must be a template name'),
+  inputs: (c, p, v) => {
+    if (!isPlainObject(v)) {
+      c.add(p, expected('record', v));
+      return;
+    }
+    for (const [name, value] of Object.entries(v)) {
+      if (!ENV_NAME.test(name)) c.add(`${p}.${name}`, 'Invalid key in record');
+      else if (typeof value === 'string') c.text(`${p}.${name}`, value, MAX_ARG);
+      else if (typeof value !== 'number' && typeof value !== 'boolean') c.add(`${p}.${name}`, expected('string, number or boolean', value));
+    }
+  },
 };
+
+/** What a template fixes: a request naming a template may not also give these. */
+const NOT_WITH_TEMPLATE = ['command', 'argv', 'script', 'interpreter', 'args', 'env', 'secretEnv', 'cwd', 'credentialKey', 'loginProfile'] as const;
 
 function fail(problems: readonly RequestProblem[]): never {
   throw agentError('AGENT_BAD_REQUEST', problems.map((p) => `${p.path}: ${p.message}`).join('; '), { details: { problems } });
@@ -149,8 +168,13 @@ export function jobRequestProblems(body: unknown): RequestProblem[] {
   // Combinations are judged only on fields that are themselves valid (unknown keys aside).
   if (c.problems.some((p) => p.message !== 'unknown key')) return c.problems;
   const r = body as JobRequest;
+  if (r.template !== undefined) {
+    for (const key of NOT_WITH_TEMPLATE) if (r[key] !== undefined) c.add(key, `not with template: template ${r.template} defines what runs; pass values as inputs`);
+    return c.problems;
+  }
+  if (r.inputs !== undefined) c.add('inputs', 'inputs go with template');
   const kinds = [r.command, r.argv, r.script].filter((v) => v !== undefined).length;
-  if (kinds !== 1) c.add('(root)', 'give exactly one of command, argv or script');
+  if (kinds !== 1) c.add('(root)', 'give exactly one of command, argv, script or template');
   if (r.args !== undefined && r.script === undefined) c.add('args', 'args go with script (for argv, put them in argv)');
   for (const name of Object.keys(r.secretEnv ?? {})) {
     if (r.env && Object.hasOwn(r.env, name)) c.add(`secretEnv.${name}`, 'is also in env; give each variable once');

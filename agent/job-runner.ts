@@ -15,6 +15,9 @@ import { toJobSpec, type JobRequest, type ListQuery } from './job-request.js';
 import type { JobStore } from './job-store.js';
 import { expiredJobs } from './retention.js';
 import { policyRefusal } from './job-policy.js';
+import { askedOf, controlRefusal, entryRefusal, jobRefusal, matchRule, type Identity } from './permissions.js';
+import { expandTemplate } from './templates.js';
+import { idempotencyScope, requestFingerprint } from './idempotency.js';
 
 export interface ExecutorSlot {
   readonly executor?: Executor;
@@ -38,6 +41,14 @@ export interface RunnerDeps {
   readonly secretValue: (key: string) => Promise<string>;
   /** The user the agent runs as (a local job may always name it as runAs). */
   readonly agentUser: string;
+  /** This boot of the host (/proc/sys/kernel/random/boot_id): tells an agent restart from a host restart. */
+  readonly bootId: string;
+}
+
+export interface Submission {
+  readonly job: JobRecord;
+  /** True when an Idempotency-Key named a job that already existed: nothing new was started. */
+  readonly replayed: boolean;
 }
 
 export interface JobChange {
@@ -53,6 +64,8 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
   private readonly queue: string[] = [];
   private starting = 0;
   private readonly pendingControl = new Map<string, 'cancel' | 'abort'>();
+  /** Submissions with an Idempotency-Key still being recorded, by scope: a repeat waits for their outcome. */
+  private readonly inflight = new Map<string, Promise<unknown>>();
   private closing = false;
   readonly counters = { submitted: 0, rejectedFull: 0, finished: new Map<string, number>() };
 
@@ -107,12 +120,53 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     return slot.executor;
   }
 
-  async submit(request: JobRequest, submittedBy: SubmittedBy | null): Promise<JobRecord> {
+  /**
+   * Accepts a job. With an Idempotency-Key, a key already used (in the client's scope, within the window)
+   * answers the existing job, whatever its state, and starts nothing; the same key with another body is
+   * refused. A repeat that arrives while the first is still being recorded waits for it.
+   */
+  async submit(request: JobRequest, submittedBy: SubmittedBy | null, idempotencyKey?: string): Promise<Submission> {
+    if (idempotencyKey === undefined) return { job: await this.create(request, submittedBy, undefined), replayed: false };
+    const scope = idempotencyScope(submittedBy, idempotencyKey);
+    const fingerprint = requestFingerprint(request);
+    for (;;) {
+      const earlier = this.inflight.get(scope);
+      if (!earlier) break;
+      await earlier.catch(() => undefined);
+    }
+    const known = this.deps.store.idempotent(scope);
+    if (known) {
+      if (known.fingerprint !== fingerprint) {
+        throw agentError('AGENT_IDEMPOTENCY_KEY_REUSED', `Idempotency-Key ${idempotencyKey} was used for job ${known.id} with a different request; nothing was started`, {
+          details: { jobId: known.id },
+        });
+      }
+      return { job: this.record(known.id), replayed: true };
+    }
+    const created = this.create(request, submittedBy, { key: idempotencyKey, fingerprint });
+    this.inflight.set(scope, created);
+    try {
+      return { job: await created, replayed: false };
+    } finally {
+      this.inflight.delete(scope);
+    }
+  }
+
+  private async create(request: JobRequest, submittedBy: SubmittedBy | null, idempotency: JobRecord['idempotency']): Promise<JobRecord> {
     if (this.closing) throw agentError('AGENT_SHUTTING_DOWN', 'the agent is stopping and accepts no new jobs');
     const { config } = this.deps;
     const id = newJobId(Date.now(), randomBytes(5));
-    const defaultRunAs = request.processServer ? undefined : config.runAs.defaultUser;
-    const spec = toJobSpec(id, request, { runAs: defaultRunAs, timeoutSeconds: config.defaultTimeoutSeconds });
+    // Refused before anything else is looked at, so a client learns nothing about what it may not use.
+    const entry = entryRefusal(config.permissions, submittedBy, request.template);
+    if (entry) throw entry;
+    const { job: asked, template } = this.fromTemplate(request);
+    const defaultRunAs = asked.processServer ? undefined : config.runAs.defaultUser;
+    let spec = toJobSpec(id, asked, { runAs: defaultRunAs, timeoutSeconds: config.defaultTimeoutSeconds });
+    // A job without a timeout gets its rule's longest one, rather than a refusal the client must work around.
+    const max = config.permissions && matchRule(config.permissions, submittedBy)?.maxTimeoutSeconds;
+    if (max !== undefined && spec.timeoutSeconds === undefined) spec = { ...spec, timeoutSeconds: max };
+    const denied = jobRefusal(config.permissions, submittedBy, askedOf(spec, template?.name, config.processServers, this.deps.agentUser));
+    if (denied) throw denied;
     if (spec.credentialKey !== undefined) {
       if (!spec.processServer) throw agentError('AGENT_BAD_REQUEST', 'credentialKey applies to jobs with a processServer');
       if (!(await this.deps.credentialExists(spec.credentialKey))) {
@@ -151,6 +205,10 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       runtime: null,
       ranOn: null,
       submittedBy,
+      ...(template ? { template } : {}),
+      ...(idempotency ? { idempotency } : {}),
+      // Started at once: the create line, fsynced before the start, is the durable mark of the dispatch.
+      ...(startNow ? { dispatch: { boot: this.deps.bootId } } : {}),
     };
     try {
       await this.deps.store.create(job);
@@ -164,6 +222,32 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     this.emitChange(job);
     if (startNow) await this.dispatch(job, executor);
     return job;
+  }
+
+  /**
+   * A template request as the job it stands for (templates.ts); any other request as it is. The request may
+   * add what the template leaves open (runAs, processServer) and shorten its timeout, nothing more.
+   */
+  private fromTemplate(request: JobRequest): { job: JobRequest; template?: NonNullable<JobRecord['template']> } {
+    if (request.template === undefined) return { job: request };
+    const template = this.deps.config.templates.find((t) => t.name === request.template);
+    if (!template) throw agentError('AGENT_TEMPLATE_UNKNOWN', `no template named ${request.template} on this agent`);
+    const fixed = (['runAs', 'processServer'] as const).filter((k) => request[k] !== undefined && template[k] !== undefined);
+    if (fixed.length > 0) throw agentError('AGENT_BAD_REQUEST', fixed.map((k) => `${k}: fixed by template ${template.name} (${String(template[k])})`).join('; '));
+    if (request.timeoutSeconds !== undefined && template.timeoutSeconds !== undefined && request.timeoutSeconds > template.timeoutSeconds) {
+      throw agentError('AGENT_BAD_REQUEST', `timeoutSeconds: template ${template.name} allows at most ${template.timeoutSeconds}`);
+    }
+    const { job, record } = expandTemplate(template, request.inputs ?? {});
+    return {
+      job: {
+        ...job,
+        ...(request.runAs !== undefined ? { runAs: request.runAs } : {}),
+        ...(request.processServer !== undefined ? { processServer: request.processServer } : {}),
+        ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
+        ...(request.description !== undefined ? { description: request.description } : {}),
+      },
+      template: record,
+    };
   }
 
   /**
@@ -189,8 +273,16 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
    * job's run-as user or key may have been removed by a reload since it was accepted) and secretEnv
    * resolved into env. The result is never stored.
    */
-  private async startSpec(spec: JobSpec): Promise<JobSpec> {
-    const refusal = policyRefusal(spec, this.deps.config, this.deps.agentUser);
+  private async startSpec(job: JobRecord): Promise<JobSpec> {
+    const { spec } = job;
+    const { config } = this.deps;
+    if (job.template && !config.templates.some((t) => t.name === job.template?.name)) {
+      throw agentError('AGENT_TEMPLATE_UNKNOWN', `template ${job.template.name} is no longer in agent.yaml`);
+    }
+    const refusal =
+      entryRefusal(config.permissions, job.submittedBy, job.template?.name) ??
+      jobRefusal(config.permissions, job.submittedBy, askedOf(spec, job.template?.name, config.processServers, this.deps.agentUser)) ??
+      policyRefusal(spec, config, this.deps.agentUser);
     if (refusal) throw refusal;
     const secretEnv = Object.entries(spec.secretEnv ?? {});
     if (secretEnv.length === 0) return spec;
@@ -204,15 +296,15 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     const paths = this.paths(job.id);
     let execution: Execution;
     try {
-      execution = await executor.start(await this.startSpec(job.spec), paths);
+      execution = await executor.start(await this.startSpec(job), paths);
     } catch (err) {
       this.starting--;
       // A cancel or abort that arrived while it was starting has nothing left to stop.
       this.pendingControl.delete(job.id);
       // Refusals name their code: nobody gets an HTTP answer for a job that was queued.
       const code = (err as { code?: unknown }).code;
-      const message = typeof code === 'string' && /^AGENT_(RUNAS|CREDENTIAL|SECRET_ENV)_/.test(code) ? `${code}: ${(err as Error).message}` : (err as Error).message;
-      this.deps.logger.warn('job start failed', { jobId: job.id, error: message });
+      const message = typeof code === 'string' && /^AGENT_(RUNAS|CREDENTIAL|SECRET_ENV|PERMISSION|TEMPLATE)_/.test(code) ? `${code}: ${(err as Error).message}` : (err as Error).message;
+      this.deps.logger.warn('job start failed', { jobId: job.id, error: message, submittedBy: job.submittedBy });
       this.finish(job, { exitCode: null, signal: null, reason: 'exited', endedAt: new Date().toISOString(), message });
       return;
     }
@@ -277,12 +369,32 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
         continue;
       }
       this.starting++;
-      void this.dispatch(job, executor);
+      void this.dispatchQueued(job, executor);
     }
   }
 
-  async control(id: string, kind: 'cancel' | 'abort'): Promise<JobSummary> {
+  /**
+   * A queued job is marked as dispatched, durably, before its process starts, so that after a crash it is
+   * never started a second time (recover). Until the mark is on disk the job does not start; if it cannot
+   * be written the job goes back to the head of the queue.
+   */
+  private async dispatchQueued(job: JobRecord, executor: Executor): Promise<void> {
+    try {
+      await this.deps.store.markDispatched(job.id, { boot: this.deps.bootId });
+    } catch (err) {
+      this.starting--;
+      this.queue.unshift(job.id);
+      this.deps.logger.error('cannot record the start of a queued job; it stays queued', { jobId: job.id, error: (err as Error).message });
+      return;
+    }
+    await this.dispatch(job, executor);
+  }
+
+  /** `caller`: who asks (the identity the gateway forwarded), judged by the permissions' `control`. */
+  async control(id: string, kind: 'cancel' | 'abort', caller: Identity | null): Promise<JobSummary> {
     const { state } = this.get(id);
+    const denied = controlRefusal(this.deps.config.permissions, caller, this.record(id).submittedBy, kind, id);
+    if (denied) throw denied;
     if (FINAL_STATES.has(state)) throw agentError('AGENT_JOB_FINISHED', `job ${id} has already ended (${state})`);
     // Not ended, so kept whole in memory.
     const job = this.record(id);
@@ -308,7 +420,17 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     for (const job of pending) {
       const paths = this.paths(job.id);
       const dispatched = job.state === 'running' || (await dirExists(paths.dir));
-      if (!dispatched) {
+      if (!dispatched && job.dispatch && job.dispatch.boot !== this.deps.bootId) {
+        // The host restarted after the start was recorded: the job may have run (its directory need not
+        // have reached the disk), and starting it again could run it twice.
+        counts.lost++;
+        this.finish(job, { exitCode: null, signal: null, reason: 'lost', endedAt: new Date().toISOString(), message: 'the host restarted after this job was started; whether it ran cannot be known' });
+        continue;
+      }
+      // A local job is launched only after its directory exists, and without a host restart the page cache
+      // tells the truth: no directory, never launched. An SSH job makes its directory only once it prints,
+      // so a recorded start sends it to reattach (which finds it or calls it lost), never back to the queue.
+      if (!dispatched && !(job.dispatch && job.executor !== 'local')) {
         this.queue.push(job.id);
         counts.requeued++;
         continue;

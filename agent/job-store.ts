@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { fsyncDir } from '../core/fs-atomic.js';
 import { agentError } from './errors.js';
 import { EndedJob, type Location } from './ended-job.js';
+import { IdempotencyIndex, idempotencyScope, type KnownKey } from './idempotency.js';
 import { FINAL_STATES, MUTABLE_FIELDS, type JobRecord, type JobSummary } from './job-record.js';
 
 type Event =
@@ -22,6 +23,12 @@ type Event =
   | { t: 'update'; id: string; patch: Partial<JobRecord> }
   | { t: 'remove'; ids: string[] };
 
+export interface JobStoreOptions {
+  /** How long an Idempotency-Key names its job (default 24 h); retention may remove the job sooner. */
+  readonly idempotencyWindowMs?: number;
+}
+
+const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
 const COMPACT_MIN_BYTES = 8 * 1024 * 1024;
 /** Snapshot lines built between two yields to the event loop while compacting. */
 const COMPACT_CHUNK = 500;
@@ -59,10 +66,18 @@ export class JobStore {
   /** After a failed compaction, the next attempt waits until then (it is only an optimisation). */
   private compactNotBefore = 0;
 
-  private constructor(private readonly dir: string) {}
+  /** Idempotency keys of recent jobs, rebuilt from the records on open, so they survive restarts. */
+  private readonly keys: IdempotencyIndex;
 
-  static async open(dir: string): Promise<JobStore> {
-    const store = new JobStore(dir);
+  private constructor(
+    private readonly dir: string,
+    options: JobStoreOptions,
+  ) {
+    this.keys = new IdempotencyIndex(options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS);
+  }
+
+  static async open(dir: string, options: JobStoreOptions = {}): Promise<JobStore> {
+    const store = new JobStore(dir, options);
     await store.load();
     const tail = store.journalTail;
     if (tail && 'cutAt' in tail) await truncate(join(dir, 'journal.jsonl'), tail.cutAt);
@@ -74,6 +89,11 @@ export class JobStore {
     store.journalBytes = (await store.journal.stat()).size;
     store.readFds[JOURNAL] = openSync(join(dir, 'journal.jsonl'), 'r');
     return store;
+  }
+
+  /** The job an Idempotency-Key (in its scope, idempotency.ts) names, if created within the window. */
+  idempotent(scope: string, now = Date.now()): KnownKey | undefined {
+    return this.keys.lookup(scope, now);
   }
 
   /** Every job's summary (ended jobs are summaries only; use `record` for the whole). */
@@ -134,6 +154,8 @@ export class JobStore {
     if (e.t === 'create') {
       this.entries.set(e.job.id, e.job);
       this.located.delete(e.job.id);
+      const key = e.job.idempotency;
+      if (key) this.keys.remember(idempotencyScope(e.job.submittedBy, key.key), { id: e.job.id, fingerprint: key.fingerprint, at: Date.parse(e.job.createdAt) }, Date.now());
     } else if (e.t === 'update') {
       const job = this.entries.get(e.id);
       if (job instanceof EndedJob) {
@@ -147,6 +169,7 @@ export class JobStore {
       for (const id of e.ids) {
         this.entries.delete(id);
         this.located.delete(id);
+        this.keys.forget(id);
       }
     }
   }
@@ -272,6 +295,11 @@ export class JobStore {
     return this.append({ t: 'update', id, patch }, false);
   }
 
+  /** The durable mark that a job's process is about to start (job-record.ts, `dispatch`). */
+  markDispatched(id: string, dispatch: NonNullable<JobRecord['dispatch']>): Promise<void> {
+    return this.append({ t: 'update', id, patch: { dispatch } }, true);
+  }
+
   remove(ids: string[]): Promise<void> {
     return ids.length === 0 ? Promise.resolve() : this.append({ t: 'remove', ids }, true);
   }
@@ -280,6 +308,7 @@ export class JobStore {
   discard(id: string): void {
     this.entries.delete(id);
     this.located.delete(id);
+    this.keys.forget(id);
   }
 
   /**

@@ -4,6 +4,7 @@
  */
 import type * as Http from 'node:http';
 import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -62,6 +63,18 @@ async function lockDataDir(dataDir: string): Promise<string> {
   return path;
 }
 
+/**
+ * This boot of the host. Unreadable (not Linux /proc): a value of this start only, so every restart looks
+ * like a host restart and a recorded start is never repeated (job-runner.ts, recover).
+ */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return `unknown-${process.pid}-${Date.now()}`;
+  }
+}
+
 function baseEnv(): Record<string, string> {
   const me = userInfo();
   return {
@@ -71,6 +84,15 @@ function baseEnv(): Record<string, string> {
     LOGNAME: me.username,
     LANG: process.env.LANG ?? 'C.UTF-8',
   };
+}
+
+/** Says at start and on every reload whether clients are limited, so an operator never has to guess. */
+function logPermissionsMode(config: Readonly<AgentConfig>, logger: LazyLogger): void {
+  if (config.permissions === undefined) {
+    logger.info('no permissions: section in agent.yaml: every client the gateway lets POST may run any job agent.yaml allows and cancel any job', { templates: config.templates.length });
+  } else {
+    logger.info('permissions in force', { rules: config.permissions.map((r) => r.name), templates: config.templates.length });
+  }
 }
 
 /** Keys a SIGHUP cannot change: they need a restart. */
@@ -90,7 +112,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
   if (isolationWarning) logger.warn(isolationWarning, { jobIsolation: config.jobIsolation });
   await ensureDir(join(config.dataDir, 'jobs'), 0o700);
   const lockPath = await lockDataDir(config.dataDir);
-  const store = await JobStore.open(config.dataDir);
+  const store = await JobStore.open(config.dataDir, { idempotencyWindowMs: config.idempotencyKeyHours * 3_600_000 });
   const credentials = new CredentialStore(credentialsPath(config));
   const invocationOptions = {
     get interpreterWhitelist() {
@@ -158,6 +180,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     credentialExists: (key) => credentials.has(key),
     secretValue: (key) => credentials.secretValue(key),
     agentUser: invocationOptions.agentUser,
+    bootId: bootId(),
   });
   let recovered;
   try {
@@ -211,7 +234,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     outputPath: (id) => runner.paths(id).output,
     secrets: (id) => runner.secretValues(id),
   });
-  const api = createApi({ runner, metrics, logger, get secret() { return secret; }, status, statusPage });
+  const api = createApi({ runner, metrics, logger, get secret() { return secret; }, status, statusPage, access: () => current });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000, maxHeaderSize: 16 * 1024 }, api);
   server.keepAliveTimeout = 30_000;
   let address: string;
@@ -223,6 +246,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     await store.close();
     throw err;
   }
+  logPermissionsMode(config, logger);
   logger.info('agent listening', { address, dataDir: config.dataDir, pid: process.pid, launcherPid: local.launcherPid });
 
   let closed = false;
@@ -238,6 +262,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
         if (isolationWarning) logger.warn(isolationWarning, { jobIsolation: next.jobIsolation });
         current = { ...next, listen: config.listen, dataDir: config.dataDir, perl: config.perl, processServers: config.processServers, credentialsFile: config.credentialsFile };
         logger.level = current.logLevel;
+        logPermissionsMode(current, logger);
       }
       if ('secretFile' in config.listen) secret = await readSecretFile(config.listen.secretFile);
       logger.info('reloaded', { config: next ? 'reread' : 'unchanged', secret: secret === undefined ? 'n/a' : 'reread' });

@@ -15,6 +15,10 @@ import type { JobChange, JobRunner } from './job-runner.js';
 import type { AgentMetrics } from './metrics.js';
 import { streamOutput } from './output-stream.js';
 import { createMask } from './output-mask.js';
+import { templateAllowed, whoami } from './permissions.js';
+import { templateView } from './templates.js';
+import type { AgentConfig } from './config.js';
+import { parseIdempotencyKey } from './idempotency.js';
 
 export interface ApiDeps {
   readonly runner: JobRunner;
@@ -24,6 +28,8 @@ export interface ApiDeps {
   readonly secret: string | undefined;
   readonly status: () => Record<string, unknown>;
   readonly statusPage: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** The current (reloadable) templates and permissions. */
+  readonly access: () => Pick<AgentConfig, 'templates' | 'permissions'>;
 }
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -110,6 +116,18 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
       sendJson(res, 200, deps.status());
       return path;
     }
+    if (path === '/v1/whoami') {
+      if (method !== 'GET') notAllowed('GET');
+      sendJson(res, 200, whoami(deps.access().permissions, submittedByOf(req)));
+      return path;
+    }
+    if (path === '/v1/templates') {
+      if (method !== 'GET') notAllowed('GET');
+      const { templates, permissions } = deps.access();
+      const who = submittedByOf(req);
+      sendJson(res, 200, { templates: templates.map((t) => ({ ...templateView(t), allowed: templateAllowed(permissions, who, t.name) })) });
+      return path;
+    }
     if (path === '/v1/events') {
       if (method !== 'GET') notAllowed('GET');
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
@@ -142,10 +160,19 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     }
     if (path === '/v1/jobs') {
       if (method === 'POST') {
+        // headersDistinct: Node would join a repeated header into one "a, b" value, which must not pass.
+        const keys = req.headersDistinct['idempotency-key'];
+        const key = parseIdempotencyKey(keys === undefined || keys.length !== 1 ? keys : keys[0]);
         const request = parseJobRequest(await readJson(req));
-        const job = await runner.submit(request, submittedByOf(req));
-        logger.info('job accepted', { jobId: job.id, state: job.state, submittedBy: job.submittedBy });
-        sendJson(res, 201, { id: job.id, state: job.state }, { location: `/v1/jobs/${job.id}` });
+        const { job, replayed } = await runner.submit(request, submittedByOf(req), key);
+        const location = `/v1/jobs/${job.id}`;
+        if (replayed) {
+          logger.info('job submission repeated: answered with the existing job', { jobId: job.id, state: job.state, idempotencyKey: key });
+          sendJson(res, 200, { id: job.id, state: job.state }, { location, 'idempotent-replayed': 'true' });
+          return path;
+        }
+        logger.info('job accepted', { jobId: job.id, state: job.state, submittedBy: job.submittedBy, ...(job.template ? { template: job.template.name } : {}), ...(key !== undefined ? { idempotencyKey: key } : {}) });
+        sendJson(res, 201, { id: job.id, state: job.state }, { location });
         return path;
       }
       if (method !== 'GET') notAllowed('GET, POST');
@@ -160,7 +187,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
       if (action === 'cancel' || action === 'abort') {
         if (method !== 'POST') notAllowed('POST');
         await discardBody(req);
-        const job = await runner.control(id, action);
+        const job = await runner.control(id, action, submittedByOf(req));
         logger.info(`job ${action} requested`, { jobId: id, submittedBy: submittedByOf(req) });
         sendJson(res, 202, { id: job.id, state: job.state });
         return `/v1/jobs/{id}/${action}`;
@@ -225,6 +252,9 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         // Only the unexpected gets a stack; a full queue or a stopping agent is a warning.
         if (e.code === 'AGENT_INTERNAL') logger.error('request failed', { code: e.code, error: (err as Error).message, stack: (err as Error).stack });
         else if (e.status >= 500) logger.warn('request refused', { code: e.code, error: e.message });
+        // Every permission refusal is kept with who asked, what and under which rule (the gateway's audit
+        // log has the request line; this says why).
+        else if (e.code === 'AGENT_PERMISSION_DENIED') logger.warn('permission denied', { method: req.method, path: (req.url ?? '').split('?')[0], submittedBy: submittedByOf(req), ...e.details, error: e.message });
         sendError(res, e);
       }
     })();

@@ -44,6 +44,26 @@ function printJob(job: Record<string, unknown>): void {
   for (const [k, v] of lines) process.stdout.write(`${String(k).padEnd(12)} ${String(v)}\n`);
 }
 
+/** One block per template: name, description, what it runs, then one line per input with its rule. */
+export function formatTemplates(templates: readonly Record<string, unknown>[]): string {
+  if (templates.length === 0) return 'this agent offers no templates\n';
+  const lines: string[] = [];
+  for (const t of templates) {
+    const runs = Array.isArray(t.argv) ? (t.argv as string[]).join(' ') : typeof t.command === 'string' ? t.command : `script (${String(t.scriptBytes)} bytes)`;
+    lines.push(`${String(t.name)}${t.allowed === false ? '  (not permitted for you)' : ''}`);
+    if (t.description) lines.push(`  ${String(t.description)}`);
+    lines.push(`  runs: ${runs}${t.runAs ? `  as ${String(t.runAs)}` : ''}${t.processServer ? `  on ${String(t.processServer)}` : ''}`);
+    for (const i of (t.inputs ?? []) as Record<string, unknown>[]) {
+      const rule = i.pattern !== undefined ? `pattern ${String(i.pattern)}` : i.values !== undefined ? `one of ${(i.values as string[]).join('|')}`
+        : i.credentialKeys !== undefined ? `credential ${(i.credentialKeys as string[]).join('|')}`
+          : i.type === 'integer' ? `${i.min ?? '…'}..${i.max ?? '…'}` : '';
+      const need = i.required ? 'required' : i.default !== undefined ? `default ${JSON.stringify(i.default)}` : 'optional';
+      lines.push(`  --input ${String(i.name)}=…  ${String(i.type)}${rule ? `, ${rule}` : ''}, ${need}${i.description ? `  ${String(i.description)}` : ''}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 export function registerJobCommands(program: Command): void {
   const job = program.command('job').description('run jobs on agents and watch, cancel or abort them (master side)');
   registerRunCommand(job);
@@ -85,6 +105,20 @@ export function registerJobCommands(program: Command): void {
         const res = await c.output(validateJobId(id), offset, false);
         for await (const chunk of res.body) process.stdout.write(chunk);
       });
+    }));
+
+  oneAgent(job.command('templates').description('list the job templates an agent offers, with their inputs and whether you may run each'))
+    .action(action(async (flags: OneAgentFlags) => {
+      const { templates } = await withClient(flags, (c) => c.templates());
+      if (flags.json) return printJson({ templates });
+      process.stdout.write(formatTemplates(templates));
+    }));
+
+  oneAgent(job.command('whoami').description('show the identity an agent sees for your certificate, the permission rule that matched and what it grants'))
+    .action(action(async (flags: OneAgentFlags) => {
+      const me = await withClient(flags, (c) => c.whoami());
+      if (flags.json) return printJson(me);
+      for (const [k, v] of Object.entries(me)) process.stdout.write(`${k.padEnd(12)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}\n`);
     }));
 
   for (const verb of ['cancel', 'abort'] as const) {

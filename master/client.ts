@@ -120,13 +120,17 @@ export class AgentClient {
     });
   }
 
-  async #send(method: 'GET' | 'POST', path: string, opts: { body?: unknown; signal?: AbortSignal; stream?: boolean } = {}): Promise<Dispatcher.ResponseData> {
+  async #send(
+    method: 'GET' | 'POST',
+    path: string,
+    opts: { body?: unknown; signal?: AbortSignal; stream?: boolean; headers?: Record<string, string> } = {},
+  ): Promise<Dispatcher.ResponseData> {
     let res: Dispatcher.ResponseData;
     try {
       res = await this.#pool.request({
         method,
         path: `${this.#base}${path}`,
-        headers: { accept: 'application/json', ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: { accept: 'application/json', ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
         ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : method === 'POST' ? { body: '' } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
         headersTimeout: this.#timeout,
@@ -145,8 +149,8 @@ export class AgentClient {
     return res;
   }
 
-  async #json<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await this.#send(method, path, { body, ...(signal ? { signal } : {}) });
+  async #json<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal, headers?: Record<string, string>): Promise<T> {
+    const res = await this.#send(method, path, { body, ...(signal ? { signal } : {}), ...(headers ? { headers } : {}) });
     const text = await res.body.text().catch((err: unknown) => {
       throw transportError(err, this.url);
     });
@@ -157,8 +161,12 @@ export class AgentClient {
     }
   }
 
-  submit(body: JobRequest, signal?: AbortSignal): Promise<{ id: string; state: string }> {
-    return this.#json('POST', '/v1/jobs', body, signal);
+  /**
+   * POST /v1/jobs. With an idempotency key, sending the same body again is safe: an agent that already
+   * accepted it answers that job (200) instead of starting another (docs/agent.md).
+   */
+  submit(body: JobRequest, signal?: AbortSignal, idempotencyKey?: string): Promise<{ id: string; state: string }> {
+    return this.#json('POST', '/v1/jobs', body, signal, idempotencyKey !== undefined ? { 'idempotency-key': idempotencyKey } : undefined);
   }
 
   async job(id: string, signal?: AbortSignal): Promise<JobRecord> {
@@ -179,6 +187,14 @@ export class AgentClient {
 
   async abort(id: string): Promise<JobRecord> {
     return this.#json('POST', `/v1/jobs/${validateJobId(id)}/abort`);
+  }
+
+  templates(): Promise<{ templates: Record<string, unknown>[] }> {
+    return this.#json('GET', '/v1/templates');
+  }
+
+  whoami(): Promise<Record<string, unknown>> {
+    return this.#json('GET', '/v1/whoami');
   }
 
   status(signal?: AbortSignal): Promise<Record<string, unknown>> {

@@ -3,6 +3,7 @@
  * and report one result row. Runs under the scheduler's concurrency level and time span. `cancelAll` and
  * `abortAll` reach every job already submitted (Ctrl-C and a second Ctrl-C) and stop new submissions.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import type { ClientPool, JobRecord } from './client.js';
 import { chooseCandidate, type Choice, type Strategy } from './candidates.js';
 import { followOutput } from './follow.js';
@@ -10,6 +11,7 @@ import { commandSummary, renderDescription, type JobRequest } from './job-reques
 import { abortableSleep, schedule } from './scheduler.js';
 import type { HostResult, HostState } from './summary.js';
 import type { Target } from './targets.js';
+import { submitRetryDelay } from './submit-retry.js';
 
 export interface FanOutEvents {
   /** The host got a lane: its candidates are probed or its connection opened next. */
@@ -31,6 +33,12 @@ export interface FanOutOptions {
   /** Stop submitting once this many hosts did not succeed; jobs already submitted run to their end. */
   maxFailures?: number | undefined;
   events?: FanOutEvents;
+  /**
+   * Names this run in the idempotency key of each host's submission (submissionKey); random
+   * by default. Running the same targets with the same runId again (a master that crashed mid-run)
+   * gets the jobs already accepted back instead of starting them twice, within the agents' key window.
+   */
+  runId?: string | undefined;
 }
 
 const UNREACHABLE = new Set(['MASTER_AGENT_UNREACHABLE', 'MASTER_CONNECT_TIMEOUT', 'MASTER_NO_CANDIDATE', 'MASTER_TLS_FAILED', 'MASTER_REQUEST_TIMEOUT']);
@@ -50,9 +58,16 @@ export class FanOut {
   #failures = 0;
   readonly #inUse = new Map<string, number>();
   #maxFailuresReached = false;
+  readonly #runId: string;
 
   constructor(options: FanOutOptions) {
     this.#o = options;
+    this.#runId = options.runId ?? randomBytes(8).toString('hex');
+  }
+
+  /** The run's id, as it appears in every submission's idempotency key. */
+  get runId(): string {
+    return this.#runId;
   }
 
   get interrupted(): boolean {
@@ -178,7 +193,8 @@ export class FanOut {
     }
     let submitted: Submitted;
     try {
-      const created = await submitWithRetry(() => client.submit(body), () => this.#mode !== 'run');
+      const key = submissionKey(this.#runId, target.name);
+      const created = await submitWithRetry(() => client.submit(body, undefined, key), () => this.#mode !== 'run');
       submitted = { host: target.name, agent: choice.url, jobId: created.id, ended: false };
       this.#submitted.add(submitted);
       row.jobId = created.id;
@@ -214,20 +230,25 @@ export class FanOut {
 }
 
 /**
- * A full agent queue answers 503 with Retry-After: wait as asked (at most 30 s a time, 5 times) instead of
- * failing the host, unless the run is being interrupted.
+ * Sends a keyed submission until it gets an answer: a full queue is waited for, a failure in transit is
+ * resent with the same key (submit-retry.ts). Not while the run is being interrupted: a submission the
+ * agent did accept is then found by nobody, but it still ends with its timeout like any job left behind.
  */
 async function submitWithRetry<R>(submit: () => Promise<R>, stopping: () => boolean): Promise<R> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await submit();
     } catch (err) {
-      const e = err as { code?: string; details?: { retryAfter?: string } };
-      if (e.code !== 'MASTER_AGENT_BUSY' || attempt >= 5 || stopping()) throw err;
-      const seconds = Math.min(30, Math.max(1, Number(e.details?.retryAfter) || 1));
-      await abortableSleep(seconds * 1000);
+      const delay = submitRetryDelay(err, attempt, true, Math.random());
+      if (delay === null || stopping()) throw err;
+      await abortableSleep(delay);
     }
   }
+}
+
+/** One key per run and host: the host's name hashed, so any name fits the agent's key alphabet. */
+export function submissionKey(runId: string, host: string): string {
+  return `${runId}:${createHash('sha256').update(host).digest('hex').slice(0, 16)}`;
 }
 
 function blank(host: string, state: HostState): HostResult {

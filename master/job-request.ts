@@ -19,6 +19,9 @@ export interface JobRequest {
   processServer?: string;
   timeoutSeconds?: number;
   description?: string;
+  /** A template of the agent's; its inputs travel as strings and the agent checks them against their types. */
+  template?: string;
+  inputs?: Record<string, string>;
 }
 
 export interface JobRunInput {
@@ -38,6 +41,10 @@ export interface JobRunInput {
   timeout?: string | undefined;
   /** `--description` format; `%{host}` and `%{command}` are replaced per host. */
   description?: string | undefined;
+  /** `--template NAME`: run the agent's template instead of a command of our own. */
+  template?: string | undefined;
+  /** `--input NAME=VALUE`, repeatable (with --template). */
+  inputs?: readonly string[] | undefined;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -64,6 +71,8 @@ export function parsePositiveInt(text: string, option: string, max = 10_000): nu
  * Builds the job body. The description is left as a format: `renderDescription` fills it per host.
  */
 export function buildJobRequest(input: JobRunInput): JobRequest {
+  if (input.template !== undefined) return buildTemplateRequest(input);
+  if (input.inputs && input.inputs.length > 0) throw masterError('MASTER_USAGE', '--input goes with --template');
   // With --script, words after -- are the script's positional parameters, not a second job kind.
   const wordsAreJob = input.words.length > 0 && input.scriptText === undefined;
   const kinds = [
@@ -116,8 +125,45 @@ export function buildJobRequest(input: JobRunInput): JobRequest {
   return body;
 }
 
+/** `--template NAME --input k=v …`: what the template leaves open is all the operator may add. */
+function buildTemplateRequest(input: JobRunInput): JobRequest {
+  const clashes = [
+    input.words.length > 0 ? 'words after --' : null,
+    input.command !== undefined ? '--command' : null,
+    input.scriptText !== undefined ? '--script' : null,
+    input.interpreter !== undefined ? '--interpreter' : null,
+    input.env && input.env.length > 0 ? '--env' : null,
+    input.cwd !== undefined ? '--cwd' : null,
+    input.credentialKey !== undefined ? '--credential-key' : null,
+  ].filter((k): k is string => k !== null);
+  if (clashes.length > 0) {
+    throw masterError('MASTER_USAGE', `--template defines what runs; drop ${clashes.join(', ')} (pass values with --input NAME=VALUE)`);
+  }
+  const body: JobRequest = { template: input.template as string };
+  const inputs: Record<string, string> = {};
+  for (const pair of input.inputs ?? []) {
+    const eq = pair.indexOf('=');
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    if (eq < 0 || !ENV_NAME.test(name)) throw masterError('MASTER_USAGE', `--input needs NAME=VALUE, got "${name}"`);
+    if (Object.hasOwn(inputs, name)) throw masterError('MASTER_USAGE', `--input ${name} is given twice`);
+    inputs[name] = pair.slice(eq + 1);
+  }
+  if (Object.keys(inputs).length > 0) body.inputs = inputs;
+  if (input.runAs !== undefined) body.runAs = input.runAs;
+  if (input.processServer !== undefined) body.processServer = input.processServer;
+  if (input.timeout !== undefined) body.timeoutSeconds = parseSeconds(input.timeout, '--timeout');
+  if (input.description !== undefined) {
+    renderDescription(input.description, { host: 'x', command: 'x' });
+    body.description = input.description;
+  }
+  return body;
+}
+
 /** A one-line summary of what a job runs, for descriptions and the summary table. */
 export function commandSummary(body: JobRequest): string {
+  if (body.template !== undefined) {
+    return [`template ${body.template}`, ...Object.entries(body.inputs ?? {}).map(([k, v]) => `${k}=${/^[\w@%+=:,./-]+$/.test(v) ? v : JSON.stringify(v)}`)].join(' ');
+  }
   if (body.argv) return body.argv.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : JSON.stringify(w))).join(' ');
   if (body.command !== undefined) return body.command;
   const first = (body.script ?? '').split('\n').find((l) => l.trim() !== '' && !l.startsWith('#!')) ?? '';

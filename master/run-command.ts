@@ -37,6 +37,8 @@ interface RunFlags extends TlsFlags {
   outputDir?: string;
   connectTimeout: string;
   maxFailures?: string;
+  template?: string;
+  input?: string[];
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -56,6 +58,8 @@ export function registerRunCommand(job: Command): void {
       .option('--process-server <name>', 'run agentlessly over SSH on this process server of the agent')
       .option('--credential-key <key>', 'credential the agent resolves from its own store (never a password)')
       .option('--description <text>', 'job description; %{host} and %{command} are filled per host')
+      .option('--template <name>', 'run this template of the agent\'s (`outpost job templates` lists them) instead of a command')
+      .option('--input <name=value>', 'a value for one of the template\'s inputs (repeatable)', collect)
       .option('--command <line>', 'a command line run by /bin/sh -c (or --interpreter) on the host')
       .option('--script <file>', 'a local script file sent as text and run by --interpreter; words after -- are its arguments')
       .option('--interpreter <path>', 'interpreter for --command or --script (must be whitelisted by the agent)')
@@ -96,7 +100,7 @@ export async function runJob(words: string[], flags: RunFlags): Promise<number> 
   const request = buildJobRequest({
     words, command: flags.command, scriptText, interpreter: flags.interpreter, env: flags.env, cwd: flags.cwd,
     runAs: flags.runAs, credentialKey: flags.credentialKey, processServer: flags.processServer,
-    timeout: flags.timeout, description: flags.description,
+    timeout: flags.timeout, description: flags.description, template: flags.template, inputs: flags.input,
   });
   const targets = await targetsOf(flags);
   const concurrency = parsePositiveInt(flags.concurrency, '--concurrency');

@@ -37,6 +37,12 @@ export interface RunJobsOptions {
   killSignal?: AbortSignal;
   /** Per-host events, called as they happen. */
   events?: FanOutEvents;
+  /**
+   * Names the run in each submission's idempotency key (letters, digits, . _ -, up to 64); random by
+   * default. Give the same runId to run the same job on the same targets again after the master itself
+   * crashed mid-run: agents answer the jobs they already accepted instead of starting them twice.
+   */
+  runId?: string;
 }
 
 export interface RunJobsResult {
@@ -62,6 +68,9 @@ function positive(value: number | undefined, name: string, fallback: number): nu
 export async function runJobs(options: RunJobsOptions): Promise<RunJobsResult> {
   const targets = mergeTargets([options.targets.map((t) => (typeof t === 'string' ? parseTargetSpec(t) : t))]);
   const concurrency = Math.floor(positive(options.concurrency, 'concurrency', 16));
+  if (options.runId !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(options.runId)) {
+    throw masterError('MASTER_USAGE', 'runId must be 1-64 letters, digits, dots, underscores or hyphens');
+  }
   const creds = isLoaded(options.credentials) ? options.credentials : await loadCredentials(options.credentials);
   const pool = new ClientPool(creds, {
     connections: 4,
@@ -75,6 +84,7 @@ export async function runJobs(options: RunJobsOptions): Promise<RunJobsResult> {
     concurrency,
     timeSpanMs: options.timeSpanMs,
     strategy: options.strategy ?? 'first',
+    runId: options.runId,
     maxFailures: options.maxFailures !== undefined ? Math.floor(positive(options.maxFailures, 'maxFailures', 1)) : undefined,
     ...(options.events ? { events: options.events } : {}),
   });

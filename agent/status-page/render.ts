@@ -17,6 +17,8 @@ export interface PageJob {
   readonly message?: string | null;
   readonly ranOn?: { host: string; user: string } | null;
   readonly submittedBy?: { subject?: string; address?: string } | null;
+  /** Template jobs: the template and its inputs as the job record keeps them (secret inputs already masked). */
+  readonly template?: { name: string; inputs: Record<string, string | number | boolean> };
 }
 
 export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
@@ -151,6 +153,11 @@ export function jobPageHead(job: PageJob, o: { now: number; streaming: boolean; 
     ['Duration', esc(duration(job, o.now)) || '–'],
   ];
   if (job.description) facts.push(['Description', esc(job.description)]);
+  if (job.template) {
+    facts.push(['Template', `<code>${esc(job.template.name)}</code>`]);
+    const inputs = Object.entries(job.template.inputs);
+    if (inputs.length > 0) facts.push(['Inputs', inputs.map(([k, v]) => `<code>${esc(k)}</code> = <code>${esc(JSON.stringify(v))}</code>`).join('<br>')]);
+  }
   if (job.executor) facts.push(['Executor', `<code>${esc(job.executor)}</code>`]);
   if (job.ranOn) facts.push(['Ran on', `<code>${esc(job.ranOn.user)}@${esc(job.ranOn.host)}</code>`]);
   if (job.submittedBy?.subject) facts.push(['Submitted by', `${esc(job.submittedBy.subject)}${job.submittedBy.address ? ` from ${esc(job.submittedBy.address)}` : ''}`]);

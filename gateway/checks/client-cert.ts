@@ -3,32 +3,15 @@
  * carries every attribute of a pinned subject (`CN=master` matches `CN=master,O=Example`). A rule without
  * `clients:` accepts any certificate the CA bundle and CRL accepted.
  */
+import { canonicalThumbprint, subjectPairsOf } from '../../core/client-identity.js';
 import type { ConnectionCheck } from './check.js';
+
+export { canonicalThumbprint, subjectPairsOf };
 
 export interface ClientCertCheck extends ConnectionCheck {
   readonly kind: 'clientCert';
   readonly thumbprints: ReadonlySet<string>;
   readonly subjects: readonly (readonly string[])[];
-}
-
-/** SHA-256 thumbprint canonical form (cross-part contract): uppercase hex, no colons, 64 characters. */
-export function canonicalThumbprint(text: string): string {
-  const t = text.replace(/[:\s]/g, '').toUpperCase();
-  if (!/^[0-9A-F]{64}$/.test(t)) throw new Error(`"${text}" is not a SHA-256 thumbprint (64 hex digits, colons allowed)`);
-  return t;
-}
-
-/** `CN=master, O=Example` or `/CN=master/O=Example` → ['CN=master', 'O=Example']. */
-export function subjectPairsOf(text: string): string[] {
-  const parts = text.startsWith('/') ? text.slice(1).split('/') : text.split(/,(?![^=,]*\\)/);
-  return parts
-    .map((p) => p.trim())
-    .filter((p) => p !== '')
-    .map((p) => {
-      const eq = p.indexOf('=');
-      if (eq <= 0) throw new Error(`"${text}": "${p}" is not KEY=value`);
-      return `${p.slice(0, eq).trim().toUpperCase()}=${p.slice(eq + 1).trim()}`;
-    });
 }
 
 export function clientCert(

@@ -73,7 +73,7 @@ t.test('states from exits, and the public view hides runtime and script text', a
 t.test('problems name the bad field, all of them at once, with zod-compatible wording', async (t) => {
   const cases: [unknown, string][] = [
     [{ command: 'a', extra: 1, other: 2 }, 'extra: unknown key; other: unknown key'],
-    [{ command: 'a', extra: 1, argv: ['x'] }, 'extra: unknown key; (root): give exactly one of command, argv or script'],
+    [{ command: 'a', extra: 1, argv: ['x'] }, 'extra: unknown key; (root): give exactly one of command, argv, script or template'],
     [{ argv: [1] }, 'argv[0]: Invalid input: expected string, received number'],
     [{ argv: [] }, 'argv: Too small: expected array to have >=1 items'],
     [{ command: 'a', env: { '1X': 'y', A: 'x\u0000' } }, 'env.1X: Invalid key in record; env.A: must not contain NUL'],

@@ -179,3 +179,25 @@ t.test('a record that cannot be read back is a distinct store error, not a wrong
   t.throws(() => reopened.record('x1'), { code: 'AGENT_STORE_FAILED' });
   await reopened.close();
 });
+
+t.test('idempotency keys survive reopening, within their window, and go with their job', async (t) => {
+  const dir = await tempDir(t);
+  const now = new Date().toISOString();
+  const keyed = (id: string, key: string, createdAt = now): JobRecord => ({ ...record(id), createdAt, submittedBy: { thumbprint: 'ab' }, idempotency: { key, fingerprint: `fp-${id}` } });
+  const s = await JobStore.open(dir);
+  await s.create(keyed('k1', 'key-1'));
+  await s.create(keyed('k2', 'key-2'));
+  await s.create(keyed('k3', 'key-3', '2020-01-01T00:00:00.000Z'));
+  await s.remove(['k2']);
+  await s.close();
+  const again = await JobStore.open(dir, { idempotencyWindowMs: 3_600_000 });
+  t.match(again.idempotent('ab\nkey-1'), { id: 'k1', fingerprint: 'fp-k1' });
+  t.equal(again.idempotent('\nkey-1'), undefined, 'another client (scope) does not see it');
+  t.equal(again.idempotent('ab\nkey-2'), undefined, 'a removed job frees its key');
+  t.equal(again.idempotent('ab\nkey-3'), undefined, 'older than the window');
+  await again.compact();
+  await again.close();
+  const compacted = await JobStore.open(dir);
+  t.match(compacted.idempotent('ab\nkey-1'), { id: 'k1' }, 'kept through compaction');
+  await compacted.close();
+});

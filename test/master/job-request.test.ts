@@ -68,3 +68,18 @@ t.test('job ids are validated strictly', async (t) => {
     t.throws(() => validateJobId(bad), { code: 'MASTER_INVALID_JOB_ID' }, bad);
   }
 });
+
+t.test('--template sends the name and the inputs as strings; what the template defines cannot be added', async (t) => {
+  t.same(buildJobRequest({ words: [], template: 'disk-usage', inputs: ['path=/srv', 'MSG=a=b; $(id)'], timeout: '30' }), {
+    template: 'disk-usage',
+    inputs: { path: '/srv', MSG: 'a=b; $(id)' },
+    timeoutSeconds: 30,
+  });
+  t.same(buildJobRequest({ words: [], template: 'say', runAs: 'batch' }), { template: 'say', runAs: 'batch' });
+  t.throws(() => buildJobRequest({ words: ['ls'], template: 'say' }), { code: 'MASTER_USAGE', message: /--template defines what runs; drop words after --/ });
+  t.throws(() => buildJobRequest({ words: [], template: 'say', env: ['A=1'], cwd: '/' }), { message: /drop --env, --cwd/ });
+  t.throws(() => buildJobRequest({ words: [], template: 'say', inputs: ['novalue'] }), { message: /--input needs NAME=VALUE/ });
+  t.throws(() => buildJobRequest({ words: [], template: 'say', inputs: ['A=1', 'A=2'] }), { message: /--input A is given twice/ });
+  t.throws(() => buildJobRequest({ words: ['ls'], inputs: ['A=1'] }), { message: /--input goes with --template/ });
+  t.equal(commandSummary({ template: 'say', inputs: { MSG: 'hello world', N: '3' } }), 'template say MSG="hello world" N=3');
+});
