@@ -35,14 +35,17 @@ export function productionPackages(lock: unknown): string[] {
 
 /**
  * Files of a shipped file tree (dist/, an npm package) that the program never reads: type declarations,
- * source maps, read-me, change logs and documentation trees, dotfiles, and native build trees (made for the build machine's Node; each
- * loader falls back when they are absent). Licence files stay beside the code they cover.
+ * source maps, TypeScript sources, read-me, change logs, documentation (not code kept in a folder named doc), dotfiles,
+ * and native build trees (made for the build machine's Node; each loader falls back when they are absent). Licence files stay beside the code they cover.
  */
 export function isShippedFile(relativePath: string): boolean {
   if (/(^|\/)(README|CHANGELOG|HISTORY)(\.[a-z]+)?$/i.test(relativePath)) return false;
-  // Documentation trees and the packages' own tooling files (.eslintrc, .npmignore, .gitattributes).
-  if (/(^|\/)(docs?\/|\.[^/]+$)/.test(relativePath)) return false;
-  if (/\.(d\.ts|d\.mts|d\.cts|map)$/.test(relativePath)) return false;
+  // The packages' own tooling files (.eslintrc, .npmignore, .gitattributes).
+  if (/(^|\/)\.[^/]+$/.test(relativePath)) return false;
+  // Documentation trees, but not code that lives in a folder named doc (yaml's dist/doc/*.js is).
+  if (/(^|\/)docs?\//.test(relativePath) && !/\.(c|m)?js$|\.json$/.test(relativePath)) return false;
+  // Type declarations, source maps and TypeScript sources beside their compiled code: Node loads none.
+  if (/\.(d\.ts|d\.mts|d\.cts|map|ts|mts|cts)$/.test(relativePath)) return false;
   if (/(^|\/)build\/(Release|Debug)\//.test(relativePath)) return false;
   if (/\.node$/.test(relativePath)) return false;
   return true;
