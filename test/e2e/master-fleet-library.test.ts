@@ -64,7 +64,8 @@ async function runUntilSubmitted(signalName: 'signal' | 'killSignal'): Promise<{
 t.test('an aborted signal cancels the submitted jobs (SIGTERM) and submits no more', async (t) => {
   const { rows, interrupted } = await runUntilSubmitted('signal');
   t.equal(interrupted, true);
-  t.equal(rows.filter((r) => r.state === 'cancelled').length, 3, 'the three running jobs are cancelled');
+  const outcome = JSON.stringify(rows.map((r) => [r.state, r.signal, r.error?.code ?? null, r.error?.message ?? null]));
+  t.equal(rows.filter((r) => r.state === 'cancelled').length, 3, `the three running jobs are cancelled: ${outcome}`);
   t.ok(rows.filter((r) => r.state === 'cancelled').every((r) => r.signal === 'SIGTERM'), 'with SIGTERM, within the agent\'s grace period');
   t.same(rows.filter((r) => r.state === 'skipped').map((r) => r.error?.code), ['MASTER_NOT_STARTED', 'MASTER_NOT_STARTED', 'MASTER_NOT_STARTED']);
 });

@@ -11,11 +11,11 @@ import { createInterface } from 'node:readline';
 import { arch } from 'node:process';
 import { LAUNCHER_SOURCE } from './supervisor-source.js';
 
-/** setsid, prctl and exit_group syscall numbers; 0 makes the supervisor fall back (setpgrp, no
- * subreaper, perl's exit). */
-const SYSCALLS: Readonly<Record<string, readonly [number, number, number]>> = {
-  x64: [112, 157, 231],
-  arm64: [157, 167, 94],
+/** setsid, prctl, exit_group and rt_sigprocmask syscall numbers; 0 makes the supervisor fall back
+ * (setpgrp, no subreaper, perl's exit, control signals not held back while a supervisor starts). */
+const SYSCALLS: Readonly<Record<string, readonly [number, number, number, number]>> = {
+  x64: [112, 157, 231, 14],
+  arm64: [157, 167, 94, 135],
 };
 
 /** Signals a run-as job's processes as their own user (the supervisor may not): a real Perl file, copied
@@ -59,8 +59,8 @@ export interface Launched {
 
 /** The launcher's command line; with `listen`, it serves agents on that Unix socket instead of stdin. */
 export function launcherCommand(perl: string, listen?: string): { file: string; args: string[] } {
-  const [setsid, prctl, exit] = SYSCALLS[arch] ?? [0, 0, 0];
-  return { file: perl, args: ['-e', LAUNCHER_SOURCE, '--', String(setsid), String(prctl), String(exit), perl, KILLER_SOURCE, listen ?? ''] };
+  const [setsid, prctl, exit, sigmask] = SYSCALLS[arch] ?? [0, 0, 0, 0];
+  return { file: perl, args: ['-e', LAUNCHER_SOURCE, '--', String(setsid), String(prctl), String(exit), String(sigmask), perl, KILLER_SOURCE, listen ?? ''] };
 }
 
 /** What the agent talks to: its own launcher child, or a connection to the launcher service. */

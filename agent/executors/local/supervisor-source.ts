@@ -57,9 +57,14 @@ binmode STDIN; my $p = do { local $/; <STDIN> }; outpost_become($p, @ARGV);`;
 
 export const LAUNCHER_SOURCE = String.raw`
 use strict;
-my ($SETSID, $PRCTL, $EXIT, $PERL, $KILLER, $LISTEN) = @ARGV;
+my ($SETSID, $PRCTL, $EXIT, $SIGMASK, $PERL, $KILLER, $LISTEN) = @ARGV;
 $| = 1;
 my $OUT = \*STDOUT;
+# SIGTERM (cancel) and SIGUSR1 (abort) are held back from a supervisor's fork until it has its handlers: the
+# agent may send them as soon as it has the pid, and their default action would kill the supervisor, leaving
+# the job unsupervised and recorded lost. The kernel keeps them pending meanwhile. Bit = signal - 1.
+my $CONTROL_SIGNALS = pack('Q', (1 << 14) | (1 << 9));
+sub control_signals { syscall($SIGMASK + 0, shift, $CONTROL_SIGNALS, 0, 8) if $SIGMASK; }  # 0 block, 1 unblock
 ` + SHIM_SOURCE + String.raw`
 sub unhex { my $s = shift; return pack('H*', substr($s, 1)); }
 sub stat_fields {
@@ -82,9 +87,11 @@ sub serve {
     chomp $line;
     my ($cmd, $req, @f) = split / /, $line;
     next unless defined $cmd && $cmd eq 'L';
+    control_signals(0);
     my $pid = fork();
+    if (defined $pid && $pid == 0) { supervise(@f); exit 0; }
+    control_signals(1);
     if (!defined $pid) { print $OUT "E $req fork failed: $!\n"; next; }
-    if ($pid == 0) { supervise(@f); exit 0; }
     print $OUT "S $req $pid " . starttime($pid) . "\n";
   }
 }
@@ -167,6 +174,7 @@ sub supervise {
   my $job = fork();
   if (!defined $job) { $status{error} = "fork failed: $!"; write_status($st_file, \%status); quick_exit(); }
   if ($job == 0) {
+    control_signals(1);  # a blocked mask would survive the exec: the job gets every signal
     setpgrp(0, 0);
     open(STDOUT, '>&', $o); open(STDERR, '>&', $o); close $o;
     close $w if $w;
@@ -206,6 +214,7 @@ sub supervise {
     else { $signal_all->('KILL'); $phase = 2; }
   };
   $SIG{PIPE} = 'IGNORE';
+  control_signals(1);  # a cancel or abort sent while it started is handled now
   alarm($timeout) if $timeout > 0;
   if ($w) { close $r; print $w $feed; close $w; }
   my $st = -1;
