@@ -46,12 +46,13 @@ export function transportError(err: unknown, url: string): Error {
   const code = e.code ?? '';
   const causeCode = e.cause?.code ?? '';
   const message = e.message ?? String(err);
+  // `connected: false`: no connection was made, so this request reached nobody (submit-retry.ts).
   if (code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return masterError('MASTER_CONNECT_TIMEOUT', `${url}: no TLS connection within the connect timeout (${message})`, { cause: err });
+    return masterError('MASTER_CONNECT_TIMEOUT', `${url}: no TLS connection within the connect timeout (${message})`, { cause: err, details: { connected: false } });
   }
   if (['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EADDRNOTAVAIL', 'EAI_AGAIN'].includes(code) ||
       ['ECONNREFUSED', 'EHOSTUNREACH'].includes(causeCode)) {
-    return masterError('MASTER_AGENT_UNREACHABLE', `${url}: ${code || causeCode} (${message})`, { cause: err });
+    return masterError('MASTER_AGENT_UNREACHABLE', `${url}: ${code || causeCode} (${message})`, { cause: err, details: { connected: false } });
   }
   if (TLS_CODES.test(code) || TLS_CODES.test(message) || TLS_CODES.test(causeCode)) {
     return masterError('MASTER_TLS_FAILED', `${url}: TLS handshake failed: ${code ? `${code} ` : ''}${message}`, { cause: err });

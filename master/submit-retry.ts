@@ -5,6 +5,9 @@
  *  - the submission failed in transit (connection reset or refused, timeout, 502/503/504 from the gateway
  *    while the agent restarts): the agent may have accepted it, so it is resent only with its idempotency
  *    key, which makes the agent answer the job it already has instead of starting a second one.
+ * A first attempt that never got a connection (refused, no route, connect timeout) reached nobody and is not
+ * resent: the host is reported unreachable at once, so `--connect-timeout` bounds how long a dead host holds
+ * its lane. After an attempt that may have arrived, a refused connection is a gateway restarting: resent.
  */
 
 /** Attempts in all (the first included) for a submission that failed in transit. */
@@ -19,7 +22,7 @@ const GATEWAY_STATUSES = new Set([502, 503, 504]);
 
 interface FailureLike {
   code?: string;
-  details?: { status?: number; retryAfter?: string };
+  details?: { status?: number; retryAfter?: string; connected?: boolean };
 }
 
 /** True when the failure says nothing about whether the agent got the submission. */
@@ -42,6 +45,7 @@ export function submitRetryDelay(err: unknown, attempt: number, keyed: boolean, 
     return Math.min(30, Math.max(1, Number(e.details?.retryAfter) || 1)) * 1000;
   }
   if (!keyed || attempt >= TRANSIT_ATTEMPTS || !failedInTransit(err)) return null;
+  if (attempt === 1 && e.details?.connected === false) return null;
   const ceiling = Math.min(TRANSIT_MAX_MS, TRANSIT_BASE_MS * 2 ** (attempt - 1));
   // "Equal jitter": at least half the step, so the backoff still grows.
   return Math.round(ceiling / 2 + (ceiling / 2) * random);

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { masterError } from '../../master/errors.js';
+import { transportError } from '../../master/client.js';
 import { failedInTransit, submitRetryDelay, TRANSIT_ATTEMPTS } from '../../master/submit-retry.js';
 
 const reset = masterError('MASTER_AGENT_UNREACHABLE', 'connection closed by the gateway (ECONNRESET)');
@@ -34,4 +35,23 @@ t.test('a full queue is waited for as the agent asks, 5 attempts', async (t) => 
   t.equal(submitRetryDelay(busy, 1, false, 0.5), 3000);
   t.equal(submitRetryDelay(masterError('MASTER_AGENT_BUSY', 'x', { details: { retryAfter: '600' } }), 1, true, 0.5), 30_000);
   t.equal(submitRetryDelay(busy, 5, true, 0.5), null);
+});
+
+t.test('a host never reached at the first attempt is not resent; after an attempt that may have arrived it is', async (t) => {
+  const refused = masterError('MASTER_AGENT_UNREACHABLE', 'ECONNREFUSED', { details: { connected: false } });
+  const silent = masterError('MASTER_CONNECT_TIMEOUT', 'no TLS connection', { details: { connected: false } });
+  t.equal(submitRetryDelay(refused, 1, true, 0.5), null, 'refused at once: reported unreachable');
+  t.equal(submitRetryDelay(silent, 1, true, 0.5), null, 'connect timeout at once: reported unreachable');
+  t.equal(submitRetryDelay(refused, 2, true, 0.99999), 500, 'refused while resending: the gateway is restarting');
+  t.equal(submitRetryDelay(silent, 3, true, 0.99999), 1000);
+});
+
+t.test('transportError marks the failures that made no connection', async (t) => {
+  const refused = transportError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'https://h:1');
+  const timeout = transportError(Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }), 'https://h:1');
+  const reset = transportError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'https://h:1');
+  t.match(refused, { code: 'MASTER_AGENT_UNREACHABLE', details: { connected: false } });
+  t.match(timeout, { code: 'MASTER_CONNECT_TIMEOUT', details: { connected: false } });
+  t.match(reset, { code: 'MASTER_AGENT_UNREACHABLE' });
+  t.notOk((reset as { details?: { connected?: boolean } }).details?.connected === false, 'a reset may come after the request was sent');
 });
