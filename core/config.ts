@@ -64,7 +64,8 @@ export async function loadConfigFile<S extends z.ZodType>(schema: S, path: strin
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+    // readFile rejects only with Node's own errors, and every one of them has a code (ENOENT, EISDIR, ERR_…).
+    const code = (err as NodeJS.ErrnoException).code as string;
     throw coreError('CORE_CONFIG_UNREADABLE', `cannot read ${path}: ${code}`, { cause: err });
   }
   return parseConfig(schema, parseYaml(text, path), path);

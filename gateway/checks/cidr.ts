@@ -39,8 +39,9 @@ function ipv6Words(text: string): [number, number, number, number] {
   const l = left === '' ? [] : left.split(':');
   const r = right === undefined || right === '' ? [] : right.split(':');
   const zeros = new Array<string>(right === undefined ? 0 : 8 - l.length - r.length).fill('0');
+  // Exactly eight groups: callers pass only what isIPv6 accepted.
   const all = [...l, ...zeros, ...r].map((g) => parseInt(g, 16));
-  const w = (i: number) => (((all[i] ?? 0) << 16) | (all[i + 1] ?? 0)) >>> 0;
+  const w = (i: number) => ((all[i]! << 16) | all[i + 1]!) >>> 0;
   return [w(0), w(2), w(4), w(6)];
 }
 
@@ -48,7 +49,7 @@ function ipv6Words(text: string): [number, number, number, number] {
 export function parseAddress(text: string): ParsedAddress | undefined {
   const t = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
   if (isIPv4(t)) return { family: 4, words: [0, 0, 0, ipv4Word(t)] };
-  const bare = t.split('%')[0] ?? t; // drop a zone id (fe80::1%eth0)
+  const bare = t.split('%')[0]!; // drop a zone id (fe80::1%eth0)
   if (!isIPv6(bare)) return undefined;
   const words = ipv6Words(bare.toLowerCase());
   if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff) return { family: 4, words: [0, 0, 0, words[3]] };
@@ -85,7 +86,7 @@ export function parseCidr(text: string): Cidr {
     if (bits > maxBits) throw new Error(`"${text}": prefix length exceeds ${maxBits}`);
   }
   const mask = addr.family === 4 ? ([0, 0, 0, maskWords(bits)[0]] as Cidr['mask']) : maskWords(bits);
-  const words = addr.words.map((w, i) => (w & (mask[i] ?? 0)) >>> 0) as Cidr['words'];
+  const words = addr.words.map((w, i) => (w & mask[i]!) >>> 0) as Cidr['words'];
   if (words.some((w, i) => w !== addr.words[i])) {
     throw new Error(`"${text}" has host bits set; did you mean ${formatNetwork(addr.family, words, bits)}?`);
   }
@@ -97,9 +98,9 @@ export function formatCidr(c: Cidr): string {
   return formatNetwork(c.family, c.words, c.bits);
 }
 
-function formatNetwork(family: 4 | 6, words: readonly number[], bits: number): string {
+function formatNetwork(family: 4 | 6, words: Readonly<Cidr['words']>, bits: number): string {
   if (family === 4) {
-    const w = words[3] ?? 0;
+    const w = words[3];
     return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}/${bits}`;
   }
   const groups: string[] = [];

@@ -34,6 +34,12 @@ t.test('clientCert', async (t) => {
   t.equal(clientCert({ subjects: ['CN=master'] }).run(facts({ thumbprint: undefined, subjectPairs: undefined })), 'CLIENT_NOT_ALLOWED');
   t.throws(() => clientCert({ thumbprints: ['abc'] }), /clients\.thumbprints\[0\]: "abc" is not a SHA-256 thumbprint/);
   t.throws(() => clientCert({ subjects: ['master'] }), /clients\.subjects\[0\]: .*not KEY=value/);
+  // every() over no attributes is true: an empty pinned subject would let any certificate through.
+  for (const empty of ['', '/', ' , ']) {
+    t.throws(() => clientCert({ subjects: ['CN=master', empty] }), /^clients\.subjects\[1\]: empty subject$/, `fail: ${JSON.stringify(empty)} refused`);
+  }
+  t.equal(clientCert({ subjects: ['CN=master'] }).run(facts({ subjectPairs: undefined })), 'CLIENT_NOT_ALLOWED',
+    'fail: a certificate whose subject could not be read matches no pinned subject');
   t.equal(canonicalThumbprint(` ${colon} `), TP);
   t.same(subjectPairsOf('CN=a, OU=b'), ['CN=a', 'OU=b']);
 });

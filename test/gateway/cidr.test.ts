@@ -32,6 +32,19 @@ t.test('ok: IPv4-mapped IPv6 is the IPv4 address it carries', async (t) => {
   t.same(parseAddress('::ffff:7f00:1'), { family: 4, words: [0, 0, 0, 0x7f000001] }, 'hex form of a mapped address');
 });
 
+t.test('ok: bracketed addresses, as in a URL or a Host header, are the address inside', async (t) => {
+  t.same(parseAddress('[2001:db8::1]'), { family: 6, words: [0x20010db8, 0, 0, 1] });
+  t.same(parseAddress('[192.0.2.1]'), { family: 4, words: [0, 0, 0, 0xc0000201] });
+  t.ok(contains('2001:db8::/64', '[2001:db8::1]'));
+  t.equal(parseAddress('[2001:db8::1'), undefined, 'an unclosed bracket is not an address');
+  t.equal(parseAddress('2001:db8::1]'), undefined);
+});
+
+t.test('ok: canonical text without a run of zero groups to compress', async (t) => {
+  t.equal(formatCidr(parseCidr('2001:db8:1:2:3:4:5:6')), '2001:db8:1:2:3:4:5:6/128');
+  t.equal(formatCidr(parseCidr('2001:db8:0:1:2:3:4:5')), '2001:db8:0:1:2:3:4:5/128', 'a single zero group stays (RFC 5952 4.2.2)');
+});
+
 t.test('ok: families never match each other', async (t) => {
   t.notOk(contains('0.0.0.0/0', '2001:db8::1'));
   t.notOk(contains('::/0', '10.0.0.1'));

@@ -73,6 +73,30 @@ t.test('valid answers, whole and split at every byte', async (t) => {
   t.same(ows.head!.headers.slice(0, 2), ['x-a', 'spaced']);
 });
 
+t.test('Connection: keep-alive keeps an HTTP/1.0 answer reusable; every listed token is reported', async (t) => {
+  const old = parse(['HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx']);
+  t.match(old.head, { reusable: true, connectionListed: ['keep-alive'] });
+  const oldOther = parse(['HTTP/1.0 200 OK\r\nConnection: x-hop\r\nContent-Length: 1\r\n\r\nx']);
+  t.match(oldOther.head, { reusable: false, connectionListed: ['x-hop'] }, 'HTTP/1.0 closes unless keep-alive is listed');
+  const current = parse(['HTTP/1.1 200 OK\r\nConnection: keep-alive, , X-Hop\r\nContent-Length: 1\r\n\r\nx']);
+  t.match(current.head, { reusable: true, connectionListed: ['keep-alive', 'x-hop'] }, 'empty list elements are skipped');
+});
+
+t.test('untouched and done follow the answer as it arrives', async (t) => {
+  const p = new ResponseParser({ head: () => {}, body: () => {}, end: () => {} }, 'GET');
+  t.ok(p.untouched, 'nothing yet: a reused socket that fails now may be retried');
+  t.notOk(p.done);
+  p.execute(Buffer.from('HTTP/1.1 2'));
+  t.notOk(p.untouched, 'part of a status line is already an answer');
+  t.notOk(p.done);
+  p.execute(Buffer.from('00 OK\r\nContent-Length: 2\r\n\r\no'));
+  t.notOk(p.untouched);
+  t.notOk(p.done, 'one body byte still to come');
+  p.execute(Buffer.from('k'));
+  t.ok(p.done);
+  t.notOk(p.untouched);
+});
+
 t.test('bytes after a complete answer mark the socket unusable', async (t) => {
   const a = parse([`${OK_JSON}HTTP/1.1 200 OK\r\n\r\n`]);
   t.ok(a.ended);
@@ -123,6 +147,9 @@ t.test('malformed answers are refused', async (t) => {
     ['Content-Length in a trailer', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n']],
     ['whitespace in a chunk extension', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5 ;a=b\r\nhello\r\n0\r\n\r\n']],
     ['a quote inside a chunk extension token', ['HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b"c\r\nhello\r\n0\r\n\r\n']],
+    // MAX_LINE: checked whether the line arrives in one read or is gathered over many (the byte-by-byte pass).
+    ['a chunk size line over 4 KiB', [`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=${'b'.repeat(4100)}\r\nhello\r\n0\r\n\r\n`]],
+    ['a trailer line over 4 KiB', [`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: ${'t'.repeat(4100)}\r\n\r\n`]],
     ['an interim answer that closes the connection', ['HTTP/1.1 100 Continue\r\nConnection: close\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok']],
   ];
   for (const [name, chunks, opts] of cases) {

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { schedule } from '../../master/scheduler.js';
+import { getEventListeners } from 'node:events';
+import { abortableSleep, schedule } from '../../master/scheduler.js';
 
 t.test('never runs more than the concurrency level at once, and keeps result order', async (t) => {
   let running = 0;
@@ -69,4 +70,43 @@ t.test('time span: the first task is never late, however slow the start', async 
     sleep: async () => { clock += 50; }, // every wake-up arrives long after it was due
   }, async (x) => x);
   t.same(results.map((r) => r.status), ['done', 'skipped']);
+});
+
+t.test('time span: cancelling while a task waits for its slot skips it as cancelled', async (t) => {
+  const ac = new AbortController();
+  let clock = 0;
+  const started: string[] = [];
+  const results = await schedule(['a', 'b', 'c'], {
+    concurrency: 1, timeSpanMs: 300, signal: ac.signal, now: () => clock,
+    sleep: async (ms) => {
+      clock += Math.max(0, ms);
+      if (clock >= 100) ac.abort(); // the operator cancels while b waits for its start
+    },
+  }, async (x) => {
+    started.push(x);
+    return x;
+  });
+  t.same(started, ['a']);
+  t.same(results.map((r) => r.status), ['done', 'skipped', 'skipped']);
+  t.match(results[1], { reason: 'cancelled' }, 'cancelled, not late: the window had not closed');
+});
+
+t.test('abortableSleep: returns at once for nothing to wait or an aborted signal, early on abort, and cleans up', async (t) => {
+  // Long sleeps that must not be waited for: the test would hit its timeout if they were.
+  const hour = 3_600_000;
+  await abortableSleep(0);
+  await abortableSleep(-5);
+  await abortableSleep(hour, AbortSignal.abort());
+
+  const ac = new AbortController();
+  const waiting = abortableSleep(hour, ac.signal);
+  t.equal(getEventListeners(ac.signal, 'abort').length, 1);
+  ac.abort();
+  await waiting;
+  t.equal(getEventListeners(ac.signal, 'abort').length, 0);
+
+  const quiet = new AbortController();
+  await abortableSleep(1, quiet.signal);
+  t.equal(getEventListeners(quiet.signal, 'abort').length, 0, 'a sleep that ran its course leaves no listener behind');
+  await abortableSleep(1); // and without a signal at all
 });
