@@ -448,7 +448,9 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       }
       counts.readopted++;
       if (job.state !== 'running') {
-        void this.deps.store.update(job.id, { state: 'running', startedAt: job.createdAt, runtime: result.runtime });
+        // Nobody awaits it: an I/O error must be logged, not end the agent as an unhandled rejection.
+        void this.deps.store.update(job.id, { state: 'running', startedAt: job.createdAt, runtime: result.runtime })
+          .catch((err: Error) => this.deps.logger.error('journal write failed', { jobId: job.id, error: err.message }));
         job.state = 'running';
       }
       this.adopt(job, result, null);
