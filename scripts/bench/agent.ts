@@ -5,6 +5,8 @@
  * RSS and RSS after 1,500 and 10,000 jobs (VmRSS of the agent process from /proc/PID/status, started as
  * `outpost agent start` is). Writes bench-results/agent.json. Bounded to well under 3 minutes.
  */
+// First: --node re-runs this bench under another Node before anything else is loaded (runtime.ts).
+import './runtime.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -7,6 +7,8 @@
  *            same command run as `ssh -p PORT user@ADDR true`, C at a time (xargs -P C).
  * Each cell is the median of 3 runs; per-host = wall / N. Writes bench-results/fanout.json.
  */
+// First: --node re-runs this bench under another Node before anything else is loaded (runtime.ts).
+import './runtime.js';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -17,6 +17,8 @@
  * prlimit to the hard limit for every process it measures). Baselines that are missing and cannot be installed are skipped
  * with a notice; a run longer than --limit-seconds is stopped and reported as such.
  */
+// First: --node re-runs this bench under another Node before anything else is loaded (runtime.ts).
+import './runtime.js';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

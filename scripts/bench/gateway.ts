@@ -10,6 +10,8 @@
  * 1 GiB response (MB/s, with plain HTTP straight from the upstream as the ceiling) and idle RSS.
  * Prints ratios against nginx and writes bench-results/gateway.json. Bounded to under three minutes.
  */
+// First: --node re-runs this bench under another Node before anything else is loaded (runtime.ts).
+import './runtime.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

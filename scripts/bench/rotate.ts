@@ -5,6 +5,8 @@
  * store, PUT /v1/gateway/certificate (checks, atomic writes, setSecureContext). Prints the time per
  * gateway and writes bench-results/rotate.json. GATEWAYS=N changes the count.
  */
+// First: --node re-runs this bench under another Node before anything else is loaded (runtime.ts).
+import './runtime.js';
 import { mkdir, mkdtemp, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';

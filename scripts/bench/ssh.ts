@@ -8,6 +8,8 @@
  * one at a time and 8 in flight, then a fan-out of 100 jobs over 5 targets (sshd on 127.0.0.1–5).
  * Prints a table with the ratios and writes bench-results/ssh.json. Needs root (test user, sshd).
  */
+// First: --node re-runs this bench under another Node before anything else is loaded (runtime.ts).
+import './runtime.js';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
