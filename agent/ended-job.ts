@@ -6,10 +6,19 @@
  * and start time, needed only to find a running job again) are dropped. ~0.2 KiB a job instead of the
  * ~4 KiB of a whole record. Pure: no I/O.
  */
-import { JOB_STATES, type JobState, type JobSummary } from './job-record.js';
+import { JOB_STATES, listDescription, type JobState, type JobSummary } from './job-record.js';
 
 const END_REASONS = ['exited', 'timeout', 'cancel', 'abort', 'lost'] as const;
 const SIGNALS = ['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGABRT', 'SIGSEGV', 'SIGPIPE', 'SIGUSR1', 'SIGUSR2'] as const;
+
+/** Executor names ('local', 'ssh:<server>'): one string each, however many jobs ran there. */
+const executors = new Map<string, string>();
+function sharedExecutor(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  let s = executors.get(name);
+  if (s === undefined) executors.set(name, (s = name));
+  return s;
+}
 
 /** One shared string for a value from a short list, instead of a copy per job parsed from the files. */
 function shared<T extends string>(list: readonly T[], value: string): string {
@@ -40,6 +49,8 @@ export class EndedJob implements JobSummary {
   private reason: string | null = null;
   message: string | null;
   ranOn: JobSummary['ranOn'];
+  readonly executor: string | undefined;
+  readonly description: string | undefined;
   file: 0 | 1;
   offset: number;
   length: number;
@@ -58,6 +69,8 @@ export class EndedJob implements JobSummary {
     this.endReason = from.endReason;
     this.message = from.message;
     this.ranOn = from.ranOn;
+    this.executor = sharedExecutor(from.executor);
+    this.description = listDescription(from.description);
     this.file = at.file;
     this.offset = at.offset;
     this.length = at.length;

@@ -33,6 +33,41 @@ export interface JobSummary {
   message: string | null;
   runtime: RuntimeInfo | null;
   ranOn: { host: string; user: string } | null;
+  /** For lists: where it runs, and its description (an ended job keeps the first LIST_DESCRIPTION_CHARS). */
+  readonly executor?: string;
+  readonly description?: string;
+}
+
+/** How much of a description an ended job keeps in memory for lists; the record has all of it. */
+export const LIST_DESCRIPTION_CHARS = 120;
+
+/** A description as lists show it: whole up to LIST_DESCRIPTION_CHARS, else cut with an ellipsis. */
+export function listDescription(description: string | undefined): string | undefined {
+  if (description === undefined || description.length <= LIST_DESCRIPTION_CHARS) return description;
+  return `${description.slice(0, LIST_DESCRIPTION_CHARS - 1)}…`;
+}
+
+/**
+ * A job as lists show it (GET /v1/jobs, the status page's table): its summary, where it runs and a short
+ * description — never what it runs. Built from what the agent keeps in memory, so listing never reads a
+ * record back from disk and costs the same whatever the jobs' scripts or output (GET /v1/jobs/{id} has the rest).
+ */
+export function listView(j: JobSummary): Record<string, unknown> {
+  const description = listDescription(j.description);
+  return {
+    id: j.id,
+    state: j.state,
+    createdAt: j.createdAt,
+    startedAt: j.startedAt,
+    endedAt: j.endedAt,
+    exitCode: j.exitCode,
+    signal: j.signal,
+    endReason: j.endReason,
+    message: j.message,
+    ranOn: j.ranOn,
+    ...(j.executor !== undefined ? { executor: j.executor } : {}),
+    ...(description !== undefined ? { description } : {}),
+  };
 }
 
 /** The fields of a JobSummary that change after creation (what journal updates carry). */

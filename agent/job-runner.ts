@@ -96,13 +96,12 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     return job;
   }
 
-  /** Newest first; `after` continues below the given id. Chosen on summaries, then read whole. */
-  list(q: ListQuery): JobRecord[] {
+  /** Newest first; `after` continues below the given id. Summaries only: no record is read back. */
+  list(q: ListQuery): JobSummary[] {
     const all = [...this.deps.store.jobs.values()].filter((j) => !q.state || j.state === q.state);
     all.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
     const start = q.after ? all.findIndex((j) => j.id < (q.after as string)) : 0;
-    const page = start < 0 ? [] : all.slice(start, start + q.limit);
-    return page.map((j) => this.record(j.id));
+    return start < 0 ? [] : all.slice(start, start + q.limit);
   }
 
   paths(id: string): JobPaths {

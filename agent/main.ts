@@ -20,7 +20,7 @@ import { checkJobIsolation } from './job-isolation.js';
 import { checkCredentialStore, checkDataDir } from './state-permissions.js';
 import { createLocalExecutor } from './executors/local/index.js';
 import type { ProcessServerConfig, ProcessServerStatus, SshExecutor } from './executors/ssh/index.js';
-import { publicView } from './job-record.js';
+import { listView, publicView } from './job-record.js';
 import { JobRunner, type ExecutorSlot } from './job-runner.js';
 import { JobStore } from './job-store.js';
 import { listen, readSecretFile } from './listen.js';
@@ -226,7 +226,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
   runner.on('change', () => quiet.activity());
   const statusPage = createStatusPage({
     status,
-    jobs: (limit) => runner.list({ limit }).map((j) => publicView(j) as unknown as StatusPageJob),
+    jobs: (limit) => runner.list({ limit }).map((j) => listView(j) as unknown as StatusPageJob),
     job: (id) => {
       const j = store.record(id);
       return j ? (publicView(j) as unknown as StatusPageJob) : undefined;

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LogSink } from '../core/lazy-logger.js';
 import { agentError } from './errors.js';
 import { clientWentAway, discardBody, readJson, sendError, sendJson, toOutpostError } from './http-io.js';
-import { FINAL_STATES, publicView, type SubmittedBy } from './job-record.js';
+import { FINAL_STATES, listView, publicView, type SubmittedBy } from './job-record.js';
 import { checkJobId, parseJobRequest, parseListQuery } from './job-request.js';
 import type { JobChange, JobRunner } from './job-runner.js';
 import type { AgentMetrics } from './metrics.js';
@@ -177,7 +177,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
       }
       if (method !== 'GET') notAllowed('GET, POST');
       const jobs = runner.list(parseListQuery(url.searchParams));
-      sendJson(res, 200, { jobs: jobs.map(publicView) });
+      sendJson(res, 200, { jobs: jobs.map(listView) });
       return path;
     }
     const m = JOB_PATH.exec(path);
