@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
+import { API_VERSION } from '../core/api-version.js';
 import { ensureDir } from '../core/fs-atomic.js';
 import type { LazyLogger } from '../core/lazy-logger.js';
 import type { Logger } from '../core/logger.js';
@@ -203,6 +204,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
 
   const status = (): Record<string, unknown> => ({
     version: options.version,
+    apiVersion: API_VERSION,
     uptimeSeconds: Math.round((Date.now() - started) / 1000),
     jobs: { running: runner.runningCount, queued: runner.queuedCount, total: store.jobs.size },
     capacity: { maxConcurrentJobs: current.maxConcurrentJobs, queueLimit: current.queueLimit },
