@@ -11,6 +11,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { API_VERSION } from '../../core/api-version.js';
 import { STORE_FORMAT } from '../../agent/job-store.js';
+import { STATUS_FORMAT } from '../../agent/executors/local/supervisor-source.js';
 import { startAgentProcess } from '../fixtures/agent.js';
 import { runOutpost } from '../fixtures/cli.js';
 import { startMtlsFleet, type MtlsServer } from '../fixtures/mtls-server.js';
@@ -97,6 +98,8 @@ t.test('an agent refuses to start on a journal of a newer format, and changes no
   const agent = await startAgentProcess(t);
   const id = await agent.submit({ argv: ['/bin/true'] });
   await agent.waitDone(id);
+  t.match(JSON.parse(await readFile(join(agent.dataDir, 'jobs', id, 'status'), 'utf8')), { v: STATUS_FORMAT, reason: 'exited', exitCode: 0 }, 'the supervisor\'s status file says its format');
+  t.match(JSON.parse((await readFile(join(agent.dataDir, 'journal.jsonl'), 'utf8')).split('\n')[0]!), { v: STORE_FORMAT, t: 'create' }, 'so does the journal');
   await agent.kill('SIGTERM');
   // A newer release ran on this dataDir and wrote a line of its format.
   const journal = join(agent.dataDir, 'journal.jsonl');
