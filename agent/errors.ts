@@ -58,6 +58,11 @@ export const agentError = defineErrors('agent', {
     meaning: 'The request failed validation (unknown field, wrong type, missing or conflicting field, bad query parameter).',
     action: 'Fix the fields named in the message; unknown fields are rejected, not ignored.',
   },
+  AGENT_API_VERSION_UNSUPPORTED: {
+    status: 400,
+    meaning: 'The client announced (Outpost-Api-Version header) an API major version this agent does not speak, so it might misread the request; nothing was done. Clients that send no such header are served.',
+    action: 'Use a master of the same API major as the agent (`outpost agent status` shows both), i.e. upgrade the older of the two.',
+  },
   AGENT_UNSUPPORTED_MEDIA_TYPE: {
     status: 415,
     meaning: 'A request body was sent with a Content-Type other than application/json.',
@@ -193,6 +198,11 @@ export const agentError = defineErrors('agent', {
     status: 500,
     meaning: 'The job record could not be written durably to dataDir, so the job was not accepted.',
     action: 'Check free space and permissions of dataDir.',
+  },
+  AGENT_JOURNAL_TOO_NEW: {
+    status: 500,
+    meaning: 'The job journal or snapshot in dataDir was written by a newer agent, in a format version this agent does not know (a downgrade); the agent refuses to start and changes nothing in dataDir.',
+    action: 'Run the newer agent release again (the message names both format versions), or move dataDir aside to start this release with an empty job history.',
   },
   AGENT_CREDENTIAL_UNKNOWN: {
     status: 400,

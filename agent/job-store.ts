@@ -18,10 +18,34 @@ import { EndedJob, type Location } from './ended-job.js';
 import { IdempotencyIndex, idempotencyScope, type KnownKey } from './idempotency.js';
 import { FINAL_STATES, MUTABLE_FIELDS, type JobRecord, type JobSummary } from './job-record.js';
 
-type Event =
+/**
+ * The format of journal and snapshot lines. Every line written carries it (`v`, first key); a line without
+ * one is from before it was recorded and reads as 1. Raise it only for a change an older agent would
+ * misread: an agent refuses to start on a line newer than it knows (AGENT_JOURNAL_TOO_NEW), touching nothing.
+ */
+export const STORE_FORMAT = 1;
+
+type Event = { v?: number } & (
   | { t: 'create'; job: JobRecord }
   | { t: 'update'; id: string; patch: Partial<JobRecord> }
-  | { t: 'remove'; ids: string[] };
+  | { t: 'remove'; ids: string[] });
+
+/** One line of the journal or snapshot, with the format version first. */
+function toLine(e: Event): string {
+  return `${JSON.stringify({ v: STORE_FORMAT, ...e })}\n`;
+}
+
+/** The format of a parsed line (absent: 1), refusing one this agent does not know. */
+export function checkStoreFormat(event: { v?: unknown }, where: string, known = STORE_FORMAT): number {
+  const v = 'v' in event ? event.v : 1;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`${where} is corrupt: format version ${JSON.stringify(v)}`);
+  if (v > known) {
+    throw agentError('AGENT_JOURNAL_TOO_NEW', `${where} has format version ${v}, written by a newer agent; this agent reads format ${known} and older. Nothing was changed: run the newer agent release, or move the dataDir aside to start with an empty job history`, {
+      details: { format: v, known },
+    });
+  }
+  return v;
+}
 
 export interface JobStoreOptions {
   /** How long an Idempotency-Key names its job (default 24 h); retention may remove the job sooner. */
@@ -78,7 +102,13 @@ export class JobStore {
 
   static async open(dir: string, options: JobStoreOptions = {}): Promise<JobStore> {
     const store = new JobStore(dir, options);
-    await store.load();
+    try {
+      await store.load();
+    } catch (err) {
+      // Refused (corrupt, or a newer format): nothing was written yet, and nothing stays open.
+      for (const file of [SNAPSHOT, JOURNAL] as const) store.swapReadFd(file, -1);
+      throw err;
+    }
     const tail = store.journalTail;
     if (tail && 'cutAt' in tail) await truncate(join(dir, 'journal.jsonl'), tail.cutAt);
     store.journal = await open(join(dir, 'journal.jsonl'), 'a', 0o600);
@@ -201,6 +231,7 @@ export class JobStore {
             if (file === JOURNAL) this.journalTail = { cutAt: start };
             break;
           }
+          checkStoreFormat(event, `${join(this.dir, name)} line ${line}`);
           if (file === JOURNAL && end === data.length) this.journalTail = { newline: true };
           this.apply(event);
           if (event.t === 'create') this.locate(event.job.id, { file, offset: start, length: end + 1 - start });
@@ -217,7 +248,7 @@ export class JobStore {
    */
   private append(e: Event, durable: boolean): Promise<void> {
     this.apply(e);
-    this.pending.push(e.t === 'create' ? { text: `${JSON.stringify(e)}\n`, createId: e.job.id } : { text: `${JSON.stringify(e)}\n` });
+    this.pending.push(e.t === 'create' ? { text: toLine(e), createId: e.job.id } : { text: toLine(e) });
     const p = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject, durable }));
     void this.kick();
     return p;
@@ -335,11 +366,11 @@ export class JobStore {
           // Gone meanwhile (retention): its remove event is pending for the new journal anyway.
           const job = this.entries.has(id) ? this.record(id) : undefined;
           if (!job) continue;
-          const line = `${JSON.stringify({ t: 'create', job })}\n`;
-          const length = Buffer.byteLength(line);
+          const created = toLine({ t: 'create', job });
+          const length = Buffer.byteLength(created);
           written.push([id, offset, length]);
           offset += length;
-          text += line;
+          text += created;
         }
         await handle.writeFile(text);
         await new Promise((r) => setImmediate(r));

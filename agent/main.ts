@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
+import { API_VERSION } from '../core/api-version.js';
 import { ensureDir } from '../core/fs-atomic.js';
 import type { LazyLogger } from '../core/lazy-logger.js';
 import type { Logger } from '../core/logger.js';
@@ -52,15 +53,24 @@ export interface StartOptions {
  */
 const { createServer } = createRequire(import.meta.url)('node:http') as typeof Http;
 
-async function lockDataDir(dataDir: string): Promise<string> {
+interface DataDirLock {
+  readonly path: string;
+  /** Puts back what was there before (a stale lock or none), for a start refused after locking. */
+  undo(): Promise<void>;
+}
+
+async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   const path = join(dataDir, 'agent.lock');
-  const held = await readFile(path, 'utf8').catch(() => '');
-  const [pid, start] = held.trim().split(' ');
+  const held = await readFile(path, 'utf8').catch(() => undefined);
+  const [pid, start] = (held ?? '').trim().split(' ');
   if (pid && start && Number(pid) !== process.pid && isSameProcess(Number(pid), start)) {
     throw agentError('AGENT_DATA_DIR_LOCKED', `${dataDir} is in use by the agent with pid ${pid}`);
   }
   await writeFile(path, `${process.pid} ${processStartTime(process.pid) ?? ''}\n`, { mode: 0o600 });
-  return path;
+  return {
+    path,
+    undo: () => (held === undefined ? unlink(path) : writeFile(path, held, { mode: 0o600 })).catch(() => undefined),
+  };
 }
 
 /**
@@ -111,8 +121,16 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
   const isolationWarning = await checkJobIsolation(config);
   if (isolationWarning) logger.warn(isolationWarning, { jobIsolation: config.jobIsolation });
   await ensureDir(join(config.dataDir, 'jobs'), 0o700);
-  const lockPath = await lockDataDir(config.dataDir);
-  const store = await JobStore.open(config.dataDir, { idempotencyWindowMs: config.idempotencyKeyHours * 3_600_000 });
+  const lock = await lockDataDir(config.dataDir);
+  const lockPath = lock.path;
+  let store: JobStore;
+  try {
+    store = await JobStore.open(config.dataDir, { idempotencyWindowMs: config.idempotencyKeyHours * 3_600_000 });
+  } catch (err) {
+    // A journal this agent cannot read (a newer format, corruption) leaves dataDir as it found it.
+    await lock.undo();
+    throw err;
+  }
   const credentials = new CredentialStore(credentialsPath(config));
   const invocationOptions = {
     get interpreterWhitelist() {
@@ -203,6 +221,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
 
   const status = (): Record<string, unknown> => ({
     version: options.version,
+    apiVersion: API_VERSION,
     uptimeSeconds: Math.round((Date.now() - started) / 1000),
     jobs: { running: runner.runningCount, queued: runner.queuedCount, total: store.jobs.size },
     capacity: { maxConcurrentJobs: current.maxConcurrentJobs, queueLimit: current.queueLimit },

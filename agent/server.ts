@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { API_VERSION, API_VERSION_HEADER, judgeClientApi } from '../core/api-version.js';
 import type { LogSink } from '../core/lazy-logger.js';
 import { agentError } from './errors.js';
 import { clientWentAway, discardBody, readJson, sendError, sendJson, toOutpostError } from './http-io.js';
@@ -234,10 +235,18 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
       });
     };
     res.on('finish', done);
+    // On every answer, errors included, so a master can tell this agent's API from any other's.
+    res.setHeader(API_VERSION_HEADER, String(API_VERSION));
     void (async () => {
       try {
         if (deps.secret !== undefined && !secretMatches(deps.secret, req.headers['x-outpost-secret'])) {
           throw agentError('AGENT_UNAUTHENTICATED', 'missing or wrong x-outpost-secret; only the gateway may call the agent');
+        }
+        // Before anything is read or done: a client of another API major might mean something else.
+        const asked = req.headersDistinct[API_VERSION_HEADER];
+        const verdict = judgeClientApi(asked === undefined || asked.length !== 1 ? asked : asked[0]);
+        if (!verdict.compatible) {
+          throw agentError('AGENT_API_VERSION_UNSUPPORTED', `the client announces API version ${verdict.announced ?? '?'}; this agent speaks API ${API_VERSION}: ${verdict.why === 'newer' ? 'upgrade the agent' : verdict.why === 'older' ? 'upgrade the master' : `use a master of API ${API_VERSION}`}`, { details: { apiVersion: API_VERSION } });
         }
         const url = new URL(req.url ?? '/', 'http://agent');
         routeName = await route(req, res, url);

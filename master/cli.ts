@@ -4,7 +4,9 @@
  * with the connector certificate.
  */
 import type { Command } from 'commander';
+import { API_VERSION } from '../core/api-version.js';
 import { action, printJson } from '../core/cli-support.js';
+import { outpostVersion } from '../core/version.js';
 import { parseAgentUrl } from './targets.js';
 import { masterError } from './errors.js';
 import { validateJobId, parsePositiveInt } from './job-request.js';
@@ -133,14 +135,26 @@ export function registerJobCommands(program: Command): void {
   }
 }
 
+/** Both sides' versions first (what an operator compares when something does not fit), then the rest. */
+export function formatAgentStatus(status: Record<string, unknown>, master: { version: string; apiVersion: number }): string {
+  const lines = [
+    `${'agent version'.padEnd(16)} ${String(status.version ?? 'unknown')} (API ${String(status.apiVersion ?? 'unknown')})`,
+    `${'master version'.padEnd(16)} ${master.version} (API ${master.apiVersion})`,
+  ];
+  for (const [k, v] of Object.entries(status)) {
+    if (k === 'version' || k === 'apiVersion') continue;
+    lines.push(`${k.padEnd(16)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** `outpost agent status --agent URL`: what an agent reports about itself, through its gateway. */
 export function registerAgentStatusCommand(agent: Command): void {
-  oneAgent(agent.command('status').description('show an agent\'s version, uptime, load and process servers (through its gateway)'))
+  oneAgent(agent.command('status').description('show an agent\'s version and API version (and this master\'s), uptime, load and process servers (through its gateway)'))
     .action(action(async (flags: OneAgentFlags) => {
       const status = await withClient(flags, (c) => c.status());
-      if (flags.json) return printJson(status);
-      for (const [k, v] of Object.entries(status)) {
-        process.stdout.write(`${k.padEnd(16)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}\n`);
-      }
+      const master = { version: outpostVersion(), apiVersion: API_VERSION };
+      if (flags.json) return printJson({ ...status, master });
+      process.stdout.write(formatAgentStatus(status, master));
     }));
 }

@@ -5,6 +5,8 @@
  */
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
+import { API_VERSION, API_VERSION_HEADER, incompatibleAgentAdvice, judgeAgentApi, type ApiVerdict } from '../core/api-version.js';
+import { outpostVersion } from '../core/version.js';
 import { masterError } from './errors.js';
 import type { TlsCredentials } from './credentials.js';
 import type { JobRequest } from './job-request.js';
@@ -91,6 +93,26 @@ export function httpError(status: number, body: string, url: string, retryAfter?
   return masterError('MASTER_AGENT_ERROR', text, { details });
 }
 
+/** The master's refusal of an agent whose API it might misread (core/api-version.ts). */
+export function incompatibleAgent(verdict: Exclude<ApiVerdict, { compatible: true }>, url: string, ours = API_VERSION): Error {
+  return masterError('MASTER_AGENT_INCOMPATIBLE', `${url}: ${incompatibleAgentAdvice(verdict, ours)} (this master is outpost ${outpostVersion()})`, {
+    details: { agentApiVersion: verdict.announced ?? null, masterApiVersion: ours },
+  });
+}
+
+/**
+ * An error answer without an API version header still tells who sent it: the gateway's own refusals
+ * (GATEWAY_*) say nothing about the agent, while an AGENT_* code without the header comes from an agent
+ * older than API versioning.
+ */
+export function answeredByAgent(body: string): boolean {
+  try {
+    return /^AGENT_/.test((JSON.parse(body) as WireError).error?.code ?? '');
+  } catch {
+    return false;
+  }
+}
+
 /** How the master verifies a gateway: its connector credentials, the server certificate always checked. */
 export function tlsConnectOptions(u: URL, creds: TlsCredentials): { secureContext: TlsCredentials['secureContext']; servername?: string; rejectUnauthorized: true } {
   const host = u.hostname.replace(/^\[|\]$/g, '');
@@ -104,6 +126,9 @@ export class AgentClient {
   readonly #pool: Pool;
   readonly #base: string;
   readonly #timeout: number;
+  /** An answer of this agent's announced a compatible API (see #send). */
+  #apiChecked = false;
+  #apiProbe: Promise<void> | undefined;
 
   constructor(url: string, creds: TlsCredentials, options: ClientOptions = {}) {
     this.url = url;
@@ -126,12 +151,15 @@ export class AgentClient {
     path: string,
     opts: { body?: unknown; signal?: AbortSignal; stream?: boolean; headers?: Record<string, string> } = {},
   ): Promise<Dispatcher.ResponseData> {
+    // Nothing that changes state goes to an agent before one of its answers showed it speaks our API: an
+    // agent older than versioning would act on a request it may misread. One GET per agent and run.
+    if (method === 'POST' && !this.#apiChecked) await this.#probeApi(opts.signal);
     let res: Dispatcher.ResponseData;
     try {
       res = await this.#pool.request({
         method,
         path: `${this.#base}${path}`,
-        headers: { accept: 'application/json', ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+        headers: { accept: 'application/json', [API_VERSION_HEADER]: String(API_VERSION), ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
         ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : method === 'POST' ? { body: '' } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
         headersTimeout: this.#timeout,
@@ -142,12 +170,34 @@ export class AgentClient {
       if ((err as Error).name === 'AbortError') throw err;
       throw transportError(err, this.url);
     }
+    // Every answer is checked (a header compare): an agent may be replaced by another release mid-run.
+    const verdict = judgeAgentApi(res.headers[API_VERSION_HEADER]);
     if (res.statusCode >= 400) {
       const text = await res.body.text().catch(() => '');
+      if (!verdict.compatible && (verdict.why !== 'missing' || answeredByAgent(text))) throw incompatibleAgent(verdict, this.url);
       const ra = res.headers['retry-after'];
       throw httpError(res.statusCode, text, this.url, Array.isArray(ra) ? ra[0] : ra);
     }
+    if (!verdict.compatible) {
+      // Not read: it may be a followed stream. Destroying without a listener would be an uncaught abort.
+      res.body.on('error', () => undefined).destroy();
+      throw incompatibleAgent(verdict, this.url);
+    }
+    this.#apiChecked = true;
     return res;
+  }
+
+  /** GET /v1/status once (shared by concurrent callers); #send checks its answer's API version. */
+  async #probeApi(signal: AbortSignal | undefined): Promise<void> {
+    this.#apiProbe ??= (async () => {
+      try {
+        const res = await this.#send('GET', '/v1/status', signal ? { signal } : {});
+        await res.body.text().catch(() => '');
+      } finally {
+        this.#apiProbe = undefined;
+      }
+    })();
+    await this.#apiProbe;
   }
 
   async #json<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal, headers?: Record<string, string>): Promise<T> {

@@ -72,6 +72,11 @@ export const masterError = defineErrors('master', {
     meaning: 'The agent or gateway answered with a server error or a response the master cannot read.',
     action: 'Check the agent and gateway logs at the time of the request.',
   },
+  MASTER_AGENT_INCOMPATIBLE: {
+    status: 502,
+    meaning: 'The agent speaks another major version of the agent API than this master (its Outpost-Api-Version header), or announces none (an agent older than API versioning); the master refuses that host rather than misread it, before submitting anything to it.',
+    action: 'Upgrade the older side: the message names both API versions and which to upgrade; `outpost agent status` shows both.',
+  },
   MASTER_REQUEST_TIMEOUT: {
     status: 504,
     meaning: 'The agent did not answer in time.',

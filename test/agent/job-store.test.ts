@@ -1,7 +1,7 @@
 import t from 'tap';
 import { appendFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { JobStore } from '../../agent/job-store.js';
+import { checkStoreFormat, JobStore, STORE_FORMAT } from '../../agent/job-store.js';
 import type { JobRecord } from '../../agent/job-record.js';
 import { tempDir } from '../fixtures/cli.js';
 
@@ -200,4 +200,53 @@ t.test('idempotency keys survive reopening, within their window, and go with the
   const compacted = await JobStore.open(dir);
   t.match(compacted.idempotent('ab\nkey-1'), { id: 'k1' }, 'kept through compaction');
   await compacted.close();
+});
+
+t.test('journal and snapshot lines carry their format version; lines without one read as format 1', async (t) => {
+  const dir = await tempDir(t);
+  // As an agent from before the version was recorded wrote them.
+  const old = { ...record('old'), state: 'succeeded', exitCode: 0 };
+  await writeFile(join(dir, 'journal.jsonl'), `${JSON.stringify({ t: 'create', job: old })}\n${JSON.stringify({ t: 'update', id: 'old', patch: { message: 'kept' } })}\n`);
+  const s = await JobStore.open(dir);
+  t.match(s.record('old'), { state: 'succeeded', exitCode: 0, message: 'kept' }, 'the old format is read');
+  await s.create(record('new'));
+  let lines = (await readFile(join(dir, 'journal.jsonl'), 'utf8')).trim().split('\n');
+  t.match(JSON.parse(lines.at(-1)!), { v: STORE_FORMAT, t: 'create', job: { id: 'new' } }, 'a new line says its format');
+  t.ok(lines.at(-1)!.startsWith(`{"v":${STORE_FORMAT},`), 'first, so a reader sees it at a glance');
+  await s.compact();
+  lines = (await readFile(join(dir, 'snapshot.jsonl'), 'utf8')).trim().split('\n');
+  t.equal(lines.length, 2);
+  t.ok(lines.every((l) => (JSON.parse(l) as { v?: number }).v === STORE_FORMAT), 'snapshot lines too, the old record included');
+  t.match(s.record('old'), { message: 'kept' }, 'read back from its snapshot line');
+  await s.close();
+});
+
+t.test('a journal or snapshot of a newer format refuses to open with AGENT_JOURNAL_TOO_NEW and changes nothing', async (t) => {
+  for (const name of ['journal.jsonl', 'snapshot.jsonl']) {
+    const dir = await tempDir(t);
+    const s = await JobStore.open(dir);
+    await s.create(record('a'));
+    await s.close();
+    const file = join(dir, name);
+    const before = name === 'journal.jsonl' ? await readFile(file, 'utf8') : '';
+    // A newer agent's line, then a torn last line: a store that opened would cut the fragment off.
+    const content = `${before}${JSON.stringify({ v: STORE_FORMAT + 1, t: 'create', job: record('b'), newField: 1 })}\n{"v":${STORE_FORMAT + 1},"t":"upd`;
+    await writeFile(file, content);
+    const { mtimeMs } = await stat(file);
+    const journalBefore = await readFile(join(dir, 'journal.jsonl'), 'utf8');
+    await t.rejects(JobStore.open(dir), {
+      code: 'AGENT_JOURNAL_TOO_NEW',
+      message: new RegExp(`${name} line \\d+ has format version ${STORE_FORMAT + 1}, written by a newer agent; this agent reads format ${STORE_FORMAT} and older\\. Nothing was changed`),
+    }, name);
+    t.equal(await readFile(file, 'utf8'), content, `${name} is byte for byte as it was`);
+    t.equal((await stat(file)).mtimeMs, mtimeMs);
+    t.equal(await readFile(join(dir, 'journal.jsonl'), 'utf8'), journalBefore, 'the journal too');
+  }
+});
+
+t.test('a format version that is not a positive integer is corruption, not a newer format', async (t) => {
+  t.equal(checkStoreFormat({}, 'x'), 1);
+  t.equal(checkStoreFormat({ v: 1 }, 'x'), 1);
+  for (const v of [0, -1, 1.5, '2', null]) t.throws(() => checkStoreFormat({ v }, 'journal line 3'), { message: /journal line 3 is corrupt: format version/ }, JSON.stringify(v));
+  t.throws(() => checkStoreFormat({ v: 3 }, 'x', 2), { code: 'AGENT_JOURNAL_TOO_NEW' });
 });

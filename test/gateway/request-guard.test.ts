@@ -110,3 +110,9 @@ t.test('response headers: the agent\'s stricter CSP passes alongside the gateway
   t.ok(csp.includes("default-src 'none'; style-src 'self'"), 'the agent\'s policy is kept');
   t.equal(out.filter((h) => h === 'x-frame-options').length, security.names.has('x-frame-options') ? 1 : 0, 'other security headers still replace the agent\'s');
 });
+
+t.test('Outpost-Api-Version passes both ways: the master\'s to the agent, the agent\'s to the master', async (t) => {
+  const s = screen('POST', ['Outpost-Api-Version', '1', 'Content-Length', '2']) as Screened;
+  t.equal(pairs(s)['outpost-api-version'], '1', 'not an x-outpost- header, so not dropped');
+  t.same(responseHeaderList(['content-type', 'application/json', 'outpost-api-version', '1'], securityHeaders().names, []), ['content-type', 'application/json', 'outpost-api-version', '1']);
+});

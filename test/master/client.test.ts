@@ -3,12 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type Socket } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
 import { createTestPki } from '../fixtures/pki.js';
 import { startMtlsServer } from '../fixtures/mtls-server.js';
 import { tempDir } from '../fixtures/cli.js';
 import { loadCredentials } from '../../master/credentials.js';
 import { AgentClient, ClientPool } from '../../master/client.js';
 import { followOutput } from '../../master/follow.js';
+import { API_VERSION } from '../../core/api-version.js';
 
 const dir = await tempDir(t, 'outpost-master-client-');
 const pki = await createTestPki(dir);
@@ -26,7 +28,7 @@ t.test('submits a job over mutual TLS and reuses one connection for many request
   t.match(job, { id: /^job-\d+$/, state: 'running' });
   for (let i = 0; i < 5; i++) await client.job(job.id);
   await client.status();
-  t.equal(server.connections() - before, 1, 'seven requests, one TLS handshake');
+  t.equal(server.connections() - before, 1, 'eight requests (the API check first), one TLS handshake');
   const last = server.requests.at(-1);
   t.equal(last?.subject, 'master', 'the server saw our connector certificate');
   t.same(server.requests.find((r) => r.method === 'POST')?.body, { argv: ['echo', 'hi'] });
@@ -165,4 +167,51 @@ t.test('drop() closes one agent\'s client; the next get() opens a new one', asyn
   await pool.drop('https://127.0.0.1:1');
   t.not(pool.get('https://127.0.0.1:1'), first);
   await pool.drop('https://127.0.0.9:1');
+});
+
+t.test('the master announces its API version and checks the agent\'s before it submits anything', async (t) => {
+  const client = new AgentClient(server.url, creds);
+  t.teardown(() => client.close());
+  const seen = server.requests.length;
+  await client.submit({ argv: ['echo', 'checked'] });
+  const sent = server.requests.slice(seen);
+  t.same(sent.map((r) => `${r.method} ${r.path}`), ['GET /v1/status', 'POST /v1/jobs'], 'one status probe, then the submission');
+  t.ok(sent.every((r) => r.apiVersion === String(API_VERSION)), 'every request carries Outpost-Api-Version');
+  await client.submit({ argv: ['echo', 'again'] });
+  t.same(server.requests.slice(seen + 2).map((r) => r.method), ['POST'], 'checked once per agent');
+});
+
+t.test('an agent of another API major, or of none, is refused with MASTER_AGENT_INCOMPATIBLE and gets no job', async (t) => {
+  for (const [announced, message] of [
+    ['2', /agent speaks API 2, this master speaks API 1: upgrade the master/],
+    ['0.5', /agent speaks API 0\.5, this master speaks API 1: upgrade the agent/],
+    [null, /announces no API version .*this master speaks API 1: upgrade the agent/],
+    ['two', /"two"/],
+  ] as const) {
+    const other = await startMtlsServer({ cert: listener.certPem, key: listener.keyPem, ca: pki.caCertPem, apiVersion: announced });
+    t.teardown(() => other.close());
+    const client = new AgentClient(other.url, creds);
+    t.teardown(() => client.close());
+    await t.rejects(client.submit({ argv: ['echo', 'never'] }), { code: 'MASTER_AGENT_INCOMPATIBLE', message }, `announced ${String(announced)}`);
+    await t.rejects(client.status(), { code: 'MASTER_AGENT_INCOMPATIBLE' }, 'a GET is refused too');
+    await t.rejects(client.job('job-1'), { code: 'MASTER_AGENT_INCOMPATIBLE' }, 'so is an error answer of the agent (AGENT_JOB_NOT_FOUND)');
+    t.same(other.requests.filter((r) => r.method === 'POST'), [], 'nothing was submitted');
+    t.equal(other.jobs.size, 0);
+  }
+});
+
+t.test('a gateway\'s own refusal carries no API version and is reported as before', async (t) => {
+  const gateway = createHttpsServer({ cert: listener.certPem, key: listener.keyPem, ca: pki.caCertPem, requestCert: true }, (_req, res) => {
+    res.writeHead(403, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { code: 'GATEWAY_ACCESS_DENIED', message: 'no rule allows this' } }));
+  });
+  await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    gateway.closeAllConnections();
+    gateway.close();
+  });
+  const client = new AgentClient(`https://127.0.0.1:${(gateway.address() as { port: number }).port}`, creds);
+  t.teardown(() => client.close());
+  await t.rejects(client.status(), { code: 'MASTER_ACCESS_DENIED', message: /GATEWAY_ACCESS_DENIED/ });
+  await t.rejects(client.submit({ argv: ['true'] }), { code: 'MASTER_ACCESS_DENIED' }, 'the probe before a submission reports it too');
 });

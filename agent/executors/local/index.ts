@@ -11,6 +11,7 @@ import { agentError } from '../../errors.js';
 import { isSameProcess, signalName } from '../../proc.js';
 import { buildInvocation, type InvocationOptions } from './invocation.js';
 import { LAUNCHER_GONE, Launcher } from './launcher.js';
+import { STATUS_FORMAT } from './supervisor-source.js';
 
 export interface LocalExecutorOptions extends InvocationOptions {
   readonly graceSeconds: number;
@@ -47,7 +48,19 @@ export function readExitStatus(dir: string, endedAtMs?: number): ExitInfo | null
   } catch {
     return null;
   }
-  const s = JSON.parse(text) as StatusFileEnd;
+  const s = JSON.parse(text) as StatusFileEnd & { v?: unknown };
+  const format = 'v' in s ? s.v : 1;
+  if (!(typeof format === 'number' && Number.isInteger(format) && format >= 1 && format <= STATUS_FORMAT)) {
+    // Written by a supervisor of a newer release (a launcher service not yet downgraded with the agent):
+    // its fields may mean something else, so nothing is read from it. The file is left for the operator.
+    return {
+      exitCode: null,
+      signal: null,
+      reason: 'lost',
+      endedAt: new Date(endedAtMs ?? Date.now()).toISOString(),
+      message: `the job's status file ${join(dir, 'status')} has format version ${JSON.stringify(format)}, which this agent does not read (it reads ${STATUS_FORMAT} and older): it was written by a newer supervisor; the file is kept, read the exit from it`,
+    };
+  }
   const survivors = (s.survivors ?? []).map(([pid, user]) => ({ pid, user }));
   const message = [s.error, survivors.length ? survivorsMessage(survivors) : ''].filter(Boolean).join('; ');
   return {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 import { arch } from 'node:process';
-import { LAUNCHER_SOURCE } from './supervisor-source.js';
+import { LAUNCHER_PROTOCOL, LAUNCHER_SOURCE } from './supervisor-source.js';
 
 /** setsid, prctl, exit_group and rt_sigprocmask syscall numbers; 0 makes the supervisor fall back
  * (setpgrp, no subreaper, perl's exit, control signals not held back while a supervisor starts). */
@@ -57,6 +57,17 @@ export interface Launched {
   readonly startTime: string;
 }
 
+/**
+ * The launcher service's first line, `H <pid> <protocol>`; a launcher from before the protocol version sends
+ * only the pid, which reads as protocol 1. An unreadable version is never a match.
+ */
+export function parseHello(line: string): { pid: number; protocol: number; text: string } {
+  const [, pid, version] = line.split(' ');
+  const text = version ?? '1 (none announced)';
+  const protocol = version === undefined ? 1 : /^\d{1,6}$/.test(version) ? Number(version) : Number.NaN;
+  return { pid: Number(pid), protocol, text };
+}
+
 /** The launcher's command line; with `listen`, it serves agents on that Unix socket instead of stdin. */
 export function launcherCommand(perl: string, listen?: string): { file: string; args: string[] } {
   const [setsid, prctl, exit, sigmask] = SYSCALLS[arch] ?? [0, 0, 0, 0];
@@ -91,6 +102,8 @@ export class Launcher {
   /** Pid the launcher service announced on connecting (`H` line). */
   private servicePid: number | undefined;
   private reportedDown = false;
+  /** An incompatible launcher service is reported once, not on every reconnection. */
+  private reportedIncompatible = false;
 
   constructor(
     private readonly perl: string,
@@ -130,14 +143,33 @@ export class Launcher {
   private connect(path: string): void {
     const socket = createConnection(path);
     let connected = false;
+    let refused = false;
     socket.on('connect', () => {
       connected = true;
       this.reportedDown = false;
-      this.channel = { write: (line) => socket.write(line), end: () => socket.end(), pid: undefined };
     });
     // readline re-emits its input's errors: the socket's own handler below is the one that reports them.
     createInterface({ input: socket })
-      .on('line', (line) => this.onLine(line))
+      .on('line', (line) => {
+        if (this.channel === null && !refused && line.startsWith('H ')) {
+          // Nothing is sent before the service said which protocol it speaks.
+          const hello = parseHello(line);
+          if (hello.protocol === LAUNCHER_PROTOCOL) {
+            this.reportedIncompatible = false;
+            this.servicePid = hello.pid;
+            this.channel = { write: (l) => socket.write(l), end: () => socket.end(), pid: undefined };
+            return;
+          }
+          refused = true;
+          if (!this.reportedIncompatible) {
+            this.reportedIncompatible = true;
+            this.onCrash(new Error(`the job launcher at ${path} speaks launcher protocol ${hello.text}, this agent speaks ${LAUNCHER_PROTOCOL}: restart outpost-launcher.service from the same Outpost release as the agent`));
+          }
+          socket.destroy();
+          return;
+        }
+        this.onLine(line);
+      })
       .on('error', () => undefined);
     socket.on('error', (err) => {
       if (!connected && !this.reportedDown) {
@@ -146,7 +178,7 @@ export class Launcher {
       }
     });
     socket.on('close', () => {
-      if (connected) this.lost(new Error(`the job launcher at ${path} closed the connection`));
+      if (connected && !refused) this.lost(new Error(`the job launcher at ${path} closed the connection`));
       else if (this.closing) this.onClosed?.();
       if (this.closing) return;
       setTimeout(() => {
@@ -197,8 +229,6 @@ export class Launcher {
         // claim (the agent watches those by pid): keep only the newest. A real early exit is claimed at once.
         if (this.earlyExits.size > EARLY_EXITS_KEPT) this.earlyExits.delete(this.earlyExits.keys().next().value as number);
       }
-    } else if (kind === 'H') {
-      this.servicePid = Number(a);
     }
   }
 

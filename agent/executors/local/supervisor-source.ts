@@ -8,7 +8,8 @@
  * Launcher protocol (one line each, fields separated by one space, strings as `x` + hex):
  *   agent → launcher  `L <req> <dir> <output> <timeoutSec> <graceSec> <mode> <payload> <switch> <arg>…`
  *   launcher → agent  `S <req> <supervisorPid> <startTime>` | `E <req> <message>` | `X <supervisorPid> <waitStatus>`
- *                     | `H <launcherPid>` (first line on a socket connection)
+ *                     | `H <launcherPid> <protocol>` (first line on a socket connection; a launcher from
+ *                     before the protocol version sent no `<protocol>`, which reads as 1)
  * The launcher talks over its stdin/stdout (the agent's child), or, given a socket path, listens on a Unix
  * socket (0600) and serves one agent connection at a time: then it is a service of its own, outside the
  * agent's sandbox, and its jobs see the system as their user does (docs/agent.md, "The job sandbox").
@@ -25,6 +26,19 @@
  * in `<dir>/signalled`. Once it has signalled, it re-scans until nothing of the job is left (or a deadline
  * passes) and names what survived; then writes `<dir>/status` atomically (tmp + rename).
  */
+
+/**
+ * Version of the launcher protocol above, announced in the `H` line. Matters with the launcher service
+ * (outpost-launcher.service), which may be of another release than the agent after a partial upgrade: an
+ * agent does not use a launcher of a newer protocol (launcher.ts). Raise it only for an incompatible change.
+ */
+export const LAUNCHER_PROTOCOL = 1;
+
+/**
+ * Version of the supervisor's `<dir>/status` file (its `v` field; a file without one reads as 1). A status
+ * file of a newer format is not guessed at: the job ends `lost`, saying so (index.ts, readExitStatus).
+ */
+export const STATUS_FORMAT = 1;
 
 /** Applies env and script, then execs; shared by the inline path and the `perl -e` shim under sudo. */
 export const SHIM_SOURCE = String.raw`
@@ -118,7 +132,7 @@ sub listen_on {
     if (!defined $uid || ($uid != $< && $uid != 0)) { close $c; next; }
     select((select($c), $| = 1)[0]);
     $OUT = $c;
-    print $OUT "H $$\n";
+    print $OUT "H $$ ${LAUNCHER_PROTOCOL}\n";
     serve($c);
     $OUT = undef;
     close $c;
@@ -304,7 +318,7 @@ sub write_status {
   my $err = $s->{error}; $err =~ s/[\\"]/ /g; $err =~ s/[\x00-\x1f]/ /g;
   my $sv = join(',', map { my $u = $_->[1]; $u =~ s/[^\w.\-]/?/g; '[' . ($_->[0] + 0) . ',"' . $u . '"]' } @{$s->{survivors}});
   if (open(my $f, '>', "$file.tmp")) {
-    print $f '{"reason":"' . $s->{reason} . '","exitCode":' . $s->{exitCode} . ',"signal":' . $s->{signal}
+    print $f '{"v":${STATUS_FORMAT},"reason":"' . $s->{reason} . '","exitCode":' . $s->{exitCode} . ',"signal":' . $s->{signal}
       . ',"jobPid":' . $s->{jobPid} . ',"error":"' . $err . '","survivors":[' . $sv . '],"endedAt":' . time() . "}\n";
     close $f;
     rename("$file.tmp", $file);
