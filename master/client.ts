@@ -56,6 +56,12 @@ export function transportError(err: unknown, url: string): Error {
       ['ECONNREFUSED', 'EHOSTUNREACH'].includes(causeCode)) {
     return masterError('MASTER_AGENT_UNREACHABLE', `${url}: ${code || causeCode} (${message})`, { cause: err, details: { connected: false } });
   }
+  // Reset before any TLS answer: nothing (a gateway restarting, a proxy that lost its upstream) took part in a
+  // handshake, so nothing was refused and nothing was sent. A certificate refusal comes as an alert, or, with
+  // TLS 1.3, as a reset after the handshake (below).
+  if (code === 'ECONNRESET' && /before secure TLS connection was established/.test(message)) {
+    return masterError('MASTER_AGENT_UNREACHABLE', `${url}: connection reset before the TLS handshake (${message})`, { cause: err, details: { connected: false } });
+  }
   if (TLS_CODES.test(code) || TLS_CODES.test(message) || TLS_CODES.test(causeCode)) {
     return masterError('MASTER_TLS_FAILED', `${url}: TLS handshake failed: ${code ? `${code} ` : ''}${message}`, { cause: err });
   }

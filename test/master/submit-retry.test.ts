@@ -53,5 +53,7 @@ t.test('transportError marks the failures that made no connection', async (t) =>
   t.match(refused, { code: 'MASTER_AGENT_UNREACHABLE', details: { connected: false } });
   t.match(timeout, { code: 'MASTER_CONNECT_TIMEOUT', details: { connected: false } });
   t.match(reset, { code: 'MASTER_AGENT_UNREACHABLE' });
+  const early = transportError(Object.assign(new Error('Client network socket disconnected before secure TLS connection was established'), { code: 'ECONNRESET' }), 'https://h:1');
+  t.match(early, { code: 'MASTER_AGENT_UNREACHABLE', details: { connected: false } }, 'a reset before any TLS answer is not a TLS refusal');
   t.notOk((reset as { details?: { connected?: boolean } }).details?.connected === false, 'a reset may come after the request was sent');
 });
