@@ -30,6 +30,10 @@ export interface Gateway {
   reload(config: Readonly<GatewayConfig>): Promise<void>;
   close(): Promise<void>;
   tls(): TlsMaterial;
+  /** Hands the buffered audit lines to the audit log now (a stop, a reload). */
+  flushAudit(): void;
+  /** Opens the audit log file again (rotation, SIGUSR1); false when it could not be (the old one stays). */
+  reopenAuditLog(why: string): boolean;
 }
 
 async function upstreamOf(config: Readonly<GatewayConfig>): Promise<UpstreamTarget> {
@@ -68,7 +72,7 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
     maxConnectionAgeMs: config.limits.maxConnectionAgeSeconds * 1000,
     auditIntervalMs: config.auditRateLimit.intervalSeconds * 1000,
   };
-  const audit: AuditLog = openAuditLog(config.auditLog, auditStdout);
+  const audit: AuditLog = openAuditLog(config.auditLog, auditStdout, logger);
   const counters = { allowed: 0, denied: 0, connectionsRefused: 0 };
   const guard = connectionGuard(holder, audit, counters);
   const summaries = setInterval(() => guard.flushAuditSummaries(), 1000).unref();
@@ -200,6 +204,8 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
     address: () => server.address() as AddressInfo,
     metricsAddress: () => metrics?.address() as AddressInfo | undefined,
     tls: () => material,
+    flushAudit: () => audit.flush(),
+    reopenAuditLog: (why) => audit.reopen(why),
     async reload(next) {
       // Build everything first; apply only when all of it is good, so a bad file keeps the old state.
       const nextMaterial = await loadTlsMaterial(next.tls);
@@ -207,6 +213,9 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
       const nextUpstream = await upstreamOf(next);
       if (next.listen.host !== config.listen.host || next.listen.port !== config.listen.port) {
         logger.warn('listen address changes need a restart; keeping the current one', { listen: config.listen });
+      }
+      if (next.auditLog !== config.auditLog) {
+        logger.warn('auditLog changes need a restart; keeping the current one (SIGUSR1 reopens it)', { auditLog: config.auditLog });
       }
       server.setSecureContext(nextMaterial.options);
       material = nextMaterial;
