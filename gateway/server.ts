@@ -132,9 +132,27 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
         res.destroy();
       });
   };
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => route(req, res, false));
+  // Responses whose audit line is not written yet. A request's line is written when its response closes,
+  // and the last connection's 'close' comes a loop turn after the server's own: close() waits for them
+  // before it closes the audit log, or a stream cut short by the stop would lose its line.
+  let unrecorded = 0;
+  let allRecorded: (() => void) | undefined;
+  const track = (res: ServerResponse): void => {
+    unrecorded++;
+    // Added after route(), so it runs after the listener that writes the line.
+    res.once('close', () => {
+      if (--unrecorded === 0) allRecorded?.();
+    });
+  };
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    route(req, res, false);
+    track(res);
+  });
   // Without this listener Node answers `100 Continue` before any check, inviting an oversized body.
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => route(req, res, true));
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    route(req, res, true);
+    track(res);
+  });
   server.on('secureConnection', () => {
     // The pair replaced by a rotation is kept until the new one has served a handshake.
     if (!rotation.previousRetained) return;
@@ -249,6 +267,13 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
         // grace period, then close what is left so a stop or restart cannot hang.
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
+      if (unrecorded > 0) {
+        // Bounded: a response that never closes must not hold the stop.
+        await new Promise<void>((resolve) => {
+          allRecorded = resolve;
+          setTimeout(resolve, 2_000).unref();
+        });
+      }
       await pool.destroy();
       if (metrics) await new Promise<void>((resolve) => metrics!.close(() => resolve()));
       clearInterval(summaries);
