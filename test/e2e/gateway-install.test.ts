@@ -59,7 +59,7 @@ t.test('scripts/install and privilege separation with real users', { skip }, asy
   const rotation = join(root, 'etc/logrotate.d/outpost');
   const rotate = await readFile(rotation, 'utf8');
   t.match(rotate, /^\/var\/log\/outpost\/audit\.log \{$/m, 'logrotate: the audit log');
-  for (const line of [`create 0600 ${GW} ${GW}`, `su ${GW} ${GW}`, 'systemctl kill --kill-who=main --signal=SIGUSR1 outpost-gateway.service']) t.match(rotate, line);
+  for (const line of [`create 0600 ${GW} ${GW}`, `su ${GW} ${GW}`, 'systemctl kill --kill-who=main --signal=SIGUSR1 outpost-gateway.service', 'systemctl kill --kill-who=main --signal=SIGUSR1 nginx.service']) t.match(rotate, line);
   t.notMatch(rotate, /@[A-Z_]+@/, 'every placeholder rendered');
   t.equal((await stat(rotation)).mode & 0o777, 0o644, 'logrotate reads only files others cannot write');
   const logrotate = ['/usr/sbin/logrotate', '/usr/bin/logrotate'].find((p) => existsSync(p));
