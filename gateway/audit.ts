@@ -4,10 +4,11 @@
  * be grepped and parsed without knowing which kind it is. Written to its own file (auditLog) or stdout.
  *
  * Lines are gathered and written together at most every 20 ms (or at 64 KiB): one write per request was
- * ~7% of the gateway's CPU (each fs write is a thread-pool round trip). On SIGTERM the buffer is flushed;
- * a crash loses at most the last 20 ms of lines.
+ * ~7% of the gateway's CPU (each fs write is a thread-pool round trip). The buffer is handed on at once on
+ * SIGTERM, SIGINT and SIGHUP (gateway/main.ts); a crash loses at most the last 20 ms of lines. The file is
+ * reopened on SIGUSR1 and when it is renamed or removed (audit-file.ts), so logrotate can rotate it.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { openAuditFile, type AuditReport } from './audit-file.js';
 
 export interface AuditEntry {
   time: string;
@@ -33,6 +34,10 @@ export interface AuditEntry {
 
 export interface AuditLog {
   write(entry: AuditEntry): void;
+  /** Hands the buffered lines to the file (or stdout) now. */
+  flush(): void;
+  /** Opens the file again (rotation); false when it could not be (the old one stays in use). */
+  reopen(why: string): boolean;
   close(): Promise<void>;
 }
 
@@ -80,20 +85,24 @@ export function isoNow(now = Date.now()): string {
 const FLUSH_MS = 20;
 const FLUSH_BYTES = 64 * 1024;
 
-export function openAuditLog(target: string, stdout: NodeJS.WritableStream = process.stdout): AuditLog {
-  const stream: NodeJS.WritableStream | WriteStream =
-    target === '-' ? stdout : createWriteStream(target, { flags: 'a', mode: 0o640 });
-  if (target !== '-') {
-    // A full disk must not crash the gateway; the operational log says why audit lines stopped.
-    (stream as WriteStream).on('error', (err) => process.stderr.write(`audit log ${target}: ${err.message}\n`));
-  }
+const toStderr = (message: string, meta: Record<string, unknown>): void => void process.stderr.write(`${message} ${JSON.stringify(meta)}\n`);
+const stderrReport: AuditReport = { info: toStderr, error: toStderr };
+
+export function openAuditLog(target: string, stdout: NodeJS.WritableStream = process.stdout, report: AuditReport = stderrReport): AuditLog {
+  const file = target === '-' ? undefined : openAuditFile(target, report);
   let pending = '';
   let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (pending === '') return;
-    stream.write(pending);
+    // Checked before the batch is written, so a batch after a noticed rename goes to the new file.
+    if (file) {
+      file.check();
+      file.write(pending);
+    } else {
+      stdout.write(pending);
+    }
     pending = '';
   };
   return {
@@ -102,10 +111,16 @@ export function openAuditLog(target: string, stdout: NodeJS.WritableStream = pro
       if (pending.length >= FLUSH_BYTES) flush();
       else timer ??= setTimeout(flush, FLUSH_MS);
     },
+    flush,
+    reopen(why) {
+      if (!file) return true;
+      // Lines gathered before the reopen go to the old file: each file holds one stretch of time.
+      flush();
+      return file.reopen(why);
+    },
     close() {
       flush();
-      if (target === '-') return Promise.resolve();
-      return new Promise((resolve) => (stream as WriteStream).end(() => resolve()));
+      return file ? file.close() : Promise.resolve();
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * `outpost gateway start`: load and check gateway.yaml, listen, print one line saying where, then reload
- * on SIGHUP or when a certificate/key/CA/CRL file changes, warn while the CRL nears nextUpdate, and stop
- * cleanly on SIGTERM/SIGINT (open requests finish, idle connections close).
+ * on SIGHUP or when a certificate/key/CA/CRL file changes, warn while the CRL nears nextUpdate, reopen the
+ * audit log on SIGUSR1 (logrotate), and stop cleanly on SIGTERM/SIGINT (open requests finish, idle
+ * connections close). Each of these signals first hands the buffered audit lines to the audit log.
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -41,6 +42,11 @@ export function checkFreshness(gateway: Gateway, config: Readonly<GatewayConfig>
 }
 
 export async function startGateway(configPath: string, options: { stdout?: Writable } = {}): Promise<RunningGateway> {
+  // First, before anything that takes time: without a listener, SIGUSR1 makes Node open its inspector (an
+  // unauthenticated debugger on 127.0.0.1:9229), and logrotate sends it every day — also to a gateway that
+  // is just starting. Until the audit log is open there is nothing to reopen.
+  let onUsr1 = (): void => undefined;
+  process.on('SIGUSR1', () => onUsr1());
   let config = await loadGatewayConfig(configPath);
   const logger = lazyLogger({ level: config.logLevel, defaultMeta: { part: 'gateway' }, ...(options.stdout ? { stream: options.stdout } : {}) });
   const gateway = await createGateway(config, logger, options.stdout);
@@ -86,12 +92,23 @@ export async function startGateway(configPath: string, options: { stdout?: Writa
   rewatch(config);
   const freshness = setInterval(() => checkFreshness(gateway, config, logger), 3_600_000).unref();
 
-  const onHup = () => void reload('SIGHUP');
+  // The audit log opened at start stays the one reopened: auditLog changes with a restart only.
+  const auditLog = config.auditLog;
+  onUsr1 = () => {
+    if (auditLog === '-') logger.info('SIGUSR1: the audit log is stdout; nothing to reopen');
+    else gateway.reopenAuditLog('SIGUSR1');
+  };
+  const onHup = () => {
+    gateway.flushAudit();
+    void reload('SIGHUP');
+  };
   process.on('SIGHUP', onHup);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       process.off('SIGHUP', onHup);
+      // The SIGUSR1 listener stays (see above); the audit log is closed by gateway.close().
+      onUsr1 = () => undefined;
       for (const f of watched) unwatchFile(f);
       clearTimeout(debounce);
       clearInterval(freshness);
@@ -101,6 +118,13 @@ export async function startGateway(configPath: string, options: { stdout?: Writa
     })();
     return stopping;
   };
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => void stop().then(() => process.exit(0)));
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(sig, () => {
+      // At once, not after the requests in flight: if the stop is cut short (a second signal, systemd's
+      // TimeoutStopSec), what was logged before the signal is already on its way to the file.
+      gateway.flushAudit();
+      void stop().then(() => process.exit(0));
+    });
+  }
   return { gateway, stop };
 }

@@ -30,6 +30,10 @@ export interface Gateway {
   reload(config: Readonly<GatewayConfig>): Promise<void>;
   close(): Promise<void>;
   tls(): TlsMaterial;
+  /** Hands the buffered audit lines to the audit log now (a stop, a reload). */
+  flushAudit(): void;
+  /** Opens the audit log file again (rotation, SIGUSR1); false when it could not be (the old one stays). */
+  reopenAuditLog(why: string): boolean;
 }
 
 async function upstreamOf(config: Readonly<GatewayConfig>): Promise<UpstreamTarget> {
@@ -68,7 +72,7 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
     maxConnectionAgeMs: config.limits.maxConnectionAgeSeconds * 1000,
     auditIntervalMs: config.auditRateLimit.intervalSeconds * 1000,
   };
-  const audit: AuditLog = openAuditLog(config.auditLog, auditStdout);
+  const audit: AuditLog = openAuditLog(config.auditLog, auditStdout, logger);
   const counters = { allowed: 0, denied: 0, connectionsRefused: 0 };
   const guard = connectionGuard(holder, audit, counters);
   const summaries = setInterval(() => guard.flushAuditSummaries(), 1000).unref();
@@ -128,9 +132,27 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
         res.destroy();
       });
   };
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => route(req, res, false));
+  // Responses whose audit line is not written yet. A request's line is written when its response closes,
+  // and the last connection's 'close' comes a loop turn after the server's own: close() waits for them
+  // before it closes the audit log, or a stream cut short by the stop would lose its line.
+  let unrecorded = 0;
+  let allRecorded: (() => void) | undefined;
+  const track = (res: ServerResponse): void => {
+    unrecorded++;
+    // Added after route(), so it runs after the listener that writes the line.
+    res.once('close', () => {
+      if (--unrecorded === 0) allRecorded?.();
+    });
+  };
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    route(req, res, false);
+    track(res);
+  });
   // Without this listener Node answers `100 Continue` before any check, inviting an oversized body.
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => route(req, res, true));
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    route(req, res, true);
+    track(res);
+  });
   server.on('secureConnection', () => {
     // The pair replaced by a rotation is kept until the new one has served a handshake.
     if (!rotation.previousRetained) return;
@@ -200,6 +222,8 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
     address: () => server.address() as AddressInfo,
     metricsAddress: () => metrics?.address() as AddressInfo | undefined,
     tls: () => material,
+    flushAudit: () => audit.flush(),
+    reopenAuditLog: (why) => audit.reopen(why),
     async reload(next) {
       // Build everything first; apply only when all of it is good, so a bad file keeps the old state.
       const nextMaterial = await loadTlsMaterial(next.tls);
@@ -207,6 +231,9 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
       const nextUpstream = await upstreamOf(next);
       if (next.listen.host !== config.listen.host || next.listen.port !== config.listen.port) {
         logger.warn('listen address changes need a restart; keeping the current one', { listen: config.listen });
+      }
+      if (next.auditLog !== config.auditLog) {
+        logger.warn('auditLog changes need a restart; keeping the current one (SIGUSR1 reopens it)', { auditLog: config.auditLog });
       }
       server.setSecureContext(nextMaterial.options);
       material = nextMaterial;
@@ -240,6 +267,13 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
         // grace period, then close what is left so a stop or restart cannot hang.
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
+      if (unrecorded > 0) {
+        // Bounded: a response that never closes must not hold the stop.
+        await new Promise<void>((resolve) => {
+          allRecorded = resolve;
+          setTimeout(resolve, 2_000).unref();
+        });
+      }
       await pool.destroy();
       if (metrics) await new Promise<void>((resolve) => metrics!.close(() => resolve()));
       clearInterval(summaries);

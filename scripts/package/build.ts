@@ -7,8 +7,8 @@
  *
  * Layout: /usr/lib/outpost/{bin/node,dist,node_modules,package.json,config,scripts/install}; /usr/bin/outpost
  * (a launcher that runs the bundled Node); the hardened units in /lib/systemd/system and the tmpfiles
- * entry for /run/outpost; example configuration and the sudoers drop-in in /etc as conffiles; the guides
- * in /usr/share/doc/outpost. The maintainer scripts (debian/) call scripts/install --packaged.
+ * entry for /run/outpost; example configuration, the logrotate file and the sudoers drop-in in /etc as
+ * conffiles; the guides in /usr/share/doc/outpost. The maintainer scripts (debian/) call scripts/install --packaged.
  * Prints the path of the .deb, its size and the installed size as one JSON line on stdout.
  */
 import { execFileSync } from 'node:child_process';
@@ -155,6 +155,7 @@ try {
   // Conffiles: dpkg keeps an operator's edits across upgrades and asks before replacing them.
   write(join(stage, 'etc/outpost/agent.example.yaml'), render(readFileSync(join(root, 'config/agent.example.yaml'), 'utf8')));
   write(join(stage, 'etc/outpost/gateway.example.yaml'), readFileSync(join(root, 'config/nginx/gateway.example.yaml')));
+  write(join(stage, 'etc/logrotate.d/outpost'), render(readFileSync(join(root, 'config/logrotate/outpost'), 'utf8')));
   write(join(stage, 'etc/sudoers.d/outpost'), render(readFileSync(join(here, 'sudoers'), 'utf8')), 0o440);
   execFileSync('visudo', ['-cqf', join(stage, 'etc/sudoers.d/outpost')]);
 

@@ -55,6 +55,19 @@ t.test('scripts/install and privilege separation with real users', { skip }, asy
     const v = await run('systemd-analyze', ['verify', join(root, 'etc/systemd/system/outpost-gateway.service')]);
     t.notMatch(v.stdout + v.stderr, /Unknown (key|section)|Failed to parse|Invalid/, 'systemd-analyze verify finds no bad keys');
   }
+  // The audit log's rotation: rendered for these users, and accepted by logrotate itself where it is installed.
+  const rotation = join(root, 'etc/logrotate.d/outpost');
+  const rotate = await readFile(rotation, 'utf8');
+  t.match(rotate, /^\/var\/log\/outpost\/audit\.log \{$/m, 'logrotate: the audit log');
+  for (const line of [`create 0600 ${GW} ${GW}`, `su ${GW} ${GW}`, 'systemctl kill --kill-who=main --signal=SIGUSR1 outpost-gateway.service', 'systemctl kill --kill-who=main --signal=SIGUSR1 nginx.service']) t.match(rotate, line);
+  t.notMatch(rotate, /@[A-Z_]+@/, 'every placeholder rendered');
+  t.equal((await stat(rotation)).mode & 0o777, 0o644, 'logrotate reads only files others cannot write');
+  const logrotate = ['/usr/sbin/logrotate', '/usr/bin/logrotate'].find((p) => existsSync(p));
+  if (logrotate) {
+    const d = await run(logrotate, ['--debug', '--state', join(root, 'logrotate.state'), rotation]);
+    t.equal(d.code, 0, 'logrotate --debug accepts the file');
+    t.notMatch(d.stdout + d.stderr, /error:/, 'and reports no error');
+  }
 
   // The gateway's files, placed as an operator would, then owners fixed by running install again.
   const pkiDir = await tempDir(t, 'outpost-install-pki-');
