@@ -183,7 +183,7 @@ t.test('the package installs, runs a job through the installed gateway and agent
   t.match(first.stdout, /outpost-job/, 'the job ran as outpost-job');
 
   // --- upgrade over itself while a job runs; the agent restarts as the upgrade restarts it
-  const running = spawn('/usr/bin/env', clean(master, [OUTPOST, 'job', 'run', '--agent', url, '--json', '--command', 'sleep 3; echo survived-the-upgrade']), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const running = spawn('/usr/bin/env', clean(master, [OUTPOST, 'job', 'run', '--agent', url, '--json', '--description', 'across the upgrade', '--command', 'sleep 3; echo survived-the-upgrade']), { stdio: ['ignore', 'pipe', 'pipe'] });
   let runOut = '';
   running.stdout.setEncoding('utf8').on('data', (d: string) => (runOut += d));
   running.stderr.setEncoding('utf8').on('data', (d: string) => (runOut += d));
@@ -192,7 +192,7 @@ t.test('the package installs, runs a job through the installed gateway and agent
     const r = await sh(OUTPOST, ['job', 'list', '--agent', url, '--json'], master).catch(() => undefined);
     const jobs = r ? (JSON.parse(r.stdout) as { jobs?: Array<{ id: string; state: string; command?: string }> } | Array<{ id: string; state: string; command?: string }>) : undefined;
     const all = Array.isArray(jobs) ? jobs : (jobs?.jobs ?? []);
-    return all.find((j) => j.state === 'running' && JSON.stringify(j).includes('survived-the-upgrade'))?.id;
+    return all.find((j) => j.state === 'running' && JSON.stringify(j).includes('across the upgrade'))?.id;
   }, 30_000, 'the long job to be running', 200);
 
   await writeFile('/etc/outpost/agent.example.yaml', `${await readFile('/etc/outpost/agent.example.yaml', 'utf8')}# edited by the operator\n`);
