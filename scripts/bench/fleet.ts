@@ -1,5 +1,5 @@
 /**
- * `npm run bench:fleet -- --hosts 100,1000 [--pairs 4] [--fanouts 64,128] [--limit-seconds 600] [--no-baselines] [--skip ansible,pssh,pdsh]`
+ * `npm run bench:fleet -- --hosts 100,1000 [--pairs 4] [--fanouts 64,128] [--limit-seconds 600] [--no-baselines] [--skip ansible,pssh,pdsh] [--key rsa-2048|ec-p256|…]`
  *
  * One master against a simulated fleet of N hosts on this machine, with the tools operators use for ad-hoc
  * fleet commands as the baseline, all running `true` against the same N addresses:
@@ -28,6 +28,7 @@ import { promisify } from 'node:util';
 import { cliPath, isRoot, repoRoot } from '../../test/fixtures/cli.js';
 import { createSharedPki, startStack, type Stack } from '../../test/fixtures/stack.js';
 import { fleetAddress } from '../../test/fixtures/fleet.js';
+import { KEY_NAMES, parseKeySpec, type KeySpec } from '../../ca/keys.js';
 import { createSshUser, sshdSkipReason, startSshd } from '../../test/fixtures/sshd.js';
 
 const run = promisify(execFile);
@@ -41,10 +42,12 @@ interface Args {
   limitSeconds: number;
   baselines: boolean;
   skip: string[];
+  /** Key type of the CA, the gateways' listeners and the master's connector. */
+  key: KeySpec;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { hosts: [100, 1000, 5000], pairs: 4, fanouts: [64, 128], limitSeconds: 600, baselines: true, skip: [] };
+  const args: Args = { hosts: [100, 1000, 5000], pairs: 4, fanouts: [64, 128], limitSeconds: 600, baselines: true, skip: [], key: { type: 'rsa', bits: 2048 } };
   const list = (v: string | undefined, what: string): number[] => {
     const xs = (v ?? '').split(',').map(Number);
     if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`${what} wants positive integers, comma-separated`);
@@ -58,6 +61,11 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--limit-seconds') args.limitSeconds = list(argv[++i], '--limit-seconds')[0] ?? 600;
     else if (a === '--no-baselines') args.baselines = false;
     else if (a === '--skip') args.skip = (argv[++i] ?? '').split(',');
+    else if (a === '--key') {
+      const spec = parseKeySpec(argv[++i] ?? '');
+      if (!spec) throw new Error(`--key wants one of ${KEY_NAMES.join(', ')}`);
+      args.key = spec;
+    }
     else throw new Error(`unknown argument ${a}`);
   }
   return args;
@@ -143,7 +151,8 @@ async function main(): Promise<void> {
   const names = addresses.map((_, i) => `h${String(i + 1).padStart(5, '0')}`);
 
   process.stdout.write(`starting ${args.pairs} agent + gateway pairs answering as ${max} hosts (127.1.0.1 …) …\n`);
-  const shared = await createSharedPki(t, work);
+  const shared = await createSharedPki(t, work, args.key);
+  process.stdout.write(`keys: ${args.key.type === 'rsa' ? `RSA-${args.key.bits}` : args.key.name} (CA, gateways, master)\n`);
   const stacks: Stack[] = [];
   for (let p = 0; p < args.pairs; p++) {
     stacks.push(await startStack(t, {
