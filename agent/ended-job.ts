@@ -40,6 +40,7 @@ export class EndedJob implements JobSummary {
   private reason: string | null = null;
   message: string | null;
   ranOn: JobSummary['ranOn'];
+  outputTruncated: true | undefined;
   file: 0 | 1;
   offset: number;
   length: number;
@@ -58,6 +59,8 @@ export class EndedJob implements JobSummary {
     this.endReason = from.endReason;
     this.message = from.message;
     this.ranOn = from.ranOn;
+    // Left undefined (not false) otherwise: the record shows the field only for a cut output.
+    this.outputTruncated = from.outputTruncated ? true : undefined;
     this.file = at.file;
     this.offset = at.offset;
     this.length = at.length;

@@ -33,10 +33,12 @@ export interface JobSummary {
   message: string | null;
   runtime: RuntimeInfo | null;
   ranOn: { host: string; user: string } | null;
+  /** Set once the job's output was cut (maxOutputBytes, or a write the disk refused): it ends with a marker line. */
+  outputTruncated?: boolean;
 }
 
 /** The fields of a JobSummary that change after creation (what journal updates carry). */
-export const MUTABLE_FIELDS = ['state', 'startedAt', 'endedAt', 'exitCode', 'signal', 'endReason', 'message', 'runtime', 'ranOn'] as const;
+export const MUTABLE_FIELDS = ['state', 'startedAt', 'endedAt', 'exitCode', 'signal', 'endReason', 'message', 'runtime', 'ranOn', 'outputTruncated'] as const;
 
 export interface JobRecord extends JobSummary {
   readonly spec: JobSpec;

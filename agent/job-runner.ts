@@ -18,6 +18,8 @@ import { policyRefusal } from './job-policy.js';
 import { askedOf, controlRefusal, entryRefusal, jobRefusal, matchRule, type Identity } from './permissions.js';
 import { expandTemplate } from './templates.js';
 import { idempotencyScope, requestFingerprint } from './idempotency.js';
+import { diskRefusal, type DiskReading } from './disk-space.js';
+import { effectiveOutputCap } from './output-cap.js';
 
 export interface ExecutorSlot {
   readonly executor?: Executor;
@@ -43,6 +45,8 @@ export interface RunnerDeps {
   readonly agentUser: string;
   /** This boot of the host (/proc/sys/kernel/random/boot_id): tells an agent restart from a host restart. */
   readonly bootId: string;
+  /** dataDir's free space against minFreeBytes, read now (disk-space.ts). */
+  readonly disk: () => DiskReading;
 }
 
 export interface Submission {
@@ -67,7 +71,7 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
   /** Submissions with an Idempotency-Key still being recorded, by scope: a repeat waits for their outcome. */
   private readonly inflight = new Map<string, Promise<unknown>>();
   private closing = false;
-  readonly counters = { submitted: 0, rejectedFull: 0, finished: new Map<string, number>() };
+  readonly counters = { submitted: 0, rejectedFull: 0, rejectedDisk: 0, finished: new Map<string, number>() };
 
   constructor(private readonly deps: RunnerDeps) {
     super();
@@ -178,6 +182,17 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     const refusal = policyRefusal(spec, config, this.deps.agentUser);
     if (refusal) throw refusal;
     if (!spec.processServer) await this.deps.precheckLocal(spec);
+    if (spec.maxOutputBytes !== undefined && spec.maxOutputBytes > config.maxOutputBytes) {
+      throw agentError('AGENT_OUTPUT_LIMIT_TOO_HIGH', `maxOutputBytes: this agent keeps at most ${config.maxOutputBytes} bytes of a job's output`, {
+        details: { maxOutputBytes: config.maxOutputBytes },
+      });
+    }
+    // Last of the checks, so a bad request is still told what is wrong with it; replays never get here.
+    const low = diskRefusal(this.deps.disk(), config.dataDir);
+    if (low) {
+      this.counters.rejectedDisk++;
+      throw low;
+    }
 
     // Reserve the slot or queue place synchronously so concurrent submits cannot overshoot.
     const startNow = this.runningCount < config.maxConcurrentJobs && this.queue.length === 0;
@@ -244,6 +259,7 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
         ...(request.runAs !== undefined ? { runAs: request.runAs } : {}),
         ...(request.processServer !== undefined ? { processServer: request.processServer } : {}),
         ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
+        ...(request.maxOutputBytes !== undefined ? { maxOutputBytes: request.maxOutputBytes } : {}),
         ...(request.description !== undefined ? { description: request.description } : {}),
       },
       template: record,
@@ -284,11 +300,13 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       jobRefusal(config.permissions, job.submittedBy, askedOf(spec, job.template?.name, config.processServers, this.deps.agentUser)) ??
       policyRefusal(spec, config, this.deps.agentUser);
     if (refusal) throw refusal;
+    // The cap in force now: a reload that lowered the agent's value applies to jobs queued before it.
+    const capped = { ...spec, maxOutputBytes: effectiveOutputCap(spec.maxOutputBytes, config.maxOutputBytes) };
     const secretEnv = Object.entries(spec.secretEnv ?? {});
-    if (secretEnv.length === 0) return spec;
+    if (secretEnv.length === 0) return capped;
     const env: Record<string, string> = { ...spec.env };
     for (const [name, key] of secretEnv) env[name] = await this.deps.secretValue(key);
-    return { ...spec, env };
+    return { ...capped, env };
   }
 
   /** Starts a job whose slot is already counted in `starting`. */
@@ -343,6 +361,7 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       endReason: exit.reason,
       message: exit.message ?? null,
       ...(exit.ranOn ? { ranOn: exit.ranOn } : {}),
+      ...(exit.outputTruncated ? { outputTruncated: true } : {}),
     };
     void this.deps.store.update(job.id, patch).catch((err: Error) => this.deps.logger.error('journal write failed', { error: err.message }));
     const state = patch.state as string;

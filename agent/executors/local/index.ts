@@ -28,6 +28,8 @@ interface StatusFile {
   error: string;
   /** [pid, user] of what was left after killing (absent in status files from older supervisors). */
   survivors?: [number, string][];
+  /** The output was cut at maxOutputBytes or by a failed write (absent from older supervisors). */
+  outputTruncated?: boolean;
 }
 
 interface StatusFileEnd extends StatusFile {
@@ -47,7 +49,14 @@ export function readExitStatus(dir: string, endedAtMs?: number): ExitInfo | null
   } catch {
     return null;
   }
-  const s = JSON.parse(text) as StatusFileEnd;
+  let s: StatusFileEnd;
+  try {
+    s = JSON.parse(text) as StatusFileEnd;
+  } catch {
+    // Written tmp + rename, so a torn file should not happen; if it does (a disk that lied), the job's
+    // end is unknown rather than a reason to fail the agent.
+    return { exitCode: null, signal: null, reason: 'lost', endedAt: new Date(endedAtMs ?? Date.now()).toISOString(), message: 'the job supervisor left an unreadable exit status' };
+  }
   const survivors = (s.survivors ?? []).map(([pid, user]) => ({ pid, user }));
   const message = [s.error, survivors.length ? survivorsMessage(survivors) : ''].filter(Boolean).join('; ');
   return {
@@ -57,6 +66,7 @@ export function readExitStatus(dir: string, endedAtMs?: number): ExitInfo | null
     endedAt: new Date(endedAtMs ?? s.endedAt * 1000).toISOString(),
     ...(message ? { message } : {}),
     ...(survivors.length ? { survivors } : {}),
+    ...(s.outputTruncated ? { outputTruncated: true } : {}),
   };
 }
 
@@ -163,6 +173,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): LocalExecuto
         output: paths.output,
         timeoutSeconds: job.timeoutSeconds ?? 0,
         graceSeconds: options.graceSeconds,
+        maxOutputBytes: job.maxOutputBytes ?? 0,
         mode: inv.mode,
         payload: inv.payload,
         argv: inv.argv,
