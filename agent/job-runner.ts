@@ -456,7 +456,9 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       }
       let result: Execution | { lost: string };
       try {
-        result = await this.executorFor(job.spec).reattach(job.spec, job.runtime ?? {}, paths);
+        // With the cap in force (an SSH job's output is written here; a local supervisor has its own).
+        const spec = { ...job.spec, maxOutputBytes: effectiveOutputCap(job.spec.maxOutputBytes, this.deps.config.maxOutputBytes) };
+        result = await this.executorFor(job.spec).reattach(spec, job.runtime ?? {}, paths);
       } catch (err) {
         result = { lost: `cannot re-attach: ${(err as Error).message}` };
       }
