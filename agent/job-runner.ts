@@ -21,6 +21,9 @@ import { idempotencyScope, requestFingerprint } from './idempotency.js';
 import { diskRefusal, type DiskReading } from './disk-space.js';
 import { effectiveOutputCap } from './output-cap.js';
 
+/** How soon a held queue (disk below the floor, dispatch mark not writable) is tried again. */
+const PUMP_RETRY_MS = 2000;
+
 export interface ExecutorSlot {
   readonly executor?: Executor;
   /** Why this process server cannot run jobs (its executor failed to initialise). */
@@ -71,6 +74,9 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
   /** Submissions with an Idempotency-Key still being recorded, by scope: a repeat waits for their outcome. */
   private readonly inflight = new Map<string, Promise<unknown>>();
   private closing = false;
+  /** Set while queued jobs wait for space (or for their dispatch mark to be writable): pump tries again then. */
+  private pumpRetry: NodeJS.Timeout | null = null;
+  private queueHeld = false;
   readonly counters = { submitted: 0, rejectedFull: 0, rejectedDisk: 0, finished: new Map<string, number>() };
 
   constructor(private readonly deps: RunnerDeps) {
@@ -375,6 +381,19 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
   }
 
   private pump(): void {
+    if (!this.closing && this.queue.length > 0 && this.runningCount < this.deps.config.maxConcurrentJobs) {
+      // A job started on a disk below the floor could not write its output or even its exit status: queued
+      // jobs wait for space instead (running ones go on), and start by themselves once it is back.
+      const disk = this.deps.disk();
+      if (!disk.ok) {
+        if (!this.queueHeld) this.deps.logger.warn('queued jobs wait: dataDir is below minFreeBytes', { freeBytes: disk.freeBytes, floorBytes: disk.floorBytes, queued: this.queue.length });
+        this.queueHeld = true;
+        this.retryPumpSoon();
+        return;
+      }
+      if (this.queueHeld) this.deps.logger.info('queued jobs start again: dataDir has space', { freeBytes: disk.freeBytes, queued: this.queue.length });
+      this.queueHeld = false;
+    }
     while (!this.closing && this.queue.length > 0 && this.runningCount < this.deps.config.maxConcurrentJobs) {
       const id = this.queue.shift() as string;
       // Queued jobs are kept whole in memory: no file read here.
@@ -404,6 +423,7 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       this.starting--;
       this.queue.unshift(job.id);
       this.deps.logger.error('cannot record the start of a queued job; it stays queued', { jobId: job.id, error: (err as Error).message });
+      this.retryPumpSoon();
       return;
     }
     await this.dispatch(job, executor);
@@ -428,6 +448,16 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     else if (kind === 'abort') await execution.abort();
     else await execution.cancel(this.deps.config.cancelGraceSeconds * 1000);
     return job;
+  }
+
+  /** Nothing else may happen for a while (no job ends, no submission): the queue must move on by itself. */
+  private retryPumpSoon(): void {
+    if (this.pumpRetry || this.closing) return;
+    this.pumpRetry = setTimeout(() => {
+      this.pumpRetry = null;
+      this.pump();
+    }, PUMP_RETRY_MS);
+    this.pumpRetry.unref();
   }
 
   /** After a restart: re-adopt running jobs, collect finished ones, requeue what never started. */
@@ -495,6 +525,8 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
   /** Stops accepting and launching; running jobs continue under their supervisors. */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.pumpRetry) clearTimeout(this.pumpRetry);
+    this.pumpRetry = null;
   }
 }
 

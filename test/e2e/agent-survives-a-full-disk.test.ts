@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify, parse } from 'yaml';
-import { startAgentProcess, type RunningAgent } from '../fixtures/agent.js';
+import { startAgentProcess, type RunningAgent, type Tap } from '../fixtures/agent.js';
 import { isRoot } from '../fixtures/cli.js';
 import { waitFor } from '../fixtures/wait.js';
 
@@ -57,19 +57,25 @@ async function setConfig(agent: RunningAgent, change: Record<string, unknown>): 
   await writeFile(agent.configPath, stringify(config));
 }
 
+/** A fresh directory whose `data` is an 8 MiB tmpfs, unmounted when the test ends. */
+async function smallDisk(t: Tap): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'outpost-disk-'));
+  const dataDir = join(dir, 'data');
+  await mkdir(dataDir, { mode: 0o700 });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', dataDir]);
+  t.teardown(async () => {
+    // Lazy: the agent's teardown (which stops it) may come after this one.
+    execFileSync('umount', ['-l', dataDir]);
+    await rm(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
 if (!isRoot) {
   t.test('a full dataDir (tmpfs)', { skip: 'needs root (mounts a small tmpfs as dataDir)' }, () => undefined);
 } else {
   t.test('a full dataDir: the agent stays up, refuses new jobs with 507, keeps its journal whole, and recovers', async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'outpost-disk-'));
-    const dataDir = join(dir, 'data');
-    await mkdir(dataDir, { mode: 0o700 });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', dataDir]);
-    t.teardown(async () => {
-      // Lazy: the agent's teardown (which stops it) may come after this one.
-      execFileSync('umount', ['-l', dataDir]);
-      await rm(dir, { recursive: true, force: true });
-    });
+    const dir = await smallDisk(t);
     const agent = await startAgentProcess(t, { dir, config: { minFreeBytes: 2 * 1024 * 1024, maxOutputBytes: 64 * 1024 * 1024 } });
     interface Status {
       disk: { ok: boolean; freeBytes: number; floorBytes: number };
@@ -139,5 +145,28 @@ if (!isRoot) {
     t.equal(await agent.output(again), 'back\n');
     t.equal((await status()).store.lastError, null);
     await journalLines(agent.dataDir);
+  });
+
+  t.test('queued jobs wait while the disk is below the floor and start by themselves once space is back', async (t) => {
+    const dir = await smallDisk(t);
+    const agent = await startAgentProcess(t, { dir, config: { minFreeBytes: 2 * 1024 * 1024, maxConcurrentJobs: 1 } });
+    const go = join(dir, 'go');
+    const first = await agent.submit({ command: `while [ ! -e ${go} ]; do sleep 0.05; done` });
+    const queued = [await agent.submit({ command: 'echo ran' }), await agent.submit({ command: 'echo ran' })];
+    // The disk fills from outside while they wait; the slot frees: started now, they could not even
+    // record their exit, so they must stay queued.
+    const fill = join(agent.dataDir, 'fill');
+    execFileSync('sh', ['-c', `head -c 16000000 /dev/zero > ${fill} 2>/dev/null; true`]);
+    await writeFile(go, '');
+    t.equal((await agent.waitDone(first)).state, 'succeeded');
+    await waitFor(() => /queued jobs wait: dataDir is below minFreeBytes/.test(agent.log), 10_000, 'the held queue');
+    for (const id of queued) t.equal((await agent.request('GET', `/v1/jobs/${id}`)).json().state, 'queued');
+    // Space comes back and nothing else happens: the queue moves on by itself.
+    await unlink(fill);
+    for (const id of queued) {
+      t.equal((await agent.waitDone(id, 30_000)).state, 'succeeded', `queued job ${id}`);
+      t.equal(await agent.output(id), 'ran\n');
+    }
+    t.match(agent.log, /queued jobs start again/);
   });
 }
