@@ -46,6 +46,16 @@ t.test('output beyond maxOutputBytes is cut with a marker, the job runs on and i
   t.equal(await waitFor(async () => ((await agent.output(left)) === 'early\nlate\n' ? 'ok' : undefined), 10_000, 'the late line'), 'ok');
 });
 
+t.test('a long script that prints a lot before the shell has read all of it does not stall on its own output', async (t) => {
+  const agent = await startAgentProcess(t);
+  // The shell reads the script from a pipe as it runs it: 200 kB of output come before the last of the
+  // script's 200 kB is read, so the supervisor must pump output while the script is still being fed.
+  const script = `head -c 200000 /dev/zero | tr '\\0' a; echo\n${'# padding\n'.repeat(20_000)}echo end\n`;
+  const id = await agent.submit({ script, timeoutSeconds: 30 });
+  t.equal((await agent.waitDone(id, 60_000)).state, 'succeeded');
+  t.equal(await agent.output(id), `${'a'.repeat(200_000)}\nend\n`);
+});
+
 async function journalLines(dataDir: string): Promise<unknown[]> {
   const text = await readFile(join(dataDir, 'journal.jsonl'), 'utf8');
   if (text.length > 0 && !text.endsWith('\n')) throw new Error('the journal ends in a partial line');

@@ -262,7 +262,19 @@ sub supervise {
   };
   $SIG{PIPE} = 'IGNORE';
   alarm($timeout) if $timeout > 0;
-  if ($w) { close $r; print $w $feed; close $w; }
+  if ($w) {
+    close $r;
+    # The job may print before it has read all of this (sh reads a script as it runs it), and the supervisor
+    # pumps that output only once in its loop: what may not fit in the pipe (one page is all a pipe is sure
+    # to hold) is fed by a child of its own, so neither side waits for the other.
+    if (length($feed) <= 4096) { print $w $feed; }
+    else {
+      my $fp = fork();
+      if (!defined $fp) { print $w $feed; }
+      elsif ($fp == 0) { $SIG{$_} = 'DEFAULT' for qw(TERM USR1 ALRM); print $w $feed; close $w; quick_exit(); }
+    }
+    close $w;
+  }
   my $st = -1;
   # A handler, not DEFAULT: the job's end then interrupts the wait for its output (children reset it on exec).
   $SIG{CHLD} = sub {};
