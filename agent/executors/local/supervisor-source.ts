@@ -65,6 +65,8 @@ binmode STDIN; my $p = do { local $/; <STDIN> }; outpost_become($p, @ARGV);`;
 export const LAUNCHER_SOURCE = String.raw`
 use strict;
 my ($SETSID, $PRCTL, $EXIT, $PERL, $KILLER, $LISTEN) = @ARGV;
+# A cancel (TERM) or abort (USR1) sent to a supervisor before it has a job (see supervise).
+our $EARLY = '';
 $| = 1;
 my $OUT = \*STDOUT;
 ` + SHIM_SOURCE + String.raw`
@@ -89,9 +91,17 @@ sub serve {
     chomp $line;
     my ($cmd, $req, @f) = split / /, $line;
     next unless defined $cmd && $cmd eq 'L';
+    # The agent may signal the supervisor as soon as it has the pid, before the child has run a line of its
+    # own (a loaded host): the child inherits these from the fork on, the launcher drops them at once.
+    $EARLY = '';
+    $SIG{TERM} = sub { $EARLY ||= 'TERM' };
+    $SIG{USR1} = sub { $EARLY = 'USR1' };
     my $pid = fork();
+    if (defined $pid && $pid == 0) { supervise(@f); exit 0; }
+    $SIG{TERM} = 'DEFAULT'; $SIG{USR1} = 'DEFAULT';
+    # Meant for the launcher itself (a stop in that instant): delivered now.
+    kill $EARLY, $$ if $EARLY;
     if (!defined $pid) { print $OUT "E $req fork failed: $!\n"; next; }
-    if ($pid == 0) { supervise(@f); exit 0; }
     print $OUT "S $req $pid " . starttime($pid) . "\n";
   }
 }
@@ -132,6 +142,8 @@ sub supervise {
   my $dir = unhex($dirh); my $out = unhex($outh); my $payload = unhex($payh);
   my @switch = grep { $_ ne '' } split /\0/, unhex($switchh), -1;
   my @argv = map { unhex($_) } @argh;
+  # A cancel or abort can come before the job exists (caught since the fork, serve): the default action
+  # would end this supervisor and leave the job unsupervised or never started. Kept, and acted on below.
   $SIG{CHLD} = 'DEFAULT';
   $SIG{PIPE} = 'DEFAULT';  # an ignored signal stays ignored across exec: jobs must get the default
   if ($SETSID) { syscall($SETSID + 0); } else { setpgrp(0, 0); }
@@ -180,6 +192,7 @@ sub supervise {
   my $job = fork();
   if (!defined $job) { $status{error} = "fork failed: $!"; write_status($st_file, \%status); quick_exit(); }
   if ($job == 0) {
+    $SIG{TERM} = 'DEFAULT'; $SIG{USR1} = 'DEFAULT';
     setpgrp(0, 0);
     open(STDOUT, '>&', $pw); open(STDERR, '>&', $pw); close $pw; close $pr; close $o;
     close $w if $w;
@@ -262,6 +275,7 @@ sub supervise {
   };
   $SIG{PIPE} = 'IGNORE';
   alarm($timeout) if $timeout > 0;
+  $SIG{$EARLY}->() if $EARLY;
   if ($w) {
     close $r;
     # The job may print before it has read all of this (sh reads a script as it runs it), and the supervisor
