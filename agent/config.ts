@@ -93,6 +93,17 @@ export const agentConfigSchema = z
       })
       .strict()
       .default({ maxAgeDays: 14, maxJobs: 100_000 }),
+    /**
+     * Bytes of output a job may leave in dataDir; beyond them the output is cut with a marker line and the
+     * job runs on (docs/agent.md, "A full disk"). 64 MiB: far more than anyone reads of a job's log, small
+     * enough that a few runaway jobs cannot fill a disk. A job may ask for less, never more.
+     */
+    maxOutputBytes: z.number().int().min(1).max(2 ** 50).default(64 * 1024 * 1024),
+    /**
+     * Free bytes dataDir's filesystem must keep: below them new jobs are refused (507 AGENT_DISK_LOW) so
+     * the journal and running jobs' output still have room. 0 disables the check.
+     */
+    minFreeBytes: z.number().int().min(0).max(2 ** 50).default(256 * 1024 * 1024),
     /** How long an Idempotency-Key names its job, in hours (docs/agent.md, "Submitting a job exactly once"). */
     idempotencyKeyHours: z.number().min(0.01).max(8760).default(24),
     /** Credential store file; `<dataDir>/credentials.json` by default. */

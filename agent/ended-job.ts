@@ -51,6 +51,7 @@ export class EndedJob implements JobSummary {
   ranOn: JobSummary['ranOn'];
   readonly executor: string | undefined;
   readonly description: string | undefined;
+  outputTruncated: true | undefined;
   file: 0 | 1;
   offset: number;
   length: number;
@@ -71,6 +72,8 @@ export class EndedJob implements JobSummary {
     this.ranOn = from.ranOn;
     this.executor = sharedExecutor(from.executor);
     this.description = listDescription(from.description);
+    // Left undefined (not false) otherwise: the record shows the field only for a cut output.
+    this.outputTruncated = from.outputTruncated ? true : undefined;
     this.file = at.file;
     this.offset = at.offset;
     this.length = at.length;

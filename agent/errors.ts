@@ -204,6 +204,21 @@ export const agentError = defineErrors('agent', {
     meaning: 'The job journal or snapshot in dataDir was written by a newer agent, in a format version this agent does not know (a downgrade); the agent refuses to start and changes nothing in dataDir.',
     action: 'Run the newer agent release again (the message names both format versions), or move dataDir aside to start this release with an empty job history.',
   },
+  AGENT_STORE_FULL: {
+    status: 507,
+    meaning: 'The job journal could not be written because dataDir\'s filesystem is full (ENOSPC or quota); nothing of the request was kept, and the journal was cut back to its last whole line.',
+    action: 'Free space on dataDir\'s filesystem (GET /v1/status shows `store.lastError` until a write succeeds again), then retry.',
+  },
+  AGENT_DISK_LOW: {
+    status: 507,
+    meaning: 'dataDir\'s filesystem has less free space than minFreeBytes in agent.yaml, so no new job is accepted; running jobs go on and reads still work.',
+    action: 'Free space on that filesystem (old job output: lower retention, or remove jobs) and retry after the Retry-After seconds; GET /v1/status shows `disk`.',
+  },
+  AGENT_OUTPUT_LIMIT_TOO_HIGH: {
+    status: 400,
+    meaning: 'The job asked for a maxOutputBytes above the agent\'s own maxOutputBytes; a job may only lower it.',
+    action: 'Leave maxOutputBytes out (the agent\'s value applies) or give at most the value in the message; the agent\'s administrator can raise maxOutputBytes in agent.yaml.',
+  },
   AGENT_CREDENTIAL_UNKNOWN: {
     status: 400,
     meaning: 'credentialKey names no entry in the agent\'s credential store (JS7 WINDOWS-1168).',

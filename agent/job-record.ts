@@ -36,6 +36,8 @@ export interface JobSummary {
   /** For lists: where it runs, and its description (an ended job keeps the first LIST_DESCRIPTION_CHARS). */
   readonly executor?: string;
   readonly description?: string;
+  /** Set once the job's output was cut (maxOutputBytes, or a write the disk refused): it ends with a marker line. */
+  outputTruncated?: boolean;
 }
 
 /** How much of a description an ended job keeps in memory for lists; the record has all of it. */
@@ -67,11 +69,12 @@ export function listView(j: JobSummary): Record<string, unknown> {
     ranOn: j.ranOn,
     ...(j.executor !== undefined ? { executor: j.executor } : {}),
     ...(description !== undefined ? { description } : {}),
+    ...(j.outputTruncated ? { outputTruncated: true } : {}),
   };
 }
 
 /** The fields of a JobSummary that change after creation (what journal updates carry). */
-export const MUTABLE_FIELDS = ['state', 'startedAt', 'endedAt', 'exitCode', 'signal', 'endReason', 'message', 'runtime', 'ranOn'] as const;
+export const MUTABLE_FIELDS = ['state', 'startedAt', 'endedAt', 'exitCode', 'signal', 'endReason', 'message', 'runtime', 'ranOn', 'outputTruncated'] as const;
 
 export interface JobRecord extends JobSummary {
   readonly spec: JobSpec;

@@ -24,6 +24,8 @@ export interface JobRequest {
   credentialKey?: string;
   processServer?: string;
   timeoutSeconds?: number;
+  /** At most the agent's maxOutputBytes (AGENT_OUTPUT_LIMIT_TOO_HIGH above it). */
+  maxOutputBytes?: number;
   description?: string;
   /** A template of agent.yaml instead of command, argv or script; `inputs` fill it in (templates.ts). */
   template?: string;
@@ -130,6 +132,7 @@ const FIELDS: Readonly<Record<keyof JobRequest, FieldCheck>> = {
   credentialKey: (c, p, v) => c.matching(p, v, CREDENTIAL_KEY, 'must be a credential key'),
   processServer: (c, p, v) => c.matching(p, v, PROCESS_SERVER, 'must be a process server name'),
   timeoutSeconds: (c, p, v) => c.integer(p, v, 1, 31_536_000),
+  maxOutputBytes: (c, p, v) => c.integer(p, v, 1, 2 ** 50),
   description: (c, p, v) => c.text(p, v, 1024),
   template: (c, p, v) => c.matching(p, v, TEMPLATE_NAME, 'must be a template name'),
   inputs: (c, p, v) => {
@@ -207,6 +210,7 @@ export function toJobSpec(id: string, r: JobRequest, defaults: { runAs?: string 
     ...(runAs !== undefined ? { runAs } : {}),
     ...(r.loginProfile !== undefined ? { loginProfile: r.loginProfile } : {}),
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
+    ...(r.maxOutputBytes !== undefined ? { maxOutputBytes: r.maxOutputBytes } : {}),
     ...(r.credentialKey !== undefined ? { credentialKey: r.credentialKey } : {}),
     ...(r.processServer !== undefined ? { processServer: r.processServer } : {}),
   };

@@ -18,6 +18,11 @@ import { policyRefusal } from './job-policy.js';
 import { askedOf, controlRefusal, entryRefusal, jobRefusal, matchRule, type Identity } from './permissions.js';
 import { expandTemplate } from './templates.js';
 import { idempotencyScope, requestFingerprint } from './idempotency.js';
+import { diskRefusal, type DiskReading } from './disk-space.js';
+import { effectiveOutputCap } from './output-cap.js';
+
+/** How soon a held queue (disk below the floor, dispatch mark not writable) is tried again. */
+const PUMP_RETRY_MS = 2000;
 
 export interface ExecutorSlot {
   readonly executor?: Executor;
@@ -43,6 +48,8 @@ export interface RunnerDeps {
   readonly agentUser: string;
   /** This boot of the host (/proc/sys/kernel/random/boot_id): tells an agent restart from a host restart. */
   readonly bootId: string;
+  /** dataDir's free space against minFreeBytes, read now (disk-space.ts). */
+  readonly disk: () => DiskReading;
 }
 
 export interface Submission {
@@ -67,7 +74,10 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
   /** Submissions with an Idempotency-Key still being recorded, by scope: a repeat waits for their outcome. */
   private readonly inflight = new Map<string, Promise<unknown>>();
   private closing = false;
-  readonly counters = { submitted: 0, rejectedFull: 0, finished: new Map<string, number>() };
+  /** Set while queued jobs wait for space (or for their dispatch mark to be writable): pump tries again then. */
+  private pumpRetry: NodeJS.Timeout | null = null;
+  private queueHeld = false;
+  readonly counters = { submitted: 0, rejectedFull: 0, rejectedDisk: 0, finished: new Map<string, number>() };
 
   constructor(private readonly deps: RunnerDeps) {
     super();
@@ -177,6 +187,17 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     const refusal = policyRefusal(spec, config, this.deps.agentUser);
     if (refusal) throw refusal;
     if (!spec.processServer) await this.deps.precheckLocal(spec);
+    if (spec.maxOutputBytes !== undefined && spec.maxOutputBytes > config.maxOutputBytes) {
+      throw agentError('AGENT_OUTPUT_LIMIT_TOO_HIGH', `maxOutputBytes: this agent keeps at most ${config.maxOutputBytes} bytes of a job's output`, {
+        details: { maxOutputBytes: config.maxOutputBytes },
+      });
+    }
+    // Last of the checks, so a bad request is still told what is wrong with it; replays never get here.
+    const low = diskRefusal(this.deps.disk(), config.dataDir);
+    if (low) {
+      this.counters.rejectedDisk++;
+      throw low;
+    }
 
     // Reserve the slot or queue place synchronously so concurrent submits cannot overshoot.
     const startNow = this.runningCount < config.maxConcurrentJobs && this.queue.length === 0;
@@ -243,6 +264,7 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
         ...(request.runAs !== undefined ? { runAs: request.runAs } : {}),
         ...(request.processServer !== undefined ? { processServer: request.processServer } : {}),
         ...(request.timeoutSeconds !== undefined ? { timeoutSeconds: request.timeoutSeconds } : {}),
+        ...(request.maxOutputBytes !== undefined ? { maxOutputBytes: request.maxOutputBytes } : {}),
         ...(request.description !== undefined ? { description: request.description } : {}),
       },
       template: record,
@@ -283,11 +305,13 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       jobRefusal(config.permissions, job.submittedBy, askedOf(spec, job.template?.name, config.processServers, this.deps.agentUser)) ??
       policyRefusal(spec, config, this.deps.agentUser);
     if (refusal) throw refusal;
+    // The cap in force now: a reload that lowered the agent's value applies to jobs queued before it.
+    const capped = { ...spec, maxOutputBytes: effectiveOutputCap(spec.maxOutputBytes, config.maxOutputBytes) };
     const secretEnv = Object.entries(spec.secretEnv ?? {});
-    if (secretEnv.length === 0) return spec;
+    if (secretEnv.length === 0) return capped;
     const env: Record<string, string> = { ...spec.env };
     for (const [name, key] of secretEnv) env[name] = await this.deps.secretValue(key);
-    return { ...spec, env };
+    return { ...capped, env };
   }
 
   /** Starts a job whose slot is already counted in `starting`. */
@@ -342,6 +366,7 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       endReason: exit.reason,
       message: exit.message ?? null,
       ...(exit.ranOn ? { ranOn: exit.ranOn } : {}),
+      ...(exit.outputTruncated ? { outputTruncated: true } : {}),
     };
     void this.deps.store.update(job.id, patch).catch((err: Error) => this.deps.logger.error('journal write failed', { error: err.message }));
     const state = patch.state as string;
@@ -355,6 +380,19 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
   }
 
   private pump(): void {
+    if (!this.closing && this.queue.length > 0 && this.runningCount < this.deps.config.maxConcurrentJobs) {
+      // A job started on a disk below the floor could not write its output or even its exit status: queued
+      // jobs wait for space instead (running ones go on), and start by themselves once it is back.
+      const disk = this.deps.disk();
+      if (!disk.ok) {
+        if (!this.queueHeld) this.deps.logger.warn('queued jobs wait: dataDir is below minFreeBytes', { freeBytes: disk.freeBytes, floorBytes: disk.floorBytes, queued: this.queue.length });
+        this.queueHeld = true;
+        this.retryPumpSoon();
+        return;
+      }
+      if (this.queueHeld) this.deps.logger.info('queued jobs start again: dataDir has space', { freeBytes: disk.freeBytes, queued: this.queue.length });
+      this.queueHeld = false;
+    }
     while (!this.closing && this.queue.length > 0 && this.runningCount < this.deps.config.maxConcurrentJobs) {
       const id = this.queue.shift() as string;
       // Queued jobs are kept whole in memory: no file read here.
@@ -384,6 +422,7 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       this.starting--;
       this.queue.unshift(job.id);
       this.deps.logger.error('cannot record the start of a queued job; it stays queued', { jobId: job.id, error: (err as Error).message });
+      this.retryPumpSoon();
       return;
     }
     await this.dispatch(job, executor);
@@ -408,6 +447,16 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     else if (kind === 'abort') await execution.abort();
     else await execution.cancel(this.deps.config.cancelGraceSeconds * 1000);
     return job;
+  }
+
+  /** Nothing else may happen for a while (no job ends, no submission): the queue must move on by itself. */
+  private retryPumpSoon(): void {
+    if (this.pumpRetry || this.closing) return;
+    this.pumpRetry = setTimeout(() => {
+      this.pumpRetry = null;
+      this.pump();
+    }, PUMP_RETRY_MS);
+    this.pumpRetry.unref();
   }
 
   /** After a restart: re-adopt running jobs, collect finished ones, requeue what never started. */
@@ -436,7 +485,9 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       }
       let result: Execution | { lost: string };
       try {
-        result = await this.executorFor(job.spec).reattach(job.spec, job.runtime ?? {}, paths);
+        // With the cap in force (an SSH job's output is written here; a local supervisor has its own).
+        const spec = { ...job.spec, maxOutputBytes: effectiveOutputCap(job.spec.maxOutputBytes, this.deps.config.maxOutputBytes) };
+        result = await this.executorFor(job.spec).reattach(spec, job.runtime ?? {}, paths);
       } catch (err) {
         result = { lost: `cannot re-attach: ${(err as Error).message}` };
       }
@@ -475,6 +526,8 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
   /** Stops accepting and launching; running jobs continue under their supervisors. */
   async close(): Promise<void> {
     this.closing = true;
+    if (this.pumpRetry) clearTimeout(this.pumpRetry);
+    this.pumpRetry = null;
   }
 }
 

@@ -89,6 +89,13 @@ export class JobStore {
   private compacting = false;
   /** After a failed compaction, the next attempt waits until then (it is only an optimisation). */
   private compactNotBefore = 0;
+  /**
+   * Where the journal must be cut back to before anything more is appended: set when a failed batch left
+   * part of itself in the file and cutting it off failed too. Appending after such a fragment would make a
+   * corrupt line in the middle of the journal, which the next start refuses; so nothing is.
+   */
+  private tornAt: number | null = null;
+  private failure: { code: string; message: string; at: string } | null = null;
 
   /** Idempotency keys of recent jobs, rebuilt from the records on open, so they survive restarts. */
   private readonly keys: IdempotencyIndex;
@@ -121,6 +128,11 @@ export class JobStore {
     return store;
   }
 
+  /** Why the last journal write failed, until one succeeds again (GET /v1/status shows it). */
+  get lastError(): { code: string; message: string; at: string } | null {
+    return this.failure;
+  }
+
   /** The job an Idempotency-Key (in its scope, idempotency.ts) names, if created within the window. */
   idempotent(scope: string, now = Date.now()): KnownKey | undefined {
     return this.keys.lookup(scope, now);
@@ -139,7 +151,8 @@ export class JobStore {
     const entry = this.entries.get(id);
     if (!(entry instanceof EndedJob)) return entry as JobRecord | undefined;
     const created = this.readCreateLine(id, entry) as unknown as Record<string, unknown>;
-    for (const key of MUTABLE_FIELDS) created[key] = entry[key];
+    // outputTruncated only when set: an ended job's record has no such key otherwise.
+    for (const key of MUTABLE_FIELDS) if (key !== 'outputTruncated' || entry.outputTruncated) created[key] = entry[key];
     return created as unknown as JobRecord;
   }
 
@@ -266,13 +279,31 @@ export class JobStore {
         const journal = this.journal;
         if (!journal) throw new Error('job store is closed');
         const data = Buffer.from(lines.map((l) => l.text).join(''));
+        if (this.tornAt !== null) {
+          await journal.truncate(this.tornAt);
+          this.journalBytes = this.tornAt;
+          this.tornAt = null;
+        }
         const base = this.journalBytes;
         try {
-          const { bytesWritten } = await journal.write(data);
-          if (bytesWritten !== data.length) throw new Error(`short write (${bytesWritten} of ${data.length} bytes)`);
+          // A short write is followed by another for the rest, so a full disk shows as ENOSPC, not as a count.
+          for (let done = 0; done < data.length; ) {
+            const { bytesWritten } = await journal.write(data, done, data.length - done);
+            if (bytesWritten === 0) throw new Error(`short write (${done} of ${data.length} bytes)`);
+            done += bytesWritten;
+          }
+          if (sync) await journal.datasync();
         } catch (err) {
-          // Offsets of later lines are taken from the file's real size, whatever part of this got written.
-          this.journalBytes = (await journal.stat().catch(() => null))?.size ?? this.journalBytes;
+          // The batch is all or nothing (every waiter of it is refused): whatever part of it reached the
+          // file is cut off, so the next append starts on a line of its own. Cutting frees space, so it
+          // works on a full disk; if it does not, nothing is appended until it does (tornAt).
+          await journal.truncate(base).then(
+            () => (this.journalBytes = base),
+            async () => {
+              this.tornAt = base;
+              this.journalBytes = (await journal.stat().catch(() => null))?.size ?? this.journalBytes;
+            },
+          );
           throw err;
         }
         this.journalBytes += data.length;
@@ -282,18 +313,19 @@ export class JobStore {
           if (l.createId !== undefined) this.locate(l.createId, { file: JOURNAL, offset, length });
           offset += length;
         }
-        if (sync) {
-          this.unsynced = false;
-          await journal.datasync();
-        } else {
-          this.unsynced = true;
-        }
+        this.unsynced = !sync;
       })();
       try {
         await this.flushing;
+        this.failure = null;
         for (const w of waiters) w.resolve();
       } catch (err) {
-        const e = agentError('AGENT_STORE_FAILED', `cannot write the job journal: ${(err as Error).message}`, { cause: err });
+        const errno = (err as NodeJS.ErrnoException).code;
+        const full = errno === 'ENOSPC' || errno === 'EDQUOT';
+        const e = full
+          ? agentError('AGENT_STORE_FULL', `cannot write the job journal in ${this.dir}: the filesystem is full (${errno}); nothing of this request was kept`, { cause: err })
+          : agentError('AGENT_STORE_FAILED', `cannot write the job journal: ${(err as Error).message}`, { cause: err });
+        this.failure = { code: e.code, message: e.message, at: new Date().toISOString() };
         for (const w of waiters) w.reject(e);
       } finally {
         this.flushing = null;

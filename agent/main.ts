@@ -26,6 +26,7 @@ import { JobRunner, type ExecutorSlot } from './job-runner.js';
 import { JobStore } from './job-store.js';
 import { listen, readSecretFile } from './listen.js';
 import { createMetrics } from './metrics.js';
+import { readDisk } from './disk-space.js';
 import { createQuietCollector } from './quiet-gc.js';
 import { isSameProcess, processStartTime } from './proc.js';
 import { createApi } from './server.js';
@@ -199,6 +200,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     secretValue: (key) => credentials.secretValue(key),
     agentUser: invocationOptions.agentUser,
     bootId: bootId(),
+    disk: () => readDisk(config.dataDir, current.minFreeBytes),
   });
   let recovered;
   try {
@@ -226,6 +228,8 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     jobs: { running: runner.runningCount, queued: runner.queuedCount, total: store.jobs.size },
     capacity: { maxConcurrentJobs: current.maxConcurrentJobs, queueLimit: current.queueLimit },
     launcher: { running: local.launcherPid !== undefined, pid: local.launcherPid ?? null, lastError: launcherError?.message ?? null },
+    disk: readDisk(config.dataDir, current.minFreeBytes),
+    store: { lastError: store.lastError },
     processServers: config.processServers.map((s): ProcessServerStatus | Record<string, unknown> => {
       const slot = processServers.get(s.name);
       const executor = slot?.executor as SshExecutor | undefined;
@@ -239,7 +243,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
       return { name: s.name, host: s.remoteHostName, port: s.port, reachable: null, lastConnectAt: null, lastError: { code: 'AGENT_PROCESS_SERVER_UNAVAILABLE', message: slot?.unavailable ?? 'not initialised' } };
     }),
   });
-  const metrics = createMetrics(runner);
+  const metrics = createMetrics(runner, () => readDisk(config.dataDir, current.minFreeBytes));
   // Memory comes back once the agent goes quiet after a burst of jobs (quiet-gc.ts).
   const quiet = createQuietCollector();
   runner.on('change', () => quiet.activity());

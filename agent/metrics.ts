@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import type { Counter as CounterT, Gauge as GaugeT, Histogram as HistogramT, Registry as RegistryT } from 'prom-client';
 import type { JobRunner } from './job-runner.js';
+import type { DiskReading } from './disk-space.js';
 
 const require = createRequire(import.meta.url);
 const Registry = require('prom-client/lib/registry.js') as typeof RegistryT;
@@ -58,7 +59,7 @@ export interface AgentMetrics {
   readonly jobDuration: Histogram<'state'>;
 }
 
-export function createMetrics(runner: JobRunner): AgentMetrics {
+export function createMetrics(runner: JobRunner, disk?: () => DiskReading): AgentMetrics {
   const registry = new Registry();
   collectDefaultMetrics(registry, 'outpost_agent_');
   new Gauge({
@@ -93,6 +94,33 @@ export function createMetrics(runner: JobRunner): AgentMetrics {
       this.set(runner.counters.rejectedFull);
     },
   });
+  new Gauge({
+    name: 'outpost_agent_jobs_rejected_disk_low_total',
+    help: 'Jobs refused with 507 because dataDir had less free space than minFreeBytes.',
+    registers: [registry],
+    collect() {
+      this.set(runner.counters.rejectedDisk);
+    },
+  });
+  if (disk) {
+    new Gauge({
+      name: 'outpost_agent_data_dir_free_bytes',
+      help: 'Free bytes on the filesystem of dataDir (what an unprivileged writer may use).',
+      registers: [registry],
+      collect() {
+        const free = disk().freeBytes;
+        if (free !== null) this.set(free);
+      },
+    });
+    new Gauge({
+      name: 'outpost_agent_data_dir_floor_bytes',
+      help: 'minFreeBytes: below this free space new jobs are refused.',
+      registers: [registry],
+      collect() {
+        this.set(disk().floorBytes);
+      },
+    });
+  }
   new Gauge({
     name: 'outpost_agent_jobs_finished_total',
     help: 'Jobs that ended since the agent started, by final state.',

@@ -5,7 +5,8 @@
  * Contract, whatever the executor:
  *  - `start` resolves once the job is launched *detached* (it survives the agent's death) and returns the
  *    facts needed to find it again (`runtime`), which the agent persists before answering the client.
- *  - Output is appended to `paths.output` (the agent serves and follows that file); it is never truncated.
+ *  - Output is appended to `paths.output` (the agent serves and follows that file); it is never truncated,
+ *    but it stops at the job's `maxOutputBytes`, after which one marker line is appended (outputCutMarker).
  *  - `reattach` finds a job again after an agent restart from its persisted `runtime`, or says it is lost
  *    only when its fate truly cannot be known.
  *  - `Execution.done` resolves when the job has ended *and* its output is complete on disk.
@@ -39,6 +40,12 @@ export interface JobSpec {
   /** Load the run-as user's login profile (Redwood's and JS7's "load user profile"). */
   readonly loginProfile?: boolean;
   readonly timeoutSeconds?: number;
+  /**
+   * Bytes of output kept: beyond them the executor stops writing the output file, appends one marker line
+   * and reports `outputTruncated`; the job runs on. As recorded, only what the client asked for; the
+   * executor gets the value in force (the agent's maxOutputBytes when the client gave none).
+   */
+  readonly maxOutputBytes?: number;
   readonly credentialKey?: string;
   readonly processServer?: string;
 }
@@ -67,6 +74,8 @@ export interface ExitInfo {
   /** Processes of the job still alive after it was cancelled, aborted or timed out (the message names
    * them too): the executor could not end them. */
   readonly survivors?: readonly { readonly pid: number; readonly user: string }[];
+  /** The output was cut (maxOutputBytes reached, or the disk refused a write): the file ends with a marker line. */
+  readonly outputTruncated?: boolean;
   /** For SSH jobs: which host and user ran it (the job record shows it). */
   readonly ranOn?: { host: string; user: string };
 }

@@ -15,6 +15,8 @@ export interface PageJob {
   readonly description?: string;
   readonly executor?: string;
   readonly message?: string | null;
+  /** The output was cut (maxOutputBytes or a full disk): it ends with a marker line. */
+  readonly outputTruncated?: boolean;
   readonly ranOn?: { host: string; user: string } | null;
   readonly submittedBy?: { subject?: string; address?: string } | null;
   /** Template jobs: the template and its inputs as the job record keeps them (secret inputs already masked). */
@@ -104,6 +106,10 @@ export function statusFacts(status: Record<string, unknown>): string {
     ['queued', pick('queued')],
     ['capacity', pick('capacity') ?? pick('maxConcurrentJobs')],
   ];
+  const disk = (status.disk && typeof status.disk === 'object' ? status.disk : {}) as Record<string, unknown>;
+  if (typeof disk.freeBytes === 'number') {
+    facts.push(['disk free', `${Math.floor(disk.freeBytes / 1048576)} MiB${disk.ok === false ? ' — below minFreeBytes: new jobs refused' : ''}`]);
+  }
   const items = facts.filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => `<li>${esc(k)} <b>${esc(v)}</b></li>`);
   return `<ul class="facts">${items.join('')}</ul>`;
 }
@@ -162,6 +168,7 @@ export function jobPageHead(job: PageJob, o: { now: number; streaming: boolean; 
   if (job.ranOn) facts.push(['Ran on', `<code>${esc(job.ranOn.user)}@${esc(job.ranOn.host)}</code>`]);
   if (job.submittedBy?.subject) facts.push(['Submitted by', `${esc(job.submittedBy.subject)}${job.submittedBy.address ? ` from ${esc(job.submittedBy.address)}` : ''}`]);
   if (job.message) facts.push(['Message', esc(job.message)]);
+  if (job.outputTruncated) facts.push(['Output', 'cut: the job printed more than was kept (the marker line at its end says where and why)']);
   const dl = `<dl class="job">${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
   const note = o.truncatedFrom > 0
     ? `<p class="note">Showing output from byte ${o.truncatedFrom}; the <a href="${esc(job.id)}/output.txt">full output</a> is available as text.</p>`

@@ -7,6 +7,8 @@ t.test('ok: defaults fill in and the result is frozen', async (t) => {
   const c = parseAgentConfig(base);
   t.equal(c.maxConcurrentJobs, 16);
   t.equal(c.queueLimit, 1000);
+  t.equal(c.maxOutputBytes, 64 * 1024 * 1024);
+  t.equal(c.minFreeBytes, 256 * 1024 * 1024);
   t.same(c.interpreterWhitelist, ['/bin/sh', '/bin/bash']);
   t.same(c.runAs, { method: 'sudo', allowedUsers: [] });
   t.equal('mode' in c.listen && c.listen.mode, 0o660);

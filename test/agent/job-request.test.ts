@@ -8,6 +8,8 @@ t.test('ok: the three kinds', async (t) => {
   t.equal(toJobSpec('a', parseJobRequest({ argv: ['/bin/true'] }), { timeoutSeconds: 0 }).kind, 'argv');
   const s = toJobSpec('a', parseJobRequest({ script: 'x', args: ['1'] }), { runAs: 'batch', timeoutSeconds: 30 });
   t.match(s, { kind: 'script', runAs: 'batch', timeoutSeconds: 30, args: ['1'] });
+  t.equal(toJobSpec('a', parseJobRequest({ command: 'true', maxOutputBytes: 4096 }), { timeoutSeconds: 0 }).maxOutputBytes, 4096);
+  t.notOk('maxOutputBytes' in toJobSpec('a', parseJobRequest({ command: 'true' }), { timeoutSeconds: 0 }), 'only what the client asked for is recorded');
 });
 
 t.test('fail: unknown fields, conflicts, NUL, bad names', async (t) => {
@@ -80,6 +82,8 @@ t.test('problems name the bad field, all of them at once, with zod-compatible wo
     [{ command: 'a', cwd: 'x\u0000' }, 'cwd: must not contain NUL; cwd: must be an absolute path'],
     [{ command: 'a', timeoutSeconds: 1.5 }, 'timeoutSeconds: Invalid input: expected int, received number'],
     [{ command: 'a', timeoutSeconds: 1e10 }, 'timeoutSeconds: Too big: expected number to be <=31536000'],
+    [{ command: 'a', maxOutputBytes: 0 }, 'maxOutputBytes: Too small: expected number to be >=1'],
+    [{ command: 'a', maxOutputBytes: '1k' }, 'maxOutputBytes: Invalid input: expected number, received string'],
     [{ command: '' }, 'command: Too small: expected string to have >=1 characters'],
     [{ command: 'a', description: 'x'.repeat(1025) }, 'description: Too big: expected string to have <=1024 characters'],
     [{ command: 'a', loginProfile: 'yes' }, 'loginProfile: Invalid input: expected boolean, received string'],

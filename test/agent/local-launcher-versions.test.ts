@@ -45,7 +45,7 @@ t.test('an agent refuses a launcher service of another protocol, once, and uses 
   await waitFor(() => errors.length > 0, 10_000, 'the refusal');
   t.match(errors[0], new RegExp(`speaks launcher protocol ${LAUNCHER_PROTOCOL + 1}, this agent speaks ${LAUNCHER_PROTOCOL}: restart outpost-launcher.service from the same Outpost release`));
   t.equal(launcher.pid, undefined, 'not used');
-  await t.rejects(launcher.launch({ dir, output: join(dir, 'out'), timeoutSeconds: 0, graceSeconds: 1, mode: 'inline', payload: '', argv: ['/bin/true'], switchAs: [] }), /not connected/);
+  await t.rejects(launcher.launch({ dir, output: join(dir, 'out'), timeoutSeconds: 0, graceSeconds: 1, mode: 'inline', payload: '', argv: ['/bin/true'], switchAs: [], maxOutputBytes: 0 }), /not connected/);
   // The agent keeps trying (the service may be restarted from the right release); the third hello is an
   // older launcher's, without a version.
   const pid = await waitFor(() => launcher.pid, 20_000, 'a compatible launcher');

@@ -3,7 +3,7 @@
  * SIGTERM, and descendants that left the group (setsid) or were orphaned by a double fork.
  */
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAgentProcess } from '../fixtures/agent.js';
@@ -101,3 +101,32 @@ t.test('cancelling a queued job ends it without running it', async (t) => {
   for (const b of blockers) await agent.waitDone(b);
   t.notOk(existsSync(marker), 'never ran');
 });
+
+t.test('a cancel or abort sent the moment the job is accepted ends it: the supervisor is never caught unready', async (t) => {
+  // The agent has the supervisor's pid as soon as it is forked, possibly before the supervisor has run a
+  // line (a loaded host): a signal then must neither kill the supervisor (the job would be lost, or run on
+  // unsupervised) nor be forgotten.
+  // A duration no other test uses, to find this test's processes by their command line.
+  const duration = `${300 + (process.pid % 600)}.25`;
+  for (let i = 0; i < 20; i++) {
+    const kind = i % 2 ? 'abort' : 'cancel';
+    const id = await agent.submit({ argv: ['/bin/sleep', duration] });
+    t.equal((await agent.request('POST', `/v1/jobs/${id}/${kind}`)).status, 202);
+    const job = await agent.waitDone(id, 20_000);
+    t.equal(job.state, 'cancelled', `${kind} #${i}: ${String(job.message)}`);
+  }
+  const left = await waitFor(() => !existsSync('/proc') || !readdirPids().some((p) => cmdline(p) === `/bin/sleep\0${duration}\0`), 5000, 'no job left running').catch(() => false);
+  t.ok(left, 'no job process is left running');
+});
+
+function readdirPids(): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return '';
+  }
+}

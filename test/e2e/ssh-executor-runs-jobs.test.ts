@@ -65,6 +65,15 @@ else {
     t.type(ssh.status().lastConnectAt, 'string');
   });
 
+  t.test('output beyond maxOutputBytes is cut with a marker here; the job runs on to its end', async (t) => {
+    const { exit, output } = await run(ssh, { kind: 'command', command: "head -c 300000 /dev/zero | tr '\\0' b; echo; exit 4", maxOutputBytes: 1000 });
+    t.equal(output, `${'b'.repeat(1000)}\n[outpost: output cut at 1000 bytes; maxOutputBytes]\n`);
+    t.match(exit, { exitCode: 4, reason: 'exited', outputTruncated: true });
+    const small = await run(ssh, { kind: 'command', command: 'echo fits', maxOutputBytes: 1000 });
+    t.equal(small.output, 'fits\n');
+    t.notOk('outputTruncated' in small.exit);
+  });
+
   t.test('a password login works too', async (t) => {
     const { exit, output } = await run(executor({ credentialKey: 'pw' }), { kind: 'command', command: 'id -un' });
     t.equal(output, `${user.name}\n`);

@@ -27,6 +27,8 @@ t.test('agent facts accept the agent\'s nested status shape', async (t) => {
   t.match(html, /version <b>1\.2\.3<\/b>/);
   t.match(html, /running <b>2<\/b>.*queued <b>1<\/b>.*capacity <b>16<\/b>/);
   t.notMatch(html, /object Object/);
+  t.match(statusFacts({ disk: { freeBytes: 100 * 1048576, floorBytes: 256 * 1048576, ok: false } }), /disk free <b>100 MiB — below minFreeBytes: new jobs refused<\/b>/);
+  t.match(statusFacts({ disk: { freeBytes: 300 * 1048576, floorBytes: 256 * 1048576, ok: true } }), /disk free <b>300 MiB<\/b>/);
 });
 
 t.test('pages: no script, relative links, escaped job data', async (t) => {
@@ -43,5 +45,7 @@ t.test('pages: no script, relative links, escaped job data', async (t) => {
   t.ok(head.endsWith('<pre class="output" id="output">'), 'cut where the output goes');
   t.match(jobPageHead(job, { now: 0, streaming: false, truncatedFrom: 10 }), /Showing output from byte 10/);
   t.match(jobPageTail(job, true), /Job ended: .*failed.* exit code <b>4<\/b>/);
+  t.notMatch(jobPageHead(job, { now: 0, streaming: false, truncatedFrom: 0 }), /<dt>Output<\/dt>/);
+  t.match(jobPageHead({ ...job, outputTruncated: true }, { now: 0, streaming: false, truncatedFrom: 0 }), /<dt>Output<\/dt><dd>cut: /);
   t.notMatch(jobPageTail(job, false), /Job ended/, 'no footer when nothing was streamed');
 });

@@ -29,6 +29,8 @@ interface StatusFile {
   error: string;
   /** [pid, user] of what was left after killing (absent in status files from older supervisors). */
   survivors?: [number, string][];
+  /** The output was cut at maxOutputBytes or by a failed write (absent from older supervisors). */
+  outputTruncated?: boolean;
 }
 
 interface StatusFileEnd extends StatusFile {
@@ -48,7 +50,14 @@ export function readExitStatus(dir: string, endedAtMs?: number): ExitInfo | null
   } catch {
     return null;
   }
-  const s = JSON.parse(text) as StatusFileEnd & { v?: unknown };
+  let s: StatusFileEnd & { v?: unknown };
+  try {
+    s = JSON.parse(text) as StatusFileEnd & { v?: unknown };
+  } catch {
+    // Written tmp + rename, so a torn file should not happen; if it does (a disk that lied), the job's
+    // end is unknown rather than a reason to fail the agent.
+    return { exitCode: null, signal: null, reason: 'lost', endedAt: new Date(endedAtMs ?? Date.now()).toISOString(), message: 'the job supervisor left an unreadable exit status' };
+  }
   const format = 'v' in s ? s.v : 1;
   if (!(typeof format === 'number' && Number.isInteger(format) && format >= 1 && format <= STATUS_FORMAT)) {
     // Written by a supervisor of a newer release (a launcher service not yet downgraded with the agent):
@@ -70,6 +79,7 @@ export function readExitStatus(dir: string, endedAtMs?: number): ExitInfo | null
     endedAt: new Date(endedAtMs ?? s.endedAt * 1000).toISOString(),
     ...(message ? { message } : {}),
     ...(survivors.length ? { survivors } : {}),
+    ...(s.outputTruncated ? { outputTruncated: true } : {}),
   };
 }
 
@@ -176,6 +186,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): LocalExecuto
         output: paths.output,
         timeoutSeconds: job.timeoutSeconds ?? 0,
         graceSeconds: options.graceSeconds,
+        maxOutputBytes: job.maxOutputBytes ?? 0,
         mode: inv.mode,
         payload: inv.payload,
         argv: inv.argv,

@@ -45,6 +45,8 @@ export interface LaunchRequest {
   readonly output: string;
   readonly timeoutSeconds: number;
   readonly graceSeconds: number;
+  /** Bytes of output kept (0: all); the supervisor cuts the rest (output-cap.ts). */
+  readonly maxOutputBytes: number;
   readonly mode: 'inline' | 'stdin';
   readonly payload: string;
   readonly argv: readonly string[];
@@ -86,7 +88,8 @@ const hex = (s: string): string => `x${Buffer.from(s, 'utf8').toString('hex')}`;
 export function encodeLaunch(req: string, r: LaunchRequest): string {
   const t = Math.max(0, Math.floor(r.timeoutSeconds));
   const g = Math.max(1, Math.floor(r.graceSeconds));
-  return ['L', req, hex(r.dir), hex(r.output), String(t), String(g), r.mode, hex(r.payload), hex(r.switchAs.join('\0')), ...r.argv.map(hex)].join(' ') + '\n';
+  const cap = Math.max(0, Math.floor(r.maxOutputBytes));
+  return ['L', req, hex(r.dir), hex(r.output), String(t), `${g}:${cap}`, r.mode, hex(r.payload), hex(r.switchAs.join('\0')), ...r.argv.map(hex)].join(' ') + '\n';
 }
 
 export class Launcher {

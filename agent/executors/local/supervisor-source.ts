@@ -6,7 +6,7 @@
  * supervisors without an exec. Only core built-ins are used (no modules) so startup is ~3 ms.
  *
  * Launcher protocol (one line each, fields separated by one space, strings as `x` + hex):
- *   agent → launcher  `L <req> <dir> <output> <timeoutSec> <graceSec> <mode> <payload> <switch> <arg>…`
+ *   agent → launcher  `L <req> <dir> <output> <timeoutSec> <graceSec>:<maxOutputBytes> <mode> <payload> <switch> <arg>…`
  *   launcher → agent  `S <req> <supervisorPid> <startTime>` | `E <req> <message>` | `X <supervisorPid> <waitStatus>`
  *                     | `H <launcherPid> <protocol>` (first line on a socket connection; a launcher from
  *                     before the protocol version sent no `<protocol>`, which reads as 1)
@@ -19,12 +19,19 @@
  * Switch: NUL-joined argv that runs a program as the job's run-as user (empty: no switch); the supervisor
  * runs killer.pl through it for the job's processes it may not signal itself (EPERM).
  *
+ * (`:<maxOutputBytes>` rides on the grace field so that a launcher service still running the previous
+ * source reads the grace as before and runs the job uncapped, and a missing one means no cap.)
+ *
  * The supervisor: own session; child subreaper (prctl) so double-forked descendants come back to it;
- * the job in its own process group with output appended to `<output>`; enforces the timeout itself
+ * the job in its own process group, its stdout/stderr a pipe the supervisor pumps into `<output>`, keeping
+ * at most maxOutputBytes and then one marker line (output-cap.ts; the job runs on, the rest is read and
+ * dropped); a write the disk refuses cuts the output the same way. Output of processes the job leaves
+ * behind is pumped by a forked `outpost-output` process until they close it. Enforces the timeout itself
  * (alarm), so it keeps working when the agent dies; SIGTERM = cancel (TERM, grace, KILL), SIGUSR1 =
  * abort (KILL now); before signalling it records every descendant (by parent chain and process group)
  * in `<dir>/signalled`. Once it has signalled, it re-scans until nothing of the job is left (or a deadline
- * passes) and names what survived; then writes `<dir>/status` atomically (tmp + rename).
+ * passes) and names what survived; then writes `<dir>/status` atomically (tmp + rename), into a tmp file
+ * written at the start, so that a disk filled by then does not lose the job's end.
  */
 
 /**
@@ -140,10 +147,14 @@ sub listen_on {
 }
 
 sub supervise {
-  my ($dirh, $outh, $timeout, $grace, $mode, $payh, $switchh, @argh) = @_;
+  my ($dirh, $outh, $timeout, $gracecap, $mode, $payh, $switchh, @argh) = @_;
+  my ($grace, $cap) = split /:/, $gracecap;
+  $cap = 0 unless defined $cap && $cap =~ /^\d+$/;
   my $dir = unhex($dirh); my $out = unhex($outh); my $payload = unhex($payh);
   my @switch = grep { $_ ne '' } split /\0/, unhex($switchh), -1;
   my @argv = map { unhex($_) } @argh;
+  # A cancel or abort can come before the job exists (caught since the fork, serve): the default action
+  # would end this supervisor and leave the job unsupervised or never started. Kept, and acted on below.
   $SIG{CHLD} = 'DEFAULT';
   $SIG{PIPE} = 'DEFAULT';  # an ignored signal stays ignored across exec: jobs must get the default
   if ($SETSID) { syscall($SETSID + 0); } else { setpgrp(0, 0); }
@@ -159,12 +170,16 @@ sub supervise {
   # Who supervises this job, for an agent that died before it could record the launcher's answer.
   if (open(my $f, '>', "$dir/supervisor")) { print $f "$$ " . starttime($$) . "\n"; close $f; }
   my $st_file = "$dir/status";
-  my %status = (reason => 'exited', exitCode => 'null', signal => 'null', jobPid => 'null', error => '', survivors => []);
+  # Room for the status, taken now: at the end the disk may be full (write_status writes into it).
+  if (open(my $f, '>', "$st_file.tmp")) { print $f (' ' x 1024); close $f; }
+  my %status = (reason => 'exited', exitCode => 'null', signal => 'null', jobPid => 'null', error => '', survivors => [], cut => 0);
   my $o;
   unless (open($o, '>>', $out)) { $status{error} = "cannot open output: $!"; write_status($st_file, \%status); quick_exit(); }
   # Everything the job needs (env, cwd, script pipe) is prepared here, before the fork, so the job's child
   # only execs: perl touching memory after fork() means copy-on-write faults, which dominated per-job CPU.
   my ($r, $w);
+  my ($pr, $pw);
+  pipe($pr, $pw) or do { $status{error} = "pipe failed: $!"; write_status($st_file, \%status); quick_exit(); };
   my $feed = '';
   if ($mode eq 'stdin') {
     pipe($r, $w);
@@ -190,7 +205,7 @@ sub supervise {
   if ($job == 0) {
     control_signals(1);  # a blocked mask would survive the exec: the job gets every signal
     setpgrp(0, 0);
-    open(STDOUT, '>&', $o); open(STDERR, '>&', $o); close $o;
+    open(STDOUT, '>&', $pw); open(STDERR, '>&', $pw); close $pw; close $pr; close $o;
     close $w if $w;
     if ($mode eq 'stdin') {
       open(STDIN, '<&', $r); close $r;
@@ -203,8 +218,50 @@ sub supervise {
     quick_exit(127);
   }
   setpgrp($job, $job);
-  close $o;
+  close $pw;
   $status{jobPid} = $job;
+  # The pump: what the job prints, up to $cap bytes (0: all), then the marker once; the rest is dropped.
+  my $kept = (-s $o) || 0;
+  my $ends_line = 1;
+  my $pump = sub {
+    my $buf = shift;
+    return if $status{cut};
+    my $over = $cap > 0 && length($buf) > $cap - $kept;
+    my $part = $over ? substr($buf, 0, $cap - $kept) : $buf;
+    while (length $part) {
+      my $n = syswrite($o, $part);
+      if (!defined $n || $n == 0) {
+        my $why = "$!";
+        $status{cut} = 1;
+        $status{error} = "output cut at $kept bytes: $why";
+        syswrite($o, ($ends_line ? '' : "\n") . "[outpost: output cut at $kept bytes; $why]\n");
+        return;
+      }
+      $kept += $n;
+      $ends_line = substr($part, $n - 1, 1) eq "\n";
+      $part = substr($part, $n);
+    }
+    if ($over) {
+      $status{cut} = 1;
+      syswrite($o, ($ends_line ? '' : "\n") . "[outpost: output cut at $cap bytes; maxOutputBytes]\n");
+    }
+  };
+  my $rin = ''; vec($rin, fileno($pr), 1) = 1;
+  my $pr_open = 1;
+  # Waits up to $t seconds for output (or a signal) and pumps one read of it.
+  my $wait_output = sub {
+    my $t = shift;
+    return select(undef, undef, undef, $t) unless $pr_open;
+    my $n = select(my $rout = $rin, undef, undef, $t);
+    return if !defined $n || $n <= 0;
+    my $got = sysread($pr, my $buf, 65536);
+    if (!defined $got) { return if $!{EINTR} || $!{EAGAIN}; $got = 0; }
+    if ($got == 0) { $pr_open = 0; close $pr; return; }
+    $pump->($buf);
+    return 1;
+  };
+  # What is in the pipe now, without waiting (bounded: a process that never stops printing must not hold us).
+  my $drain = sub { for (1 .. 64) { last unless $wait_output->(0); } };
   my $phase = 0;
   my $signal_all = sub {
     my $sig = shift;
@@ -230,12 +287,32 @@ sub supervise {
   $SIG{PIPE} = 'IGNORE';
   control_signals(1);  # a cancel or abort sent while it started is handled now
   alarm($timeout) if $timeout > 0;
-  if ($w) { close $r; print $w $feed; close $w; }
+  if ($w) {
+    close $r;
+    # The job may print before it has read all of this (sh reads a script as it runs it), and the supervisor
+    # pumps that output only once in its loop: what may not fit in the pipe (one page is all a pipe is sure
+    # to hold) is fed by a child of its own, so neither side waits for the other.
+    if (length($feed) <= 4096) { print $w $feed; }
+    else {
+      my $fp = fork();
+      if (!defined $fp) { print $w $feed; }
+      elsif ($fp == 0) { $SIG{$_} = 'DEFAULT' for qw(TERM USR1 ALRM); print $w $feed; close $w; quick_exit(); }
+    }
+    close $w;
+  }
   my $st = -1;
-  while (1) { my $p = waitpid($job, 0); if ($p == $job) { $st = $?; last; } last if $p < 0; }
+  # A handler, not DEFAULT: the job's end then interrupts the wait for its output (children reset it on exec).
+  $SIG{CHLD} = sub {};
+  while ($pr_open) {
+    my $p = waitpid($job, 1);
+    if ($p == $job) { $st = $?; last; }
+    last if $p < 0;
+    $wait_output->(1);
+  }
+  if ($st < 0) { while (1) { my $p = waitpid($job, 0); if ($p == $job) { $st = $?; last; } last if $p < 0; } }
   while (waitpid(-1, 1) > 0) {}
   # A cancelled/timed-out job's descendants get the rest of the grace period, then SIGKILL.
-  while ($phase == 1 && tree($job) > 0) { select(undef, undef, undef, 0.05); while (waitpid(-1, 1) > 0) {} }
+  while ($phase == 1 && tree($job) > 0) { $drain->(); select(undef, undef, undef, 0.05); while (waitpid(-1, 1) > 0) {} }
   alarm(0);
   # Killing was ordered: the status is written only once nothing of the job is left, or names what is.
   if ($phase > 0) {
@@ -252,6 +329,20 @@ sub supervise {
   if ($st >= 0) {
     if ($st & 127) { $status{signal} = $st & 127; } else { $status{exitCode} = $st >> 8; }
   }
+  $drain->();
+  if ($pr_open) {
+    # Processes the job left running still hold its output: they get a pump of their own until they close
+    # it (as when they wrote to the file directly), rather than a SIGPIPE when this supervisor is gone.
+    my $k = fork();
+    if (defined $k && $k == 0) {
+      $0 = 'outpost-output';
+      $SIG{$_} = 'DEFAULT' for qw(TERM USR1 ALRM CHLD);
+      $wait_output->(3600) while $pr_open;
+      quick_exit();
+    }
+    close $pr;
+  }
+  close $o;
   write_status($st_file, \%status);
   quick_exit();
 }
@@ -316,12 +407,20 @@ sub tree {
 sub write_status {
   my ($file, $s) = @_;
   my $err = $s->{error}; $err =~ s/[\\"]/ /g; $err =~ s/[\x00-\x1f]/ /g;
+  my $cut = $s->{cut} ? 'true' : 'false';
   my $sv = join(',', map { my $u = $_->[1]; $u =~ s/[^\w.\-]/?/g; '[' . ($_->[0] + 0) . ',"' . $u . '"]' } @{$s->{survivors}});
-  if (open(my $f, '>', "$file.tmp")) {
-    print $f '{"v":${STATUS_FORMAT},"reason":"' . $s->{reason} . '","exitCode":' . $s->{exitCode} . ',"signal":' . $s->{signal}
-      . ',"jobPid":' . $s->{jobPid} . ',"error":"' . $err . '","survivors":[' . $sv . '],"endedAt":' . time() . "}\n";
-    close $f;
-    rename("$file.tmp", $file);
+  my $text = '{"v":${STATUS_FORMAT},"reason":"' . $s->{reason} . '","exitCode":' . $s->{exitCode} . ',"signal":' . $s->{signal}
+    . ',"jobPid":' . $s->{jobPid} . ',"error":"' . $err . '","survivors":[' . $sv . '],"outputTruncated":' . $cut
+    . ',"endedAt":' . time() . "}\n";
+  # Into the room taken at the start when it is there and big enough (a full disk cannot refuse that),
+  # cut to length; a status that could not be written whole is not renamed into place.
+  my $f;
+  my $ok = (-s "$file.tmp" || 0) >= length($text) ? open($f, '+<', "$file.tmp") : open($f, '>', "$file.tmp");
+  if ($ok) {
+    $ok = print $f $text;
+    $ok = truncate($f, length($text)) && $ok;
+    $ok = close($f) && $ok;
+    if ($ok) { rename("$file.tmp", $file); } else { unlink("$file.tmp"); }
   }
 }
 `;

@@ -195,7 +195,7 @@ class SshProcessServer implements SshExecutor {
       startedAtMs,
     };
     const deadline = job.timeoutSeconds ? startedAtMs + job.timeoutSeconds * 1000 : null;
-    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, 0, deadline);
+    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, 0, deadline, job.maxOutputBytes);
     const request = encodeRequest(job.id, plan);
     const launcher = request.length <= LAUNCHER_REQUEST_MAX ? await this.launcher(credentialKey, pool, user) : null;
     const launch = launcher ? launcher.launch(job.id, request, remoteJob.append) : this.execLaunch(pool, user, job.id, plan, remoteJob);
@@ -332,7 +332,7 @@ class SshProcessServer implements SshExecutor {
     const size = RemoteJob.outputSize(paths.output);
     const startedAtMs = typeof runtime.startedAtMs === 'number' ? runtime.startedAtMs : Date.now();
     const deadline = job.timeoutSeconds ? startedAtMs + job.timeoutSeconds * 1000 : null;
-    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, Math.max(0, size - runtime.outputBase), deadline);
+    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, Math.max(0, size - runtime.outputBase), deadline, job.maxOutputBytes);
     this.track(remoteJob);
     this.deps.logger.info('ssh job re-attached', { server: this.server.name, job: job.id, offset: size - runtime.outputBase });
     return remoteJob;

@@ -13,6 +13,7 @@ import type { EndReason, Execution, ExitInfo, RuntimeInfo } from '../executor.js
 import type { ExecResult, SshPool } from './connection-pool.js';
 import { parseEndLine, type EndLine, type FollowStep } from './job-plan.js';
 import { ATTACH, KILL, remoteCommand, type RemoteUser } from './remote-scripts.js';
+import { OutputCap, outputCutMarker } from '../../output-cap.js';
 
 export interface FollowTuning {
   /**
@@ -69,8 +70,12 @@ export class RemoteJob implements Execution {
     /** Bytes of the remote output file already in the local one. */
     private received: number,
     deadline: number | null,
+    /** The job's maxOutputBytes; the local file holds at most that and a marker line (output-cap.ts). */
+    maxOutputBytes?: number,
   ) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    // After a restart the local file's size is what was kept: a cut file restarts as cut.
+    this.cap = maxOutputBytes ? new OutputCap(maxOutputBytes, received) : null;
     if (deadline !== null) this.later(Math.max(0, deadline - Date.now()), () => void this.expire());
   }
 
@@ -88,6 +93,9 @@ export class RemoteJob implements Execution {
   }
 
   private out: Promise<FileHandle> | null = null;
+  private readonly cap: OutputCap | null;
+  /** Set when the local disk refused a write: the rest of the output is dropped (and still counted as received). */
+  private diskCut: string | null = null;
   /** Finished or detached: late bytes are dropped (a re-attach fetches them again from the file's size). */
   private outputClosed = false;
 
@@ -109,8 +117,28 @@ export class RemoteJob implements Execution {
   readonly append = async (chunk: Buffer): Promise<void> => {
     if (this.outputClosed) throw new Error(`the output of job ${this.id} is closed`);
     // Off the launch path: on ext4 a mkdir waits for the journal commit of the job store's fdatasync.
-    this.out ??= mkdir(dirname(this.outputPath), { recursive: true, mode: 0o700 }).then(() => open(this.outputPath, 'a', 0o600));
-    await (await this.out).write(chunk);
+    const { keep, marker } = this.diskCut !== null ? { keep: chunk.subarray(0, 0), marker: null } : this.cap ? this.cap.take(chunk) : { keep: chunk, marker: null };
+    if (keep.length > 0 || marker !== null) {
+      this.out ??= mkdir(dirname(this.outputPath), { recursive: true, mode: 0o700 }).then(() => open(this.outputPath, 'a', 0o600));
+      try {
+        const out = await this.out;
+        if (keep.length > 0) await out.write(keep);
+        if (marker !== null) await out.write(marker);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // Fetching it again would only fill the same full disk: the output is cut here, as the local
+        // supervisor cuts it; anything else is retried from the last byte received.
+        if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+        this.out = null;
+        const kept = RemoteJob.outputSize(this.outputPath);
+        this.diskCut = `output cut at ${kept} bytes: the local disk is full (${code})`;
+        this.ctx.logger.warn('ssh job output cut: the local disk is full', { server: this.ctx.server, job: this.id, keptBytes: kept });
+        await open(this.outputPath, 'a', 0o600).then(async (h) => {
+          await h.write(outputCutMarker(kept, false, code)).catch(() => undefined);
+          await h.close();
+        }).catch(() => undefined);
+      }
+    }
     this.received += chunk.length;
   };
 
@@ -177,7 +205,15 @@ export class RemoteJob implements Execution {
     this.timers.clear();
     this.closeOutput();
     this.ctx.finished(this.id, this.ctx.user);
-    this.resolveDone({ ...info, endedAt: new Date().toISOString(), ranOn: { host: this.ctx.host, user: this.ctx.user.effective } });
+    const truncated = this.diskCut !== null || this.cap?.cut === true;
+    const message = [info.message, this.diskCut].filter(Boolean).join('; ');
+    this.resolveDone({
+      ...info,
+      ...(message ? { message } : {}),
+      ...(truncated ? { outputTruncated: true } : {}),
+      endedAt: new Date().toISOString(),
+      ranOn: { host: this.ctx.host, user: this.ctx.user.effective },
+    });
   }
 
   /** Sends a signal to the job's group, session and descendants on the target; retried while the link is down. */
