@@ -1,7 +1,8 @@
 /**
- * A chaos run: a steady load of jobs through the real gateway while the agent is killed with SIGKILL and
- * restarted every cycle, the gateway is killed and restarted every few cycles, and every open connection
- * between master and gateway is reset every few others. Submitters use the master's own engine (runJobs:
+ * A chaos run: a steady load of jobs through the real gateway — local ones and, with `sshdEvery`, agentless
+ * ones over SSH on a real sshd — while the agent is killed with SIGKILL and restarted every cycle, the
+ * gateway is killed and restarted every few cycles, sshd stopped and started every few others, and every
+ * open connection between master and gateway is reset every few more. Submitters use the master's own engine (runJobs:
  * idempotency keys, resends, output follow with resumption), one job per call, each job appending its
  * token to a file. At the end the three accounts (master, agent, file) are compared (tally.ts). A prober
  * asks the gateway for /healthz every 100 ms to measure the longest unavailability.
@@ -11,11 +12,13 @@
 import { request, type RequestOptions } from 'node:https';
 import type { SecureContext } from 'node:tls';
 import net from 'node:net';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runJobs } from '../../master/index.js';
 import { loadCredentials } from '../../master/credentials.js';
 import { startStack } from '../../test/fixtures/stack.js';
+import { runOutpost, tempDir } from '../../test/fixtures/cli.js';
+import { createSshUser, sshdSkipReason, startSshd } from '../../test/fixtures/sshd.js';
 import { longestOutage, tallyChaos, type AgentJob, type ChaosCounts, type Submission } from './tally.js';
 
 type T = { teardown(fn: () => unknown): void };
@@ -29,6 +32,9 @@ export interface ChaosOptions {
   gatewayEvery?: number;
   /** Reset every master ↔ gateway connection every this many cycles (0: never). */
   cutEvery?: number;
+  /** Half the submitters run their jobs agentlessly over SSH on a real sshd (root only); sshd is stopped and
+   * started again every this many cycles (0: never). Undefined: no SSH jobs. */
+  sshdEvery?: number;
   /** Milliseconds between cycles (uniform in [min, max]). */
   pauseMs?: readonly [number, number];
   /** Loopback address of the site. */
@@ -38,6 +44,9 @@ export interface ChaosOptions {
 
 export interface ChaosReport extends ChaosCounts {
   cycles: number;
+  /** Jobs submitted to run over SSH (part of `submitted`). */
+  sshSubmitted: number;
+  sshdRestarts: number;
   agentKills: number;
   gatewayRestarts: number;
   connectionResets: number;
@@ -84,20 +93,38 @@ export async function runChaos(t: T, o: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const host = o.host ?? '127.0.0.5';
   const say = o.progress ?? (() => undefined);
-  const stack = await startStack(t, { host, agentConfig: { maxConcurrentJobs: 16, queueLimit: 1000 } });
+  const useSsh = o.sshdEvery !== undefined;
+  if (useSsh && sshdSkipReason()) throw new Error(`chaos with SSH jobs: ${sshdSkipReason()}`);
+  const sshd = useSsh ? await startSshd(t) : null;
+  const sshUser = sshd ? await createSshUser(t, 'chaos', await tempDir(t, 'ot-chaos-key-')) : null;
+  const processServers = sshd ? [{ name: 'chaos', credentialKey: 'chaos-key', remoteHostName: sshd.host, port: sshd.port, hostKey: sshd.fingerprint, interpreterWhitelist: ['/bin/sh'] }] : [];
+  const stack = await startStack(t, { host, agentConfig: { maxConcurrentJobs: 16, queueLimit: 1000, processServers } });
   const ranLog = join(stack.dir, 'ran.log');
+  // SSH jobs run as the SSH user, on the same machine: they record themselves in its home.
+  const sshRanLog = sshUser ? join(sshUser.home, 'chaos-ran.log') : null;
+  if (sshUser) {
+    const passphraseFile = join(stack.dir, 'chaos-passphrase');
+    await writeFile(passphraseFile, `${sshUser.passphrase}\n`, { mode: 0o600 });
+    const added = await runOutpost(['agent', 'credentials', 'add', 'chaos-key', '--user', sshUser.name, '--private-key', sshUser.privateKeyPath, '--passphrase-file', passphraseFile, '--config', stack.agent.configPath]);
+    if (added.code !== 0) throw new Error(`agent credentials add: ${added.stderr}`);
+  }
   const relay = await resettableRelay(t, host, () => stack.port);
   const creds = await loadCredentials({ cert: stack.env.OUTPOST_CERT, key: stack.env.OUTPOST_KEY, ca: stack.env.OUTPOST_CA });
   const target = `chaos https://${host}:${relay.port}`;
 
   let stopping = false;
   const submissions: Submission[] = [];
+  let sshSubmitted = 0;
   const submitter = async (k: number): Promise<void> => {
+    const remote = sshRanLog !== null && k % 2 === 1;
     for (let n = 0; !stopping; n++) {
       const token = `c${k}-${n}`;
+      if (remote) sshSubmitted++;
       const result = await runJobs({
         targets: [target],
-        job: { argv: ['sh', '-c', `echo ${token} >> ${ranLog}; sleep 0.2`], description: token },
+        job: remote
+          ? { argv: ['sh', '-c', `echo ${token} >> ${sshRanLog}; sleep 0.2`], description: token, processServer: 'chaos' }
+          : { argv: ['sh', '-c', `echo ${token} >> ${ranLog}; sleep 0.2`], description: token },
         credentials: creds,
         connectTimeoutMs: 5_000,
         requestTimeoutMs: 10_000,
@@ -133,6 +160,7 @@ export async function runChaos(t: T, o: ChaosOptions): Promise<ChaosReport> {
   let agentKills = 0;
   let gatewayRestarts = 0;
   let connectionResets = 0;
+  let sshdRestarts = 0;
   const [lo, hi] = o.pauseMs ?? [600, 1500];
   for (let cycle = 1; cycle <= o.cycles; cycle++) {
     await sleep(lo + Math.random() * (hi - lo));
@@ -145,7 +173,13 @@ export async function runChaos(t: T, o: ChaosOptions): Promise<ChaosReport> {
       gatewayRestarts++;
     }
     if (o.cutEvery && cycle % o.cutEvery === 0) connectionResets += relay.resetAll();
-    say(`cycle ${cycle}/${o.cycles}: ${submissions.length} submitted, ${agentKills} agent kills, ${gatewayRestarts} gateway restarts, ${connectionResets} connections reset`);
+    if (sshd && o.sshdEvery && cycle % o.sshdEvery === 0) {
+      await sshd.down();
+      await sleep(300);
+      await sshd.up();
+      sshdRestarts++;
+    }
+    say(`cycle ${cycle}/${o.cycles}: ${submissions.length} submitted, ${agentKills} agent kills, ${gatewayRestarts} gateway restarts, ${sshdRestarts} sshd restarts, ${connectionResets} connections reset`);
   }
   stopping = true;
   await Promise.all([...workers, prober]);
@@ -164,7 +198,10 @@ export async function runChaos(t: T, o: ChaosOptions): Promise<ChaosReport> {
     if (!settled) await sleep(200);
   }
   const ranCounts = new Map<string, number>();
-  for (const token of (await readFile(ranLog, 'utf8').catch(() => '')).split('\n').filter(Boolean)) ranCounts.set(token, (ranCounts.get(token) ?? 0) + 1);
+  for (const file of [ranLog, sshRanLog]) {
+    if (!file) continue;
+    for (const token of (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean)) ranCounts.set(token, (ranCounts.get(token) ?? 0) + 1);
+  }
   const counts = tallyChaos(submissions, agentJobs, ranCounts);
-  return { ...counts, cycles: o.cycles, agentKills, gatewayRestarts, connectionResets, longestUnavailableMs: longestOutage(probes), durationMs: Date.now() - started };
+  return { ...counts, cycles: o.cycles, sshSubmitted, sshdRestarts, agentKills, gatewayRestarts, connectionResets, longestUnavailableMs: longestOutage(probes), durationMs: Date.now() - started };
 }

@@ -6,13 +6,26 @@
  */
 import t from 'tap';
 import { runChaos } from '../../scripts/chaos/chaos.js';
+import { sshdSkipReason } from '../fixtures/sshd.js';
 
 t.setTimeout(300_000);
 
-t.test('jobs survive agent SIGKILLs, a gateway restart and reset connections: none lost, duplicated or misreported', async (t) => {
+t.test('local jobs survive agent SIGKILLs, a gateway restart and reset connections: none lost, duplicated or misreported', async (t) => {
   const r = await runChaos(t, { cycles: 4, submitters: 3, gatewayEvery: 3, cutEvery: 2, pauseMs: [700, 1200], host: '127.0.0.6' });
   const summary = JSON.stringify(r);
   t.ok(r.agentKills === 4 && r.gatewayRestarts === 1, 'the chaos happened');
+  t.ok(r.completed >= 4, `jobs completed meanwhile: ${summary}`);
+  t.equal(r.lost, 0, `lost: ${summary}`);
+  t.equal(r.duplicated, 0, `duplicated: ${summary}`);
+  t.equal(r.wrongState, 0, `wrong state: ${summary}`);
+});
+
+const skip = sshdSkipReason();
+t.test('local and SSH jobs survive agent SIGKILLs and an sshd restart as well', { skip: skip ?? false }, async (t) => {
+  const r = await runChaos(t, { cycles: 4, submitters: 2, gatewayEvery: 0, cutEvery: 3, sshdEvery: 2, pauseMs: [700, 1200], host: '127.0.0.7' });
+  const summary = JSON.stringify(r);
+  t.ok(r.agentKills === 4 && r.sshdRestarts === 2, 'the chaos happened');
+  t.ok(r.sshSubmitted >= 2, `SSH jobs were submitted: ${summary}`);
   t.ok(r.completed >= 4, `jobs completed meanwhile: ${summary}`);
   t.equal(r.lost, 0, `lost: ${summary}`);
   t.equal(r.duplicated, 0, `duplicated: ${summary}`);
