@@ -477,13 +477,14 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       }
       // A local job is launched only after its directory exists, and without a host restart the page cache
       // tells the truth: no directory, never launched. An SSH job makes its directory only once it prints,
-      // so a recorded start sends it to reattach (which finds it or calls it lost), never back to the queue.
+      // so a recorded start sends it to reattach, which asks the target: found, never started (queued
+      // again below), or lost when the target cannot tell.
       if (!dispatched && !(job.dispatch && job.executor !== 'local')) {
         this.queue.push(job.id);
         counts.requeued++;
         continue;
       }
-      let result: Execution | { lost: string };
+      let result: Execution | { lost: string } | { notStarted: string };
       try {
         // With the cap in force (an SSH job's output is written here; a local supervisor has its own).
         const spec = { ...job.spec, maxOutputBytes: effectiveOutputCap(job.spec.maxOutputBytes, this.deps.config.maxOutputBytes) };
@@ -494,6 +495,12 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       if ('lost' in result) {
         counts.lost++;
         this.finish(job, { exitCode: null, signal: null, reason: 'lost', endedAt: new Date().toISOString(), message: result.lost });
+        continue;
+      }
+      if ('notStarted' in result) {
+        this.deps.logger.info('job queued again: it never started', { jobId: job.id, why: result.notStarted });
+        this.queue.push(job.id);
+        counts.requeued++;
         continue;
       }
       counts.readopted++;

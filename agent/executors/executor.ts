@@ -7,8 +7,9 @@
  *    facts needed to find it again (`runtime`), which the agent persists before answering the client.
  *  - Output is appended to `paths.output` (the agent serves and follows that file); it is never truncated,
  *    but it stops at the job's `maxOutputBytes`, after which one marker line is appended (outputCutMarker).
- *  - `reattach` finds a job again after an agent restart from its persisted `runtime`, or says it is lost
- *    only when its fate truly cannot be known.
+ *  - `reattach` finds a job again after an agent restart from its persisted `runtime`, says it never
+ *    started (`notStarted`: the agent queues it again) when that is certain, or says it is lost only when
+ *    its fate truly cannot be known.
  *  - `Execution.done` resolves when the job has ended *and* its output is complete on disk.
  *
  * This file is shared by the local and the SSH executor; the agent owns it and may evolve it.
@@ -93,7 +94,7 @@ export interface Executor {
   /** 'local' or `ssh:<processServer>`. */
   readonly name: string;
   start(job: JobSpec, paths: JobPaths): Promise<Execution>;
-  reattach(job: JobSpec, runtime: RuntimeInfo, paths: JobPaths): Promise<Execution | { lost: string }>;
+  reattach(job: JobSpec, runtime: RuntimeInfo, paths: JobPaths): Promise<Execution | { lost: string } | { notStarted: string }>;
   /** Releases connections and timers; running jobs keep running. */
   close(): Promise<void>;
 }

@@ -1,8 +1,9 @@
 /**
  * A chaos run: a steady load of jobs through the real gateway — local ones and, with `sshdEvery`, agentless
  * ones over SSH on a real sshd — while the agent is killed with SIGKILL and restarted every cycle, the
- * gateway is killed and restarted every few cycles, sshd stopped and started every few others, and every
- * open connection between master and gateway is reset every few more. Submitters use the master's own engine (runJobs:
+ * gateway is killed and restarted every few cycles, sshd stopped and started every few others, the agent's
+ * disk filled below its floor for a cycle every few more (`fillEvery`), and every open connection between
+ * master and gateway is reset. Submitters use the master's own engine (runJobs:
  * idempotency keys, resends, output follow with resumption), one job per call, each job appending its
  * token to a file. At the end the three accounts (master, agent, file) are compared (tally.ts). A prober
  * asks the gateway for /healthz every 100 ms to measure the longest unavailability.
@@ -12,7 +13,10 @@
 import { request, type RequestOptions } from 'node:https';
 import type { SecureContext } from 'node:tls';
 import net from 'node:net';
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { runJobs } from '../../master/index.js';
 import { loadCredentials } from '../../master/credentials.js';
@@ -22,6 +26,7 @@ import { createSshUser, sshdSkipReason, startSshd } from '../../test/fixtures/ss
 import { longestOutage, tallyChaos, type AgentJob, type ChaosCounts, type Submission } from './tally.js';
 
 type T = { teardown(fn: () => unknown): void };
+const execFileP = promisify(execFile);
 
 export interface ChaosOptions {
   /** Agent SIGKILL + restart cycles. */
@@ -35,18 +40,28 @@ export interface ChaosOptions {
   /** Half the submitters run their jobs agentlessly over SSH on a real sshd (root only); sshd is stopped and
    * started again every this many cycles (0: never). Undefined: no SSH jobs. */
   sshdEvery?: number;
+  /** The agent's dataDir is a 64 MiB tmpfs (root only), filled below its minFreeBytes floor every this many
+   * cycles and freed at the next: submissions meanwhile are refused (507), nothing accepted may suffer.
+   * Undefined: dataDir on the ordinary disk. */
+  fillEvery?: number;
   /** Milliseconds between cycles (uniform in [min, max]). */
   pauseMs?: readonly [number, number];
   /** Loopback address of the site. */
   host?: string;
+  /** The SSH user is ot-ssh-<tag> (default `chaos`): runs that may overlap need their own, since making
+   * the user replaces its authorized key and clears its job files. */
+  sshTag?: string;
   progress?: (line: string) => void;
 }
 
 export interface ChaosReport extends ChaosCounts {
+  /** For each lost job: the agent's state and message, the master's state, how often it ran. */
+  lostWhy: string[];
   cycles: number;
   /** Jobs submitted to run over SSH (part of `submitted`). */
   sshSubmitted: number;
   sshdRestarts: number;
+  diskFills: number;
   agentKills: number;
   gatewayRestarts: number;
   connectionResets: number;
@@ -96,12 +111,24 @@ export async function runChaos(t: T, o: ChaosOptions): Promise<ChaosReport> {
   const useSsh = o.sshdEvery !== undefined;
   if (useSsh && sshdSkipReason()) throw new Error(`chaos with SSH jobs: ${sshdSkipReason()}`);
   const sshd = useSsh ? await startSshd(t) : null;
-  const sshUser = sshd ? await createSshUser(t, 'chaos', await tempDir(t, 'ot-chaos-key-')) : null;
+  const sshUser = sshd ? await createSshUser(t, o.sshTag ?? 'chaos', await tempDir(t, 'ot-chaos-key-')) : null;
   const processServers = sshd ? [{ name: 'chaos', credentialKey: 'chaos-key', remoteHostName: sshd.host, port: sshd.port, hostKey: sshd.fingerprint, interpreterWhitelist: ['/bin/sh'] }] : [];
-  const stack = await startStack(t, { host, agentConfig: { maxConcurrentJobs: 16, queueLimit: 1000, processServers } });
+  let small: string | null = null;
+  if (o.fillEvery !== undefined) {
+    const mountPoint = await mkdtemp(join(tmpdir(), 'ot-chaos-disk-'));
+    small = mountPoint;
+    await execFileP('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0755', 'tmpfs', mountPoint]);
+    // One teardown, in this order: a directory still mounted cannot be removed.
+    t.teardown(async () => {
+      await execFileP('umount', ['-l', mountPoint]).catch(() => undefined);
+      await rm(mountPoint, { recursive: true, force: true });
+    });
+  }
+  const diskConfig = small ? { dataDir: join(small, 'data'), minFreeBytes: 16 << 20 } : {};
+  const stack = await startStack(t, { host, agentConfig: { maxConcurrentJobs: 16, queueLimit: 1000, processServers, ...diskConfig } });
   const ranLog = join(stack.dir, 'ran.log');
   // SSH jobs run as the SSH user, on the same machine: they record themselves in its home.
-  const sshRanLog = sshUser ? join(sshUser.home, 'chaos-ran.log') : null;
+  const sshRanLog = sshUser ? join(sshUser.home, `chaos-ran-${process.pid}-${Date.now().toString(36)}.log`) : null;
   if (sshUser) {
     const passphraseFile = join(stack.dir, 'chaos-passphrase');
     await writeFile(passphraseFile, `${sshUser.passphrase}\n`, { mode: 0o600 });
@@ -161,9 +188,12 @@ export async function runChaos(t: T, o: ChaosOptions): Promise<ChaosReport> {
   let gatewayRestarts = 0;
   let connectionResets = 0;
   let sshdRestarts = 0;
+  let diskFills = 0;
+  const filler = small ? join(small, 'filler') : null;
   const [lo, hi] = o.pauseMs ?? [600, 1500];
   for (let cycle = 1; cycle <= o.cycles; cycle++) {
     await sleep(lo + Math.random() * (hi - lo));
+    if (filler) await rm(filler, { force: true });
     await stack.agent.kill('SIGKILL');
     await stack.agent.restart();
     agentKills++;
@@ -173,15 +203,23 @@ export async function runChaos(t: T, o: ChaosOptions): Promise<ChaosReport> {
       gatewayRestarts++;
     }
     if (o.cutEvery && cycle % o.cutEvery === 0) connectionResets += relay.resetAll();
+    if (filler && small && o.fillEvery && cycle % o.fillEvery === 0 && cycle < o.cycles) {
+      // Down to 8 MiB free: under the 16 MiB floor, with room left for the running jobs' records and output.
+      const { bavail, bsize } = await statfs(small);
+      const fill = bavail * bsize - (8 << 20);
+      if (fill > 0) await execFileP('fallocate', ['-l', String(fill), filler]);
+      diskFills++;
+    }
     if (sshd && o.sshdEvery && cycle % o.sshdEvery === 0) {
       await sshd.down();
       await sleep(300);
       await sshd.up();
       sshdRestarts++;
     }
-    say(`cycle ${cycle}/${o.cycles}: ${submissions.length} submitted, ${agentKills} agent kills, ${gatewayRestarts} gateway restarts, ${sshdRestarts} sshd restarts, ${connectionResets} connections reset`);
+    say(`cycle ${cycle}/${o.cycles}: ${submissions.length} submitted, ${agentKills} agent kills, ${gatewayRestarts} gateway restarts, ${sshdRestarts} sshd restarts, ${diskFills} disk fills, ${connectionResets} connections reset`);
   }
   stopping = true;
+  if (filler) await rm(filler, { force: true });
   await Promise.all([...workers, prober]);
 
   // Every job the agent has must have ended before the accounts are compared.
@@ -189,8 +227,8 @@ export async function runChaos(t: T, o: ChaosOptions): Promise<ChaosReport> {
   for (let settled = false; !settled; ) {
     agentJobs.length = 0;
     for (let after: string | undefined; ; ) {
-      const page = (await stack.agent.request('GET', `/v1/jobs?limit=1000${after ? `&after=${after}` : ''}`)).json().jobs as { id: string; state: string; description?: string }[];
-      for (const j of page) agentJobs.push({ id: j.id, state: j.state, token: j.description ?? '' });
+      const page = (await stack.agent.request('GET', `/v1/jobs?limit=1000${after ? `&after=${after}` : ''}`)).json().jobs as { id: string; state: string; description?: string; message?: string | null }[];
+      for (const j of page) agentJobs.push({ id: j.id, state: j.state, token: j.description ?? '', message: j.message ?? null });
       if (page.length < 1000) break;
       after = page.at(-1)?.id;
     }
@@ -203,5 +241,11 @@ export async function runChaos(t: T, o: ChaosOptions): Promise<ChaosReport> {
     for (const token of (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean)) ranCounts.set(token, (ranCounts.get(token) ?? 0) + 1);
   }
   const counts = tallyChaos(submissions, agentJobs, ranCounts);
-  return { ...counts, cycles: o.cycles, sshSubmitted, sshdRestarts, agentKills, gatewayRestarts, connectionResets, longestUnavailableMs: longestOutage(probes), durationMs: Date.now() - started };
+  // What the agent says of each job counted as lost, and what the master said: the first place to look.
+  const why = counts.details.lost.map((token) => {
+    const j = agentJobs.find((a) => a.token === token);
+    const m = submissions.find((x) => x.token === token);
+    return `${token}: agent ${j ? `${j.state} (${j.message ?? ''})` : 'has no such job'}; master ${m?.state ?? '?'}; ran ${ranCounts.get(token) ?? 0}×`;
+  });
+  return { ...counts, lostWhy: why, cycles: o.cycles, sshSubmitted, sshdRestarts, diskFills, agentKills, gatewayRestarts, connectionResets, longestUnavailableMs: longestOutage(probes), durationMs: Date.now() - started };
 }

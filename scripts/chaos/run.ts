@@ -1,7 +1,7 @@
 /**
  * `npm run chaos`: the full chaos run (chaos.ts) — 100 agent SIGKILL cycles by default, the gateway killed
- * every 5th, sshd restarted every 4th (half the jobs run over SSH when root), every connection reset every
- * 3rd — and its verdict. Exits 1 when a job was lost, duplicated
+ * every 5th, sshd restarted every 4th (half the jobs run over SSH when root), the agent's 64 MiB tmpfs dataDir
+ * filled below its floor every 7th (root), every connection reset every 3rd — and its verdict. Exits 1 when a job was lost, duplicated
  * or reported in the wrong state. Not part of `npm test` (a few cycles of it are:
  * test/e2e/chaos-short.test.ts).
  *
@@ -24,18 +24,19 @@ const teardowns: (() => unknown)[] = [];
 const t = { teardown: (fn: () => unknown) => void teardowns.push(fn) };
 let status = 0;
 try {
-  // SSH jobs need root (an OS user and sshd); without it, or with --no-ssh, the run is local jobs only.
+  // SSH jobs and the disk fill need root (an OS user, sshd, mount); without it, or with --no-ssh, the run is
+  // local jobs on the ordinary disk.
   const ssh = !values['no-ssh'] && sshdSkipReason() === null;
   if (!ssh && !values['no-ssh']) process.stderr.write(`chaos: no SSH jobs: ${sshdSkipReason() ?? ''}\n`);
-  const r = await runChaos(t, { cycles, submitters, gatewayEvery: 5, cutEvery: 3, ...(ssh ? { sshdEvery: 4 } : {}), progress: (l) => process.stderr.write(`${l}\n`) });
+  const r = await runChaos(t, { cycles, submitters, gatewayEvery: 5, cutEvery: 3, ...(ssh ? { sshdEvery: 4, fillEvery: 7 } : {}), progress: (l) => process.stderr.write(`${l}\n`) });
   if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else {
     process.stdout.write(
       [
-        `chaos: ${r.cycles} cycles in ${(r.durationMs / 1000).toFixed(0)} s — ${r.agentKills} agent SIGKILLs, ${r.gatewayRestarts} gateway restarts, ${r.sshdRestarts} sshd restarts, ${r.connectionResets} connections reset; Node ${process.version}`,
-        `submitted ${r.submitted} (${r.sshSubmitted} over SSH)  accepted ${r.accepted}  completed ${r.completed}  lost ${r.lost}  duplicated ${r.duplicated}  wrong state ${r.wrongState}`,
+        `chaos: ${r.cycles} cycles in ${(r.durationMs / 1000).toFixed(0)} s — ${r.agentKills} agent SIGKILLs, ${r.gatewayRestarts} gateway restarts, ${r.sshdRestarts} sshd restarts, ${r.diskFills} disk fills, ${r.connectionResets} connections reset; Node ${process.version}`,
+        `submitted ${r.submitted} (${r.sshSubmitted} over SSH)  accepted ${r.accepted}  completed ${r.completed}  failed to start ${r.failedToStart}  lost ${r.lost}  duplicated ${r.duplicated}  wrong state ${r.wrongState}`,
         `longest unavailability (gateway /healthz every 100 ms): ${(r.longestUnavailableMs / 1000).toFixed(2)} s`,
-        ...(r.lost + r.duplicated + r.wrongState > 0 ? [`tokens: ${JSON.stringify(r.details)}`] : []),
+        ...(r.lost + r.duplicated + r.wrongState > 0 ? [`tokens: ${JSON.stringify(r.details)}`, ...r.lostWhy.map((l) => `lost ${l}`)] : []),
       ].join('\n') + '\n',
     );
   }

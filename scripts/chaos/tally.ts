@@ -18,6 +18,7 @@ export interface AgentJob {
   state: string;
   /** The submission's token (the job's description). */
   token: string;
+  message?: string | null;
 }
 
 export interface ChaosCounts {
@@ -32,11 +33,15 @@ export interface ChaosCounts {
   duplicated: number;
   /** The master's report disagrees with the agent's (another state, or "not submitted" for a job that exists). */
   wrongState: number;
+  /** Accepted jobs that failed before running (e.g. their SSH target was down), said so on every side. */
+  failedToStart: number;
   /** Which tokens were counted where, for the report. */
   details: { lost: string[]; duplicated: string[]; wrongState: string[] };
 }
 
-const RAN_STATES = new Set(['succeeded', 'failed', 'timed_out']);
+/** States that say the job ran. `failed` is not one: a job whose start failed (its SSH target down) is
+ * failed without having run, which every account then agrees on; one that ran and failed wrote its token. */
+const RAN_STATES = new Set(['succeeded', 'timed_out']);
 
 export function tallyChaos(submissions: readonly Submission[], agentJobs: readonly AgentJob[], ranCounts: ReadonlyMap<string, number>): ChaosCounts {
   const byToken = new Map<string, AgentJob[]>();
@@ -62,6 +67,7 @@ export function tallyChaos(submissions: readonly Submission[], agentJobs: readon
     submitted: submissions.length,
     accepted: submissions.filter((s) => s.jobId !== null).length,
     completed: agentJobs.filter((j) => j.state === 'succeeded').length,
+    failedToStart: agentJobs.filter((j) => j.state === 'failed' && (ranCounts.get(j.token) ?? 0) === 0).length,
     lost: lost.size,
     duplicated: duplicated.size,
     wrongState: wrong.size,

@@ -1,6 +1,7 @@
 /**
  * The chaos run (scripts/chaos) in a few cycles: jobs through the real gateway while the agent is killed
- * with SIGKILL every cycle, the gateway killed and restarted, and every connection reset. Nothing accepted
+ * with SIGKILL every cycle, the gateway killed and restarted, sshd restarted, the agent's disk filled below
+ * its floor, and every connection reset. Nothing accepted
  * is lost, nothing runs twice, and the master reports each job as the agent ended it. `npm run chaos` is
  * the long version (100 cycles).
  */
@@ -21,10 +22,10 @@ t.test('local jobs survive agent SIGKILLs, a gateway restart and reset connectio
 });
 
 const skip = sshdSkipReason();
-t.test('local and SSH jobs survive agent SIGKILLs and an sshd restart as well', { skip: skip ?? false }, async (t) => {
-  const r = await runChaos(t, { cycles: 4, submitters: 2, gatewayEvery: 0, cutEvery: 3, sshdEvery: 2, pauseMs: [700, 1200], host: '127.0.0.7' });
+t.test('local and SSH jobs survive agent SIGKILLs, sshd restarts and a disk filled below its floor as well', { skip: skip ?? false }, async (t) => {
+  const r = await runChaos(t, { cycles: 4, submitters: 2, gatewayEvery: 0, cutEvery: 3, sshdEvery: 2, fillEvery: 2, pauseMs: [700, 1200], host: '127.0.0.7', sshTag: 'chaos-short' });
   const summary = JSON.stringify(r);
-  t.ok(r.agentKills === 4 && r.sshdRestarts === 2, 'the chaos happened');
+  t.ok(r.agentKills === 4 && r.sshdRestarts === 2 && r.diskFills === 1, `the chaos happened: ${summary}`);
   t.ok(r.sshSubmitted >= 2, `SSH jobs were submitted: ${summary}`);
   t.ok(r.completed >= 4, `jobs completed meanwhile: ${summary}`);
   t.equal(r.lost, 0, `lost: ${summary}`);

@@ -103,14 +103,33 @@ else {
     const ssh = createSshExecutor(server, { credentials, logger, dataDir: dir, tuning: { attachSlice: 2 } });
     t.teardown(() => ssh.close());
     const again = await ssh.reattach({ id, kind: 'command', command: gated(gate) }, runtime, paths(id));
-    if ('lost' in again) {
-      t.fail(again.lost);
+    if (!('done' in again)) {
+      t.fail(JSON.stringify(again));
       return;
     }
     const release = await ssh.start({ id: `${id}-release`, kind: 'argv', argv: ['touch', gate] }, paths(`${id}-release`));
     t.equal((await release.done).exitCode, 0);
     t.match(await again.done, { exitCode: 7, reason: 'exited', ranOn: { host: sshd.host, user: user.name } });
     t.equal(await readOutput(paths(id).output), expected(), 'output complete, nothing duplicated');
+  });
+
+  t.test('a job whose launch was never recorded (the agent died in the launch round trip) is asked for on the target: found and followed, or never started', async (t) => {
+    const id = `drop-${process.pid}-${Date.now().toString(36)}-4`;
+    const gate = join(user.home, `gate-${id}`);
+    const first = createSshExecutor(server, { credentials, logger, dataDir: dir });
+    await first.start({ id, kind: 'command', command: gated(gate, 20) }, paths(id));
+    await waitFor(async () => (await linesIn(id)) >= 10, 30_000, 'first half');
+    await first.close();
+    const second = createSshExecutor(server, { credentials, logger, dataDir: dir });
+    t.teardown(() => second.close());
+    // No runtime at all: what the agent has for a job it marked dispatched and died before recording.
+    const found = await second.reattach({ id, kind: 'command', command: gated(gate, 20) }, {}, paths(id));
+    if (!('done' in found)) return t.fail(JSON.stringify(found));
+    t.ok(Number(found.runtime.remotePid) > 0, 'found by its pid file on the target');
+    await (await second.start({ id: `${id}-release`, kind: 'argv', argv: ['touch', gate] }, paths(`${id}-release`))).done;
+    t.match(await found.done, { exitCode: 7, reason: 'exited' });
+    const never = await second.reattach({ id: `${id}-never`, kind: 'argv', argv: ['true'] }, {}, paths(`${id}-never`));
+    t.match(never, { notStarted: /no trace of it/ }, 'a job the target never saw is to be queued again, not lost');
   });
 
   t.test('an executor closed and re-created re-attaches too, and a record for another server is lost', async (t) => {
@@ -124,7 +143,7 @@ else {
     t.teardown(() => second.close());
     t.match(await second.reattach({ id, kind: 'command' }, { ...exec.runtime, processServer: 'elsewhere' }, paths(id)), { lost: /not started by process server drop/ });
     const again = await second.reattach({ id, kind: 'command' }, exec.runtime, paths(id));
-    if ('lost' in again) return t.fail(again.lost);
+    if (!('done' in again)) return t.fail(JSON.stringify(again));
     await (await second.start({ id: `${id}-release`, kind: 'argv', argv: ['touch', gate] }, paths(`${id}-release`))).done;
     t.match(await again.done, { exitCode: 7 });
     t.equal(await readOutput(paths(id).output), expected(20));

@@ -49,3 +49,8 @@ t.test('longest outage: from the last good probe to the next good one', async (t
   t.equal(longestOutage([[0, true], [100, true]]), 0);
   t.equal(longestOutage([[0, false], [100, true]]), 0, 'an outage with no good probe before it has no start');
 });
+
+t.test('a job that failed to start (never ran) is not lost when every account says failed', async (t) => {
+  const r = tallyChaos([{ token: 'a', jobId: '1', state: 'failed' }], [{ id: '1', state: 'failed', token: 'a' }], ran());
+  t.match(r, { lost: 0, wrongState: 0, failedToStart: 1 });
+});

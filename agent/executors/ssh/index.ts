@@ -290,17 +290,25 @@ class SshProcessServer implements SshExecutor {
 
   /** The remote pid of a job whose launch connection died, or null when it did not start (or cannot be told). */
   private async probe(pool: SshPool, user: RemoteUser, id: string): Promise<number | null> {
+    const found = await this.probeOutcome(pool, user, id);
+    return typeof found === 'number' ? found : null;
+  }
+
+  /** Asks the target (PROBE) whether the job has a pid file: its pid, `not-started`, or `unknown` when unreachable. */
+  private async probeOutcome(pool: SshPool, user: RemoteUser, id: string): Promise<number | 'not-started' | 'unknown'> {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const r = await pool.exec(remoteCommand(user, PROBE, 'outpost-probe', [id]));
         const m = /^outpost-started (\d+)$/m.exec(r.stderr);
-        return m ? Number(m[1]) : null;
+        if (m) return Number(m[1]);
+        if (/^outpost-not-started$/m.test(r.stderr)) return 'not-started';
       } catch {
-        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+        /* the target is down or the session dropped: asked again below */
       }
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
     }
     this.deps.logger.error('ssh launch outcome unknown: the job may be running unattended on the target', { server: this.server.name, job: id });
-    return null;
+    return 'unknown';
   }
 
   private launchFailure(stderr: string, code: number | null, user: RemoteUser): OutpostError {
@@ -318,8 +326,9 @@ class SshProcessServer implements SshExecutor {
     void job.done.then(() => this.jobs.delete(job));
   }
 
-  async reattach(job: JobSpec, runtime: RuntimeInfo, paths: JobPaths): Promise<Execution | { lost: string }> {
+  async reattach(job: JobSpec, runtime: RuntimeInfo, paths: JobPaths): Promise<Execution | { lost: string } | { notStarted: string }> {
     checkJobId(job.id);
+    if (runtime.executor === undefined && Object.keys(runtime).length === 0) return this.findUnrecorded(job, paths);
     if (runtime.executor !== 'ssh' || runtime.processServer !== this.server.name) {
       return { lost: `job ${job.id} was not started by process server ${this.server.name}` };
     }
@@ -335,6 +344,45 @@ class SshProcessServer implements SshExecutor {
     const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, Math.max(0, size - runtime.outputBase), deadline, job.maxOutputBytes);
     this.track(remoteJob);
     this.deps.logger.info('ssh job re-attached', { server: this.server.name, job: job.id, offset: size - runtime.outputBase });
+    return remoteJob;
+  }
+
+  /**
+   * A job whose start was recorded (dispatch mark) but not its launch (the agent died during the launch round
+   * trip): the target is asked whether it has the job. Its launch connection died with the agent, so a
+   * request the launcher had not read by now will never be read: no pid file means it never started.
+   */
+  private async findUnrecorded(job: JobSpec, paths: JobPaths): Promise<Execution | { lost: string } | { notStarted: string }> {
+    let named: RemoteUser;
+    let credentialKey: string | undefined;
+    try {
+      ({ user: named, credentialKey } = await this.users(job));
+    } catch (err) {
+      return { lost: `job ${job.id} was being launched when the agent stopped, and its login cannot be resolved to ask the target: ${(err as Error).message}` };
+    }
+    const pool = this.pool(credentialKey);
+    const user = await this.withLoginShell(pool, named);
+    const found = await this.probeOutcome(pool, user, job.id);
+    if (found === 'not-started') return { notStarted: `process server ${this.server.name} has no trace of it: the agent stopped before the launch reached the target` };
+    if (found === 'unknown') return { lost: `job ${job.id} was being launched when the agent stopped, and ${this.server.remoteHostName} could not be asked whether it started` };
+    const size = RemoteJob.outputSize(paths.output);
+    const startedAtMs = Date.now();
+    const runtime: Record<string, string | number | null> = {
+      executor: 'ssh',
+      processServer: this.server.name,
+      host: this.server.remoteHostName,
+      port: this.server.port,
+      loginUser: user.login,
+      runAs: user.effective,
+      credentialKey: credentialKey ?? null,
+      remotePid: found,
+      outputBase: size,
+      startedAtMs,
+    };
+    const deadline = job.timeoutSeconds ? startedAtMs + job.timeoutSeconds * 1000 : null;
+    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, 0, deadline, job.maxOutputBytes);
+    this.track(remoteJob);
+    this.deps.logger.info('ssh job found on the target after the agent stopped during its launch', { server: this.server.name, job: job.id, pid: found });
     return remoteJob;
   }
 
