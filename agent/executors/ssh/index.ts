@@ -175,12 +175,8 @@ class SshProcessServer implements SshExecutor {
     };
   }
 
-  async start(job: JobSpec, paths: JobPaths): Promise<Execution> {
-    const plan = planJob(job, this.server.interpreterWhitelist, this.server.name);
-    const { user: named, credentialKey } = await this.users(job);
-    const pool = this.pool(credentialKey);
-    const user = await this.withLoginShell(pool, named);
-    const size = RemoteJob.outputSize(paths.output);
+  /** A job starting now (or just found on the target): its runtime record, output from the file's end. */
+  private newRemoteJob(job: JobSpec, paths: JobPaths, pool: SshPool, user: RemoteUser, credentialKey: string | undefined, remotePid: number | null) {
     const startedAtMs = Date.now();
     const runtime: Record<string, string | number | null> = {
       executor: 'ssh',
@@ -190,12 +186,20 @@ class SshProcessServer implements SshExecutor {
       loginUser: user.login,
       runAs: user.effective,
       credentialKey: credentialKey ?? null,
-      remotePid: null,
-      outputBase: size,
+      remotePid,
+      outputBase: RemoteJob.outputSize(paths.output),
       startedAtMs,
     };
     const deadline = job.timeoutSeconds ? startedAtMs + job.timeoutSeconds * 1000 : null;
-    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, 0, deadline, job.maxOutputBytes);
+    return { runtime, remoteJob: new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, 0, deadline, job.maxOutputBytes) };
+  }
+
+  async start(job: JobSpec, paths: JobPaths): Promise<Execution> {
+    const plan = planJob(job, this.server.interpreterWhitelist, this.server.name);
+    const { user: named, credentialKey } = await this.users(job);
+    const pool = this.pool(credentialKey);
+    const user = await this.withLoginShell(pool, named);
+    const { runtime, remoteJob } = this.newRemoteJob(job, paths, pool, user, credentialKey, null);
     const request = encodeRequest(job.id, plan);
     const launcher = request.length <= LAUNCHER_REQUEST_MAX ? await this.launcher(credentialKey, pool, user) : null;
     const launch = launcher ? launcher.launch(job.id, request, remoteJob.append) : this.execLaunch(pool, user, job.id, plan, remoteJob);
@@ -365,22 +369,7 @@ class SshProcessServer implements SshExecutor {
     const found = await this.probeOutcome(pool, user, job.id);
     if (found === 'not-started') return { notStarted: `process server ${this.server.name} has no trace of it: the agent stopped before the launch reached the target` };
     if (found === 'unknown') return { lost: `job ${job.id} was being launched when the agent stopped, and ${this.server.remoteHostName} could not be asked whether it started` };
-    const size = RemoteJob.outputSize(paths.output);
-    const startedAtMs = Date.now();
-    const runtime: Record<string, string | number | null> = {
-      executor: 'ssh',
-      processServer: this.server.name,
-      host: this.server.remoteHostName,
-      port: this.server.port,
-      loginUser: user.login,
-      runAs: user.effective,
-      credentialKey: credentialKey ?? null,
-      remotePid: found,
-      outputBase: size,
-      startedAtMs,
-    };
-    const deadline = job.timeoutSeconds ? startedAtMs + job.timeoutSeconds * 1000 : null;
-    const remoteJob = new RemoteJob(this.context(pool, user), job.id, runtime, paths.output, 0, deadline, job.maxOutputBytes);
+    const { remoteJob } = this.newRemoteJob(job, paths, pool, user, credentialKey, found);
     this.track(remoteJob);
     this.deps.logger.info('ssh job found on the target after the agent stopped during its launch', { server: this.server.name, job: job.id, pid: found });
     return remoteJob;
