@@ -72,6 +72,15 @@ export interface ChaosReport extends ChaosCounts {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * RST for a connected socket. One still connecting is destroyed instead: resetAndDestroy() would wait for
+ * the connection to complete, and a connect that never completes kept the process alive after the run.
+ */
+const reset = (s: net.Socket): void => {
+  if (s.pending) s.destroy();
+  else s.resetAndDestroy();
+};
+
 /** A TCP relay in front of the gateway whose connections can all be reset at once (TLS passes through). */
 async function resettableRelay(t: T, host: string, target: () => number): Promise<{ port: number; resetAll(): number }> {
   const sockets = new Set<net.Socket>();
@@ -81,12 +90,12 @@ async function resettableRelay(t: T, host: string, target: () => number): Promis
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     }
-    const reset = (): void => {
-      client.resetAndDestroy();
-      upstream.resetAndDestroy();
+    const resetBoth = (): void => {
+      reset(client);
+      reset(upstream);
     };
-    client.on('error', reset);
-    upstream.on('error', reset);
+    client.on('error', resetBoth);
+    upstream.on('error', resetBoth);
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
@@ -98,7 +107,7 @@ async function resettableRelay(t: T, host: string, target: () => number): Promis
     port: (server.address() as net.AddressInfo).port,
     resetAll() {
       const n = sockets.size;
-      for (const s of [...sockets]) s.resetAndDestroy();
+      for (const s of [...sockets]) reset(s);
       return n;
     },
   };
