@@ -13,44 +13,36 @@ import type { OutpostError } from '../core/errors.js';
 
 export type InputValue = string | number | boolean;
 
-export interface StringInput {
+/** What every input may say, whatever its type. */
+interface InputCommon<T> {
+  readonly default?: T | undefined;
+  readonly required?: boolean | undefined;
+  readonly description?: string | undefined;
+}
+
+export interface StringInput extends InputCommon<string> {
   readonly type: 'string';
   readonly pattern: string;
   readonly maxLength: number;
   /** Let a value that starts with `-` become an argv word (it could be read as an option). */
   readonly allowOptionLike: boolean;
-  readonly default?: string | undefined;
-  readonly required?: boolean | undefined;
-  readonly description?: string | undefined;
 }
-export interface IntegerInput {
+export interface IntegerInput extends InputCommon<number> {
   readonly type: 'integer';
   readonly min?: number | undefined;
   readonly max?: number | undefined;
-  readonly default?: number | undefined;
-  readonly required?: boolean | undefined;
-  readonly description?: string | undefined;
 }
-export interface EnumInput {
+export interface EnumInput extends InputCommon<string> {
   readonly type: 'enum';
   readonly values: readonly string[];
-  readonly default?: string | undefined;
-  readonly required?: boolean | undefined;
-  readonly description?: string | undefined;
 }
-export interface BooleanInput {
+export interface BooleanInput extends InputCommon<boolean> {
   readonly type: 'boolean';
-  readonly default?: boolean | undefined;
-  readonly required?: boolean | undefined;
-  readonly description?: string | undefined;
 }
 /** The value a client gives is a credential key; the job gets the secret behind it (secretEnv). */
-export interface SecretInput {
+export interface SecretInput extends InputCommon<string> {
   readonly type: 'secret';
   readonly credentialKeys: readonly string[];
-  readonly default?: string | undefined;
-  readonly required?: boolean | undefined;
-  readonly description?: string | undefined;
 }
 export type TemplateInput = StringInput | IntegerInput | EnumInput | BooleanInput | SecretInput;
 
