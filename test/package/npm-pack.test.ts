@@ -35,7 +35,7 @@ t.test('npm pack ships the built program; npm install -g of the tarball gives a 
   if (!tarball) throw new Error('npm pack printed no tarball');
   t.equal(tarball.filename, `outpost-${pkg.default.version}.tgz`, 'tarball named outpost-<version>.tgz');
   const paths = tarball.files.map((f) => f.path);
-  for (const p of ['dist/cli.js', 'dist/master/index.js', 'dist/master/index.d.ts', 'dist/agent/executors/local/killer.pl', 'config/agent.example.yaml', 'config/systemd/outpost-agent.service', 'scripts/install', 'LICENSE', 'README.md', 'docs/install.md']) {
+  for (const p of ['dist/cli.js', 'dist/master/index.js', 'dist/master/index.d.ts', 'dist/agent/executors/local/killer.pl', 'dist/agent/executors/local/launcher.pl', 'dist/agent/executors/local/shim.pl', 'dist/agent/executors/local/become.pl', 'dist/agent/executors/ssh/launcher.pl', 'dist/agent/executors/ssh/remote/launch.sh', 'config/agent.example.yaml', 'config/systemd/outpost-agent.service', 'scripts/install', 'LICENSE', 'README.md', 'docs/install.md']) {
     t.ok(paths.includes(p), `ships ${p}`);
   }
   t.same(paths.filter((p) => p.startsWith('test/') || p.endsWith('.map') || (p.endsWith('.ts') && !p.endsWith('.d.ts')) || p.startsWith('node_modules/')), [], 'no tests, sources, source maps or node_modules');

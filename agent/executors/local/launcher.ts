@@ -5,11 +5,11 @@
  * socket (`launcherSocket`), so that jobs run outside the agent's sandbox (docs/agent.md, "The job sandbox").
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 import { arch } from 'node:process';
 import { LAUNCHER_PROTOCOL, LAUNCHER_SOURCE } from './supervisor-source.js';
+import { programFile } from '../program-file.js';
 
 /** setsid, prctl, exit_group and rt_sigprocmask syscall numbers; 0 makes the supervisor fall back
  * (setpgrp, no subreaper, perl's exit, control signals not held back while a supervisor starts). */
@@ -18,21 +18,9 @@ const SYSCALLS: Readonly<Record<string, readonly [number, number, number, number
   arm64: [157, 167, 94, 135],
 };
 
-/** Signals a run-as job's processes as their own user (the supervisor may not): a real Perl file, copied
- * into dist/ by `npm run build`, read once here and handed to the launcher. A dist/ built by a bare `tsc`
- * lacks the copy: it then reads the file from the source tree it was built from. */
-const KILLER_SOURCE = readFirst([new URL('./killer.pl', import.meta.url), new URL('../../../../agent/executors/local/killer.pl', import.meta.url)]);
-
-function readFirst(files: readonly URL[]): string {
-  for (const file of files) {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch {
-      /* next */
-    }
-  }
-  throw new Error(`killer.pl not found (${files.map((f) => f.pathname).join(', ')}): build with npm run build`);
-}
+/** Signals a run-as job's processes as their own user (the supervisor may not): read once here and handed
+ * to the launcher. */
+const KILLER_SOURCE = programFile('killer.pl', import.meta.url);
 
 /** Unclaimed exit reports kept (see onLine). */
 const EARLY_EXITS_KEPT = 4096;
