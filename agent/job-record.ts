@@ -1,12 +1,11 @@
 /** The job record: what the API shows and the journal keeps. Pure types and transitions. */
 import type { ExitInfo, JobSpec, RuntimeInfo } from './executors/executor.js';
 
-export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out', 'lost'] as const;
-export type JobState = (typeof JOB_STATES)[number];
+import { JOB_ID_PATTERN, JOB_STATES, type JobState } from '../core/api/contract.js';
+
+export { JOB_ID_PATTERN, JOB_STATES, type JobState };
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'lost']);
 
-/** Ids the agent issues: lowercase letters, digits and hyphens; nothing a path could be built from. */
-export const JOB_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 export interface SubmittedBy {
   readonly subject?: string;

@@ -7,6 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_VERSION, API_VERSION_HEADER, judgeClientApi } from '../core/api-version.js';
+import { HEADERS } from '../core/api/contract.js';
 import type { LogSink } from '../core/lazy-logger.js';
 import { agentError } from './errors.js';
 import { clientWentAway, discardBody, readJson, sendError, sendJson, toOutpostError } from './http-io.js';
@@ -47,8 +48,8 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 function submittedByOf(req: IncomingMessage): SubmittedBy | null {
-  const subject = header(req, 'x-outpost-client-subject');
-  const thumbprint = header(req, 'x-outpost-client-thumbprint');
+  const subject = header(req, HEADERS.clientSubject);
+  const thumbprint = header(req, HEADERS.clientThumbprint);
   const address = header(req, 'x-forwarded-for')?.split(',')[0]?.trim();
   if (!subject && !thumbprint && !address) return null;
   return { ...(subject ? { subject } : {}), ...(thumbprint ? { thumbprint } : {}), ...(address ? { address } : {}) };
@@ -135,7 +136,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
       res.write('retry: 2000\n\n');
       // A reconnecting client (Last-Event-ID) gets what it missed from the recent-events ring; an id from
       // before this agent started, or one too old, gets `event: resync` (re-list the jobs instead).
-      const last = header(req, 'last-event-id');
+      const last = header(req, HEADERS.lastEventId);
       if (last !== undefined) {
         const missed = events.since(last);
         if (missed === null) res.write(`event: resync\ndata: {}\n\n`);
@@ -162,14 +163,14 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     if (path === '/v1/jobs') {
       if (method === 'POST') {
         // headersDistinct: Node would join a repeated header into one "a, b" value, which must not pass.
-        const keys = req.headersDistinct['idempotency-key'];
+        const keys = req.headersDistinct[HEADERS.idempotencyKey];
         const key = parseIdempotencyKey(keys === undefined || keys.length !== 1 ? keys : keys[0]);
         const request = parseJobRequest(await readJson(req));
         const { job, replayed } = await runner.submit(request, submittedByOf(req), key);
         const location = `/v1/jobs/${job.id}`;
         if (replayed) {
           logger.info('job submission repeated: answered with the existing job', { jobId: job.id, state: job.state, idempotencyKey: key });
-          sendJson(res, 200, { id: job.id, state: job.state }, { location, 'idempotent-replayed': 'true' });
+          sendJson(res, 200, { id: job.id, state: job.state }, { location, [HEADERS.idempotentReplayed]: 'true' });
           return path;
         }
         logger.info('job accepted', { jobId: job.id, state: job.state, submittedBy: job.submittedBy, ...(job.template ? { template: job.template.name } : {}), ...(key !== undefined ? { idempotencyKey: key } : {}) });
@@ -206,9 +207,9 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
           'content-type': 'application/octet-stream',
           'cache-control': 'no-store',
           'x-content-type-options': 'nosniff',
-          'x-outpost-job-state': job.state,
+          [HEADERS.jobState]: job.state,
           // The offset of the first byte sent, so a follower that reconnects can check where it resumes.
-          'x-outpost-offset': offsetText,
+          [HEADERS.outputOffset]: offsetText,
         });
         const mask = createMask(await runner.secretValues(id));
         await streamOutput(res, { path: runner.paths(id).output, ended: () => FINAL_STATES.has(runner.get(id).state), mask }, Number(offsetText), follow);
@@ -239,7 +240,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     res.setHeader(API_VERSION_HEADER, String(API_VERSION));
     void (async () => {
       try {
-        if (deps.secret !== undefined && !secretMatches(deps.secret, req.headers['x-outpost-secret'])) {
+        if (deps.secret !== undefined && !secretMatches(deps.secret, req.headers[HEADERS.secret])) {
           throw agentError('AGENT_UNAUTHENTICATED', 'missing or wrong x-outpost-secret; only the gateway may call the agent');
         }
         // Before anything is read or done: a client of another API major might mean something else.

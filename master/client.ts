@@ -9,7 +9,7 @@ import { API_VERSION, API_VERSION_HEADER, incompatibleAgentAdvice, judgeAgentApi
 import { outpostVersion } from '../core/version.js';
 import { masterError } from './errors.js';
 import type { TlsCredentials } from './credentials.js';
-import type { JobRequest } from './job-request.js';
+import { HEADERS, type JobRequest } from '../core/api/contract.js';
 import { validateJobId } from './job-request.js';
 
 export interface ClientOptions {
@@ -223,7 +223,7 @@ export class AgentClient {
    * accepted it answers that job (200) instead of starting another (docs/agent.md).
    */
   submit(body: JobRequest, signal?: AbortSignal, idempotencyKey?: string): Promise<{ id: string; state: string }> {
-    return this.#json('POST', '/v1/jobs', body, signal, idempotencyKey !== undefined ? { 'idempotency-key': idempotencyKey } : undefined);
+    return this.#json('POST', '/v1/jobs', body, signal, idempotencyKey !== undefined ? { [HEADERS.idempotencyKey]: idempotencyKey } : undefined);
   }
 
   async job(id: string, signal?: AbortSignal): Promise<JobRecord> {
@@ -263,7 +263,7 @@ export class AgentClient {
       stream: follow,
       ...(signal ? { signal } : {}),
     });
-    const stated = res.headers['x-outpost-offset'] ?? res.headers['x-outpost-output-offset'];
+    const stated = res.headers[HEADERS.outputOffset];
     const start = Number(Array.isArray(stated) ? stated[0] : stated ?? offset);
     return {
       start: Number.isFinite(start) ? start : offset,

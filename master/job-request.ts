@@ -4,25 +4,9 @@
  * and re-split — so `-- sh -c 'exit 4'` runs `sh` with the two arguments `-c` and `exit 4`.
  */
 import { masterError } from './errors.js';
+import { JOB_ID_PATTERN, type JobRequest } from '../core/api/contract.js';
 
-/** The wire body of `POST /v1/jobs`. Exactly one of command, argv, script is set. */
-export interface JobRequest {
-  command?: string;
-  argv?: string[];
-  script?: string;
-  interpreter?: string;
-  args?: string[];
-  env?: Record<string, string>;
-  cwd?: string;
-  runAs?: string;
-  credentialKey?: string;
-  processServer?: string;
-  timeoutSeconds?: number;
-  description?: string;
-  /** A template of the agent's; its inputs travel as strings and the agent checks them against their types. */
-  template?: string;
-  inputs?: Record<string, string>;
-}
+export type { JobRequest } from '../core/api/contract.js';
 
 export interface JobRunInput {
   /** Words given as operands (after `--`). */
@@ -35,6 +19,8 @@ export interface JobRunInput {
   env?: readonly string[] | undefined;
   cwd?: string | undefined;
   runAs?: string | undefined;
+  /** `--login-profile`: a login shell reads the user's profile first. */
+  loginProfile?: boolean | undefined;
   credentialKey?: string | undefined;
   processServer?: string | undefined;
   /** `--timeout S` as typed. */
@@ -114,6 +100,7 @@ export function buildJobRequest(input: JobRunInput): JobRequest {
     body.env = env;
   }
   if (input.cwd !== undefined) body.cwd = input.cwd;
+  if (input.loginProfile) body.loginProfile = true;
   if (input.runAs !== undefined) body.runAs = input.runAs;
   if (input.credentialKey !== undefined) body.credentialKey = input.credentialKey;
   if (input.processServer !== undefined) body.processServer = input.processServer;
@@ -135,6 +122,7 @@ function buildTemplateRequest(input: JobRunInput): JobRequest {
     input.env && input.env.length > 0 ? '--env' : null,
     input.cwd !== undefined ? '--cwd' : null,
     input.credentialKey !== undefined ? '--credential-key' : null,
+    input.loginProfile ? '--login-profile' : null,
   ].filter((k): k is string => k !== null);
   if (clashes.length > 0) {
     throw masterError('MASTER_USAGE', `--template defines what runs; drop ${clashes.join(', ')} (pass values with --input NAME=VALUE)`);
@@ -162,7 +150,7 @@ function buildTemplateRequest(input: JobRunInput): JobRequest {
 /** A one-line summary of what a job runs, for descriptions and the summary table. */
 export function commandSummary(body: JobRequest): string {
   if (body.template !== undefined) {
-    return [`template ${body.template}`, ...Object.entries(body.inputs ?? {}).map(([k, v]) => `${k}=${/^[\w@%+=:,./-]+$/.test(v) ? v : JSON.stringify(v)}`)].join(' ');
+    return [`template ${body.template}`, ...Object.entries(body.inputs ?? {}).map(([k, v]) => `${k}=${typeof v !== 'string' || /^[\w@%+=:,./-]+$/.test(v) ? String(v) : JSON.stringify(v)}`)].join(' ');
   }
   if (body.argv) return body.argv.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : JSON.stringify(w))).join(' ');
   if (body.command !== undefined) return body.command;
@@ -181,10 +169,8 @@ export function renderDescription(format: string, values: Readonly<Record<'host'
   });
 }
 
-const JOB_ID = /^[a-z0-9][a-z0-9-]{0,127}$/;
-
 export function validateJobId(id: string): string {
-  if (!JOB_ID.test(id)) {
+  if (!JOB_ID_PATTERN.test(id)) {
     throw masterError('MASTER_INVALID_JOB_ID', `"${id}" is not a job id (lowercase letters, digits and hyphens)`);
   }
   return id;

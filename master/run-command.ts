@@ -39,6 +39,7 @@ interface RunFlags extends TlsFlags {
   maxFailures?: string;
   template?: string;
   input?: string[];
+  loginProfile?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -65,6 +66,7 @@ export function registerRunCommand(job: Command): void {
       .option('--interpreter <path>', 'interpreter for --command or --script (must be whitelisted by the agent)')
       .option('--env <name=value>', 'environment variable for the job (repeatable)', collect)
       .option('--cwd <dir>', 'working directory of the job')
+      .option('--login-profile', 'run through a login shell, so the run-as user\'s profile is read first')
       .option('--pick <strategy>', 'among candidates: first (first reachable) or least-loaded', 'first')
       .option('--explain', 'say which candidate was picked and why')
       .option('--output-dir <dir>', 'write each host\'s output to DIR/<host>; the terminal shows failures and the summary')
@@ -99,7 +101,7 @@ export async function runJob(words: string[], flags: RunFlags): Promise<number> 
     : undefined;
   const request = buildJobRequest({
     words, command: flags.command, scriptText, interpreter: flags.interpreter, env: flags.env, cwd: flags.cwd,
-    runAs: flags.runAs, credentialKey: flags.credentialKey, processServer: flags.processServer,
+    runAs: flags.runAs, loginProfile: flags.loginProfile, credentialKey: flags.credentialKey, processServer: flags.processServer,
     timeout: flags.timeout, description: flags.description, template: flags.template, inputs: flags.input,
   });
   const targets = await targetsOf(flags);

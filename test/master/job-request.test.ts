@@ -83,3 +83,9 @@ t.test('--template sends the name and the inputs as strings; what the template d
   t.throws(() => buildJobRequest({ words: ['ls'], inputs: ['A=1'] }), { message: /--input goes with --template/ });
   t.equal(commandSummary({ template: 'say', inputs: { MSG: 'hello world', N: '3' } }), 'template say MSG="hello world" N=3');
 });
+
+t.test('--login-profile travels as loginProfile, and not with a template (which defines how it runs)', async (t) => {
+  t.same(buildJobRequest({ words: ['id'], loginProfile: true }), { argv: ['id'], loginProfile: true });
+  t.same(buildJobRequest({ words: ['id'], loginProfile: false }), { argv: ['id'] });
+  t.throws(() => buildJobRequest({ words: [], template: 'greet', loginProfile: true }), { code: 'MASTER_USAGE', message: /drop --login-profile/ });
+});
