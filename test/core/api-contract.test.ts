@@ -36,6 +36,7 @@ t.test('the published JobRequest schema accepts exactly what the agent\'s valida
     { command: '' },
     { command: 'a\u0000b' },
     { argv: [] },
+    { argv: 'ls -l' },
     { argv: ['ok', 'n\u0000ul'] },
     { command: 'x', argv: ['y'] },
     { command: 'x', bogus: 1 },
