@@ -338,9 +338,7 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
   private adopt(job: JobRecord, execution: Execution, startedAt: string | null): void {
     this.running.set(job.id, execution);
     if (startedAt) {
-      const patch = { state: 'running' as const, startedAt, runtime: execution.runtime };
-      void this.deps.store.update(job.id, patch).catch((err: Error) => this.deps.logger.error('journal write failed', { error: err.message }));
-      this.emitChange(job);
+      this.changed(job.id, { state: 'running', startedAt, runtime: execution.runtime });
     }
     const control = this.pendingControl.get(job.id);
     if (control) {
@@ -368,14 +366,13 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       ...(exit.ranOn ? { ranOn: exit.ranOn } : {}),
       ...(exit.outputTruncated ? { outputTruncated: true } : {}),
     };
-    void this.deps.store.update(job.id, patch).catch((err: Error) => this.deps.logger.error('journal write failed', { error: err.message }));
+    this.changed(job.id, patch);
     const state = patch.state as string;
     this.counters.finished.set(state, (this.counters.finished.get(state) ?? 0) + 1);
     this.deps.logger.info('job ended', { jobId: job.id, state, exitCode: exit.exitCode, signal: exit.signal });
     if (exit.survivors?.length) {
       this.deps.logger.error('job processes survived the kill', { jobId: job.id, survivors: exit.survivors.map((s) => `${s.pid}:${s.user}`).join(' ') });
     }
-    this.emitChange(job);
     this.pump();
   }
 
@@ -505,10 +502,7 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
       }
       counts.readopted++;
       if (job.state !== 'running') {
-        // Nobody awaits it: an I/O error must be logged, not end the agent as an unhandled rejection.
-        void this.deps.store.update(job.id, { state: 'running', startedAt: job.createdAt, runtime: result.runtime })
-          .catch((err: Error) => this.deps.logger.error('journal write failed', { jobId: job.id, error: err.message }));
-        job.state = 'running';
+        this.changed(job.id, { state: 'running', startedAt: job.createdAt, runtime: result.runtime }, false);
       }
       this.adopt(job, result, null);
     }
@@ -526,8 +520,19 @@ export class JobRunner extends EventEmitter<{ change: [JobChange] }> {
     return drop.length;
   }
 
-  private emitChange(job: JobRecord): void {
+  private emitChange(job: JobSummary): void {
     this.emit('change', { id: job.id, state: job.state, exitCode: job.exitCode, signal: job.signal, at: new Date().toISOString() });
+  }
+
+  /**
+   * Records a change of a job and, unless `announce` is false, tells listeners with the job as the store
+   * has it now. Nobody awaits the journal write: an I/O error is logged (GET /v1/status shows it too),
+   * never left to end the agent as an unhandled rejection.
+   */
+  private changed(id: string, patch: Partial<JobRecord>, announce = true): void {
+    const { summary, written } = this.deps.store.update(id, patch);
+    written.catch((err: Error) => this.deps.logger.error('journal write failed', { jobId: id, error: err.message }));
+    if (announce && summary) this.emitChange(summary);
   }
 
   /** Stops accepting and launching; running jobs continue under their supervisors. */

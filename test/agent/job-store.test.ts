@@ -17,7 +17,7 @@ t.test('records and their updates survive reopening', async (t) => {
   const a = await JobStore.open(dir);
   await a.create(record('j1'));
   await a.create(record('j2'));
-  void a.update('j1', { state: 'succeeded', exitCode: 0 });
+  void a.update('j1', { state: 'succeeded', exitCode: 0 }).written;
   await a.remove(['j2']);
   await a.close();
   t.equal((await stat(join(dir, 'journal.jsonl'))).mode & 0o777, 0o600);
@@ -74,7 +74,7 @@ t.test('compaction keeps every record, including ones written meanwhile', async 
   const late = s.create(record('late'));
   await during;
   await late;
-  void s.update('k0', { state: 'failed' });
+  void s.update('k0', { state: 'failed' }).written;
   await s.close();
   const reopened = await JobStore.open(dir);
   t.equal(reopened.jobs.size, 51);
@@ -100,8 +100,8 @@ t.test('an ended job is kept as a summary and its whole record is read back from
   const s = await JobStore.open(dir);
   await s.create(full('e1'));
   await s.create(full('r1'));
-  await s.update('e1', ended('e1'));
-  await s.update('r1', { state: 'running', startedAt: '2026-01-01T00:00:00.000Z' });
+  await s.update('e1', ended('e1')).written;
+  await s.update('r1', { state: 'running', startedAt: '2026-01-01T00:00:00.000Z' }).written;
   // The running job is the very object in memory; the ended one is a summary without what was asked.
   t.equal(s.record('r1'), s.jobs.get('r1'));
   t.notOk('spec' in (s.jobs.get('e1') as object));
@@ -110,7 +110,7 @@ t.test('an ended job is kept as a summary and its whole record is read back from
   t.same(Object.keys(s.record('e1') as object), Object.keys(full('e1')));
   t.equal(s.record('nope'), undefined);
   // Later updates to an ended job's summary are laid over what the file says.
-  await s.update('e1', { message: 'noted' });
+  await s.update('e1', { message: 'noted' }).written;
   t.equal(s.record('e1')?.message, 'noted');
   await s.close();
 
@@ -125,7 +125,7 @@ t.test('a job that ends before its create line is written stays whole until it i
   const dir = await tempDir(t);
   const s = await JobStore.open(dir);
   const created = s.create(full('q1'));
-  void s.update('q1', { state: 'cancelled', endReason: 'cancel' });
+  void s.update('q1', { state: 'cancelled', endReason: 'cancel' }).written;
   t.equal(s.record('q1')?.spec.command, 'echo q1', 'readable while its line is not yet in the file');
   await created;
   t.notOk('spec' in (s.jobs.get('q1') as object));
@@ -137,11 +137,11 @@ t.test('compaction moves ended jobs to the snapshot; reads follow, before and af
   const dir = await tempDir(t);
   const s = await JobStore.open(dir);
   for (let i = 0; i < 1200; i++) await s.create(full(`m${i}`));
-  for (let i = 0; i < 1200; i += 2) await s.update(`m${i}`, ended(`m${i}`));
+  for (let i = 0; i < 1200; i += 2) await s.update(`m${i}`, ended(`m${i}`)).written;
   const during = s.compact();
   // Changes while the snapshot is built (it yields between chunks) must all survive.
   const late = s.create(full('late'));
-  void s.update('m1', ended('m1'));
+  void s.update('m1', ended('m1')).written;
   const removed = s.remove(['m2']);
   await during;
   await Promise.all([late, removed]);
@@ -157,7 +157,7 @@ t.test('compaction moves ended jobs to the snapshot; reads follow, before and af
   };
   check(s);
   // A job that ends after the compaction is read back from its snapshot line.
-  await s.update('m3', ended('m3'));
+  await s.update('m3', ended('m3')).written;
   t.same(s.record('m3'), shown('m3'));
   await s.close();
   const reopened = await JobStore.open(dir);
@@ -170,7 +170,7 @@ t.test('a record that cannot be read back is a distinct store error, not a wrong
   const dir = await tempDir(t);
   const s = await JobStore.open(dir);
   await s.create(full('x1'));
-  await s.update('x1', ended('x1'));
+  await s.update('x1', ended('x1')).written;
   await s.close();
   const reopened = await JobStore.open(dir);
   // Someone rewrote the journal under the running agent: the line is not where it was.
@@ -249,4 +249,25 @@ t.test('a format version that is not a positive integer is corruption, not a new
   t.equal(checkStoreFormat({ v: 1 }, 'x'), 1);
   for (const v of [0, -1, 1.5, '2', null]) t.throws(() => checkStoreFormat({ v }, 'journal line 3'), { message: /journal line 3 is corrupt: format version/ }, JSON.stringify(v));
   t.throws(() => checkStoreFormat({ v: 3 }, 'x', 2), { code: 'AGENT_JOURNAL_TOO_NEW' });
+});
+
+t.test('update returns the job as it is now: callers never rely on objects changing under them', async (t) => {
+  const dir = await tempDir(t);
+  const s = await JobStore.open(dir);
+  await s.create(record('u1'));
+  const running = s.update('u1', { state: 'running', startedAt: '2026-01-01T00:00:01.000Z' });
+  t.match(running.summary, { id: 'u1', state: 'running', startedAt: '2026-01-01T00:00:01.000Z' });
+  await running.written;
+  const ended = s.update('u1', { state: 'failed', exitCode: 3, endedAt: '2026-01-01T00:00:02.000Z' });
+  t.match(ended.summary, { id: 'u1', state: 'failed', exitCode: 3 });
+  await ended.written;
+  // Once ended and written, the job is a summary of its own; an update returns that, changed.
+  const noted = s.update('u1', { message: 'noted' });
+  t.match(noted.summary, { id: 'u1', state: 'failed', message: 'noted' });
+  t.equal(noted.summary, s.jobs.get('u1'));
+  await noted.written;
+  const unknown = s.update('nope', { state: 'failed' });
+  t.equal(unknown.summary, undefined, 'an unknown job has no summary');
+  await unknown.written;
+  await s.close();
 });
