@@ -5,21 +5,41 @@
  * or reported in the wrong state. Not part of `npm test` (a few cycles of it are:
  * test/e2e/chaos-short.test.ts).
  *
- *   npm run chaos [-- --cycles N] [--submitters N] [--no-ssh] [--json]
+ *   npm run chaos [-- --cycles N] [--submitters N] [--gateway-every N] [--cut-every N] [--pause-ms MIN,MAX]
+ *                    [--host 127.x.y.z] [--no-ssh] [--json]
  */
 import { parseArgs } from 'node:util';
 import { runChaos } from './chaos.js';
 import { sshdSkipReason } from '../../test/fixtures/sshd.js';
 
 const { values } = parseArgs({
-  options: { cycles: { type: 'string', default: '100' }, submitters: { type: 'string', default: '4' }, json: { type: 'boolean', default: false }, 'no-ssh': { type: 'boolean', default: false } },
+  options: {
+    cycles: { type: 'string', default: '100' },
+    submitters: { type: 'string', default: '4' },
+    'gateway-every': { type: 'string', default: '5' },
+    'cut-every': { type: 'string', default: '3' },
+    'pause-ms': { type: 'string', default: '600,1500' },
+    host: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    'no-ssh': { type: 'boolean', default: false },
+  },
 });
-const cycles = Number(values.cycles);
-const submitters = Number(values.submitters);
-if (!Number.isInteger(cycles) || cycles < 1 || !Number.isInteger(submitters) || submitters < 1) {
-  process.stderr.write('chaos: --cycles and --submitters must be positive integers\n');
+const usage = (why: string): never => {
+  process.stderr.write(`chaos: ${why}\n`);
   process.exit(2);
-}
+};
+const count = (name: 'cycles' | 'submitters' | 'gateway-every' | 'cut-every', min: number): number => {
+  const n = Number(values[name]);
+  return Number.isInteger(n) && n >= min ? n : usage(`--${name} must be an integer >= ${min}`);
+};
+const cycles = count('cycles', 1);
+const submitters = count('submitters', 1);
+const gatewayEvery = count('gateway-every', 0);
+const cutEvery = count('cut-every', 0);
+const pause = (values['pause-ms'] ?? '').split(',').map(Number);
+const [lo, hi] = pause;
+if (pause.length !== 2 || lo === undefined || hi === undefined || !(lo >= 0) || !(hi >= lo)) usage('--pause-ms must be MIN,MAX milliseconds');
+if (values.host !== undefined && !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(values.host)) usage('--host must be a loopback address (127.x.y.z)');
 const teardowns: (() => unknown)[] = [];
 const t = { teardown: (fn: () => unknown) => void teardowns.push(fn) };
 let status = 0;
@@ -28,7 +48,11 @@ try {
   // local jobs on the ordinary disk.
   const ssh = !values['no-ssh'] && sshdSkipReason() === null;
   if (!ssh && !values['no-ssh']) process.stderr.write(`chaos: no SSH jobs: ${sshdSkipReason() ?? ''}\n`);
-  const r = await runChaos(t, { cycles, submitters, gatewayEvery: 5, cutEvery: 3, ...(ssh ? { sshdEvery: 4, fillEvery: 7 } : {}), progress: (l) => process.stderr.write(`${l}\n`) });
+  const r = await runChaos(t, {
+    cycles, submitters, gatewayEvery, cutEvery, pauseMs: [lo as number, hi as number],
+    ...(values.host ? { host: values.host } : {}), ...(ssh ? { sshdEvery: 4, fillEvery: 7 } : {}),
+    progress: (l) => process.stderr.write(`${l}\n`),
+  });
   if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   else {
     process.stdout.write(
