@@ -4,7 +4,8 @@
  * HTTP: what the Perl programs do for each kind of payload, on their own.
  */
 import t from 'tap';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -150,4 +151,14 @@ t.test('the supervisor applies each kind of payload, enforces its limits and wri
     t.equal(r.output, `outpost: cannot change to directory ${join(root, 'nowhere')}: No such file or directory\n`);
     t.match(r.status, { exitCode: 127 });
   });
+});
+
+t.test('the status file is JSON whatever its strings hold (json_str of launcher.pl)', async (t) => {
+  const source = readFileSync(new URL('../../agent/executors/local/launcher.pl', import.meta.url), 'utf8');
+  const sub = /^sub json_str \{[\s\S]*?^\}$/m.exec(source)?.[0];
+  t.ok(sub, 'launcher.pl has json_str');
+  const nasty = 'quote " backslash \\ newline \n tab \t bell \u0007 del \u007f end';
+  const r = spawnSync('perl', ['-e', `use strict; use warnings; ${sub ?? ''}\nbinmode STDOUT; print json_str($ARGV[0]);`, nasty], { encoding: 'utf8' });
+  t.equal(r.status, 0, r.stderr);
+  t.equal(JSON.parse(r.stdout), nasty);
 });

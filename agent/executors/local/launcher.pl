@@ -325,13 +325,19 @@ sub tree {
   return keys %in;
 }
 
+# A JSON string. No module: perl-base has none for JSON, and these are the only strings the status holds.
+sub json_str {
+  my $v = shift;
+  $v =~ s/([\\"])/\\$1/g;
+  $v =~ s/([\x00-\x1f\x7f])/sprintf('\\u%04x', ord($1))/ge;
+  return '"' . $v . '"';
+}
+
 sub write_status {
   my ($file, $s) = @_;
-  my $err = $s->{error}; $err =~ s/[\\"]/ /g; $err =~ s/[\x00-\x1f]/ /g;
-  my $cut = $s->{cut} ? 'true' : 'false';
-  my $sv = join(',', map { my $u = $_->[1]; $u =~ s/[^\w.\-]/?/g; '[' . ($_->[0] + 0) . ',"' . $u . '"]' } @{$s->{survivors}});
-  my $text = '{"v":' . $STATUS_FORMAT . ',"reason":"' . $s->{reason} . '","exitCode":' . $s->{exitCode} . ',"signal":' . $s->{signal}
-    . ',"jobPid":' . $s->{jobPid} . ',"error":"' . $err . '","survivors":[' . $sv . '],"outputTruncated":' . $cut
+  my $sv = join(',', map { '[' . ($_->[0] + 0) . ',' . json_str($_->[1]) . ']' } @{$s->{survivors}});
+  my $text = '{"v":' . $STATUS_FORMAT . ',"reason":' . json_str($s->{reason}) . ',"exitCode":' . $s->{exitCode} . ',"signal":' . $s->{signal}
+    . ',"jobPid":' . $s->{jobPid} . ',"error":' . json_str($s->{error}) . ',"survivors":[' . $sv . '],"outputTruncated":' . ($s->{cut} ? 'true' : 'false')
     . ',"endedAt":' . time() . "}\n";
   # Into the room taken at the start when it is there and big enough (a full disk cannot refuse that),
   # cut to length; a status that could not be written whole is not renamed into place.
