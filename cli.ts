@@ -5,6 +5,10 @@
  */
 import { Command } from 'commander';
 import { outpostVersion } from './core/version.js';
+import { reexecGateway } from './gateway/heap-settings.js';
+
+// Before anything else: the gateway daemon starts again with its V8 flags where it has to.
+reexecGateway();
 
 type Register = (program: Command) => void;
 

@@ -2,15 +2,17 @@
  * Reload without dropping connections: a certificate revoked after start is refused once the front
  * reloads on SIGHUP (both fronts) or notices the CRL file changed (gateway); SIGHUP under load fails no
  * request; a bad reload keeps the previous state. Also what stops a start: a key readable by others and a
- * bad access rule (reported with its path); and the freshness signals (CRL nextUpdate warning, metrics).
+ * bad access rule (reported with its path); the freshness signals (CRL nextUpdate warning, metrics); and the
+ * V8 flags the daemon runs with.
  */
 import t from 'tap';
 import https from 'node:https';
-import { chmod } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import { createBed, FRONTS, frontSkip, MASTER_IP, MONITOR_IP, startFront, startGatewayFront, auditLine } from '../fixtures/gateway.js';
 import { call } from '../fixtures/gateway-client.js';
 import { runOutpost } from '../fixtures/cli.js';
 import { waitFor } from '../fixtures/wait.js';
+import { GATEWAY_V8_FLAGS } from '../../gateway/heap-settings.js';
 
 // One test bed for the file (certificates are slow to make on a busy machine); each test that revokes
 // uses a fresh monitor certificate (pinned by subject, so any CN=monitor passes the policy), and each
@@ -171,4 +173,14 @@ t.test('gateway: CRL nextUpdate warning and certificate days-to-expiry metric', 
   const text = await (await fetch(url!)).text();
   t.match(text, /outpost_gateway_certificate_days_to_expiry\{certificate="listener"\} (29|30)/);
   t.match(text, /outpost_gateway_crl_seconds_to_next_update \d+/);
+});
+
+t.test('gateway: the daemon runs with its V8 flags, in the process that was started (execve keeps the pid)', async (t) => {
+  const front = await startGatewayFront(t, bed);
+  const cmdline = (await readFile(`/proc/${front.pid}/cmdline`, 'utf8')).split('\0');
+  const canExec = typeof (process as unknown as { execve?: unknown }).execve === 'function';
+  // Node 20 has no execve: the gateway runs as started there (its young generation is half Node 24's anyway).
+  for (const flag of GATEWAY_V8_FLAGS) t.equal(cmdline.includes(flag), canExec, `${flag} ${canExec ? 'set' : 'not set (no execve on this Node)'}: ${cmdline.join(' ')}`);
+  t.ok(cmdline.includes('gateway') && cmdline.includes('start'), 'the same command');
+  t.equal((await call({ port: front.port, ca: bed.pki.caCertPem, from: MASTER_IP, cert: bed.certs.master })).status, 200, 'and it serves');
 });
