@@ -2,7 +2,7 @@
  * V8 settings for the gateway daemon. On Node 24 a gateway that has carried load keeps a young generation
  * of up to 3 × 32 MiB (semi-spaces grow to 32 MiB there, 16 MiB on Node 20) and gives little of it back:
  * 180 MiB RSS after `npm run bench:gateway` against 126 MiB on Node 20. Capping the semi-spaces at 8 MiB
- * brings Node 24 to 121 MiB with the same requests per second (docs/gateway.md, "Memory").
+ * brings Node 24 to 121–148 MiB with the same requests per second (docs/gateway.md, "Memory").
  *
  * The cap is read only when V8 sets up its heap, so it cannot be set from code the way the agent's
  * settings are (agent/heap-settings.ts): `outpost gateway start` replaces itself (execve: same pid, same
