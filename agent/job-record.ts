@@ -1,7 +1,7 @@
 /** The job record: what the API shows and the journal keeps. Pure types and transitions. */
 import type { ExitInfo, JobSpec, RuntimeInfo } from './executors/executor.js';
 
-import { JOB_ID_PATTERN, JOB_STATES, type JobState } from '../core/api/contract.js';
+import { JOB_ID_PATTERN, JOB_STATES, type JobListItem, type JobState } from '../core/api/contract.js';
 
 export { JOB_ID_PATTERN, JOB_STATES, type JobState };
 export const FINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'cancelled', 'timed_out', 'lost']);
@@ -19,24 +19,13 @@ export interface SubmittedBy {
  * record (what was asked: spec, description, executor, submittedBy) never changes and is read from the
  * job store's files when a job is shown (job-store.ts).
  */
-export interface JobSummary {
+export interface JobSummary extends JobListItem {
   readonly id: string;
-  state: JobState;
   readonly createdAt: string;
-  startedAt: string | null;
-  endedAt: string | null;
-  exitCode: number | null;
-  signal: string | null;
-  /** How it ended: exited, timeout, cancel, abort, lost. */
-  endReason: string | null;
-  message: string | null;
   runtime: RuntimeInfo | null;
-  ranOn: { host: string; user: string } | null;
   /** For lists: where it runs, and its description (an ended job keeps the first LIST_DESCRIPTION_CHARS). */
   readonly executor?: string;
   readonly description?: string;
-  /** Set once the job's output was cut (maxOutputBytes, or a write the disk refused): it ends with a marker line. */
-  outputTruncated?: boolean;
 }
 
 /** How much of a description an ended job keeps in memory for lists; the record has all of it. */
@@ -53,7 +42,7 @@ export function listDescription(description: string | undefined): string | undef
  * description — never what it runs. Built from what the agent keeps in memory, so listing never reads a
  * record back from disk and costs the same whatever the jobs' scripts or output (GET /v1/jobs/{id} has the rest).
  */
-export function listView(j: JobSummary): Record<string, unknown> {
+export function listView(j: JobSummary): JobListItem {
   const description = listDescription(j.description);
   return {
     id: j.id,

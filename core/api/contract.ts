@@ -61,12 +61,15 @@ export interface JobListItem {
   endedAt: string | null;
   exitCode: number | null;
   signal: string | null;
+  /** How it ended: exited, timeout, cancel, abort, lost. */
   endReason: string | null;
   message: string | null;
   ranOn: { host: string; user: string } | null;
+  /** `local` or `ssh:<process server>`. */
   executor?: string;
-  /** At most 120 characters (the record has all of it). */
+  /** At most 120 characters in a list (the record has all of it). */
   description?: string;
+  /** Set once the job's output was cut (maxOutputBytes, or a write the disk refused): it ends with a marker line. */
   outputTruncated?: boolean;
 }
 
