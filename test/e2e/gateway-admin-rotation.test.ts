@@ -11,6 +11,7 @@ import { stat, readFile, writeFile } from 'node:fs/promises';
 import { createBed, startGatewayFront, MASTER_IP, MONITOR_IP, auditLine } from '../fixtures/gateway.js';
 import { createTestPki } from '../fixtures/pki.js';
 import { tempDir } from '../fixtures/cli.js';
+import { waitFor } from '../fixtures/wait.js';
 import { adminCall, adminRule, csrKey, errorCode, servedCertificate, signWith } from '../fixtures/gateway-admin.js';
 import { buildCrl } from '../../ca/crl.js';
 import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
@@ -151,7 +152,8 @@ t.test('ok: a gateway killed between writing the certificate and the key restart
   const restarted = await startGatewayFront(t, bed);
   const served = await servedCertificate(restarted.port, bed.pki.caCertPem, bed.certs.master);
   t.equal(served.serialNumber, new X509Certificate(fresh).serialNumber, 'rolled forward to the new pair');
-  t.match(restarted.output(), /finished an interrupted certificate rotation/);
+  // The warning goes to stderr and the listening line to stdout: they may arrive in either order.
+  t.ok(await waitFor(() => /finished an interrupted certificate rotation/.test(restarted.output()), 10_000, 'the recovery line').catch(() => false), `the recovery is logged: ${restarted.output()}`);
 
   // And when the pending key is lost as well, it rolls back to the previous pair.
   process.kill(restarted.pid, 'SIGKILL');
