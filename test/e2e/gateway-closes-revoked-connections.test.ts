@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createBed, MASTER_IP, MONITOR_IP, startGatewayFront, auditLine } from '../fixtures/gateway.js';
 import type { Issued } from '../fixtures/pki.js';
+import { waitFor } from '../fixtures/wait.js';
 
 const bed = await createBed(t);
 // Idle keep-alive connections stay open for the whole test: only the reload may close them.
@@ -70,7 +71,9 @@ t.test('a keep-alive connection of a certificate revoked after it opened is clos
   t.not(after.status, 200, `no request gets through afterwards (${after.status ?? after.error})`);
   t.match(await auditLine(front, (l) => l.kind === 'connection' && l.reason === 'CERT_REVOKED' && l.thumbprint === monitor.thumbprint && l.rule === 'monitoring'),
     { decision: 'deny', src: MONITOR_IP, subject: /CN=monitor/ }, 'audited with the reason and the rule it had been using');
-  t.match(front.output(), /"closed":1,.*"message":"closed open connections that the reloaded certificates, CRL or policy no longer allow"/);
+  const logged = /"closed":1,.*"message":"closed open connections that the reloaded certificates, CRL or policy no longer allow"/;
+  await waitFor(() => logged.test(front.output()), 10_000, 'the reload\'s log line').catch(() => undefined);
+  t.match(front.output(), logged);
 });
 
 t.test('a follow stream of a revoked certificate is cut on reload; other connections stay', async (t) => {
