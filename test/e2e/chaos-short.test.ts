@@ -17,7 +17,10 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 t.test('local jobs survive agent SIGKILLs, a gateway restart and reset connections: none lost, duplicated or misreported', async (t) => {
   const args = ['--cycles', '4', '--submitters', '3', '--gateway-every', '3', '--cut-every', '2', '--pause-ms', '700,1200', '--host', '127.0.0.6', '--no-ssh', '--json'];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/chaos/run.ts'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Not measured for coverage: the run loads the sources through its own tsx, and c8 merging those copies
+  // with the unit tests' lowered pure modules' figures (ca/der.ts 100% → 88% in a full run).
+  const env = { ...process.env, _TAPJS_PROCESSINFO_COVERAGE_: '0' };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/chaos/run.ts'), ...args], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
