@@ -160,6 +160,9 @@ async function main(): Promise<void> {
       shared,
       listenerSans: addresses.filter((_, i) => i % args.pairs === p).map((a) => `ip:${a}`),
       agentConfig: { maxConcurrentJobs: 64, queueLimit: 10_000 },
+      // Every simulated host's connection comes from the master's one address: the per-source limit (64 by
+      // default) would count a whole fleet's connections as one client's, as no real gateway sees them.
+      gatewayConfig: { limits: { connectionsPerSource: 4096 } },
     }));
   }
   const env = (stacks[0] as Stack).env;
