@@ -1,4 +1,4 @@
-/** `npm run openapi:doc`: writes docs/openapi.yaml from the API contract (core/api/contract.ts). */
+/** `npm run openapi:doc`: writes docs/openapi.yaml from the API contract (core/api/contract.ts, routes.ts). */
 import { writeFileSync } from 'node:fs';
 import { renderOpenApi } from './openapi-render.js';
 

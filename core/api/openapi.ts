@@ -1,8 +1,9 @@
 /**
- * The OpenAPI 3.1 document of the agent's API, built from the contract (contract.ts). Written to
+ * The OpenAPI 3.1 document of the agent's API, built from the contract (contract.ts, routes.ts). Written to
  * docs/openapi.yaml by `npm run openapi:doc`; a test fails when the file and this differ. Pure.
  */
-import { API_VERSION, HEADERS, ROUTES, SCHEMAS, pathParameters, type Answer, type Route } from './contract.js';
+import { API_VERSION, HEADERS } from './contract.js';
+import { ROUTES, SCHEMAS, pathParameters, type Answer, type Route } from './routes.js';
 
 const HEADER_DOCS: Readonly<Record<string, string>> = {
   [HEADERS.apiVersion]: 'The API version this side speaks (`MAJOR` or `MAJOR.MINOR`). The agent sends it on every answer; a client that sends another major gets 400 AGENT_API_VERSION_UNSUPPORTED.',
@@ -52,7 +53,7 @@ export function openApiDocument(): Record<string, unknown> {
       description:
         `The HTTP API of the Outpost agent, API version ${API_VERSION} (releases that keep the wire format keep it). The agent listens on loopback or a Unix ` +
         'socket only; clients reach it through the gateway, which requires a client certificate, applies its policy (read-only clients may only GET) ' +
-        'and passes the client\'s identity on. Generated from core/api/contract.ts by `npm run openapi:doc`; docs/agent.md explains the behaviour.',
+        'and passes the client\'s identity on. Generated from core/api/ by `npm run openapi:doc`; docs/agent.md explains the behaviour.',
     },
     servers: [{ url: 'https://agent-host:8443', description: 'The gateway in front of an agent.' }],
     paths,

@@ -68,3 +68,9 @@ t.test('the agent daemon starts without zod, yaml or winston', async (t) => {
   t.ok(staticClosure(edges, 'agent/main.ts').has('agent/server.ts'), 'the closure follows static imports');
   t.ok(staticClosure(edges, 'agent/config.ts').has('zod'), 'and would see zod if the daemon loaded the schema');
 });
+
+t.test('the agent daemon uses the API contract\'s types and headers, never its document\'s schemas', async (t) => {
+  const loaded = staticClosure(edges, 'agent/main.ts');
+  t.ok(loaded.has('core/api/contract.ts'), 'the contract');
+  t.notOk(loaded.has('core/api/routes.ts'), 'not the routes and JSON Schemas (only the document generator and tests need them)');
+});
