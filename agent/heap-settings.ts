@@ -16,11 +16,11 @@
  * decides to grow a space, so setting them at run time takes effect (measured on Node 20 and 24).
  */
 import { setFlagsFromString } from 'node:v8';
+import { runsCommand } from '../core/command-words.js';
 
 /** True for `outpost [options] agent start …`: the command line that becomes the long-running daemon. */
 export function startsDaemon(argv: readonly string[]): boolean {
-  const words = argv.slice(2).filter((a) => !a.startsWith('-'));
-  return words[0] === 'agent' && words[1] === 'start';
+  return runsCommand(argv, 'agent', 'start');
 }
 
 if (startsDaemon(process.argv)) {

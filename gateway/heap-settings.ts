@@ -10,14 +10,14 @@
  * Node has no execve (Node 20, whose default is half Node 24's) or the operator set a semi-space size of
  * their own (NODE_OPTIONS or a node option), it starts as it is.
  */
+import { runsCommand } from '../core/command-words.js';
 
 /** The flags the gateway daemon runs with. */
 export const GATEWAY_V8_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 
 /** True for `outpost [options] gateway start …`. */
 export function startsGateway(argv: readonly string[]): boolean {
-  const words = argv.slice(2).filter((a) => !a.startsWith('-'));
-  return words[0] === 'gateway' && words[1] === 'start';
+  return runsCommand(argv, 'gateway', 'start');
 }
 
 /** The command line to replace this process with, or null when it runs as it should already. */
