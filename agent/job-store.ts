@@ -11,7 +11,7 @@
  * cache) and lays the summary over it. So the agent's memory stays flat however many jobs it keeps.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { agentError } from './errors.js';
 import { EndedJob, type Location } from './ended-job.js';
@@ -246,7 +246,7 @@ export class JobStore {
     const journal = this.journal;
     if (this.compacting || !journal) return;
     this.compacting = true;
-    let fresh: Awaited<ReturnType<typeof compactFiles>>['journal'] | undefined;
+    let fresh: FileHandle | undefined;
     try {
       await journal.pause();
       // Gone meanwhile (retention): its remove event is pending for the new journal anyway.
