@@ -74,6 +74,9 @@ function lineCount(text: string): number {
 
 export function openAuditFile(path: string, report: AuditReport): AuditFile {
   let current: Open | undefined;
+  // Files replaced by a reopen, until their queued writes have finished: close() waits for them too, so
+  // a gateway that stops right after a rotation still has every line in the rotated file.
+  const retiring = new Set<Promise<void>>();
   let lastCheck = 0;
   let goneBefore = false;
   let dropped = 0;
@@ -112,13 +115,24 @@ export function openAuditFile(path: string, report: AuditReport): AuditFile {
     goneBefore = false;
     lastFailure = undefined;
     // Its queued writes finish first, into the file it was opened on (the rotated one).
-    old?.stream.end();
+    if (old) retire(old);
     if (why !== 'start') report.info('reopened the audit log', { auditLog: path, trigger: why });
     if (dropped > 0) {
       report.error('audit lines were dropped while the audit log could not be opened', { auditLog: path, dropped });
       dropped = 0;
     }
     return true;
+  }
+
+  function retire(old: Open): Promise<void> {
+    // A stream destroyed by a write error has nothing left to finish.
+    if (old.broken || old.stream.destroyed) return Promise.resolve();
+    const done: Promise<void> = new Promise<void>((resolve) => {
+      old.stream.once('close', () => resolve());
+      old.stream.end();
+    }).finally(() => retiring.delete(done));
+    retiring.add(done);
+    return done;
   }
 
   open('start');
@@ -140,9 +154,8 @@ export function openAuditFile(path: string, report: AuditReport): AuditFile {
       const last = current;
       current = undefined;
       if (dropped > 0) report.error('audit lines were dropped while the audit log could not be opened', { auditLog: path, dropped });
-      // A stream destroyed by a write error has nothing left to finish.
-      if (!last || last.broken) return Promise.resolve();
-      return new Promise((resolve) => last.stream.end(() => resolve()));
+      if (last) retire(last);
+      return Promise.all([...retiring]).then(() => undefined);
     },
   };
 }

@@ -13,6 +13,7 @@ import { stringify } from 'yaml';
 import { cliPath, isRoot, repoRoot, tempDir } from '../fixtures/cli.js';
 import { createTestPki } from '../fixtures/pki.js';
 import { call, run } from '../fixtures/gateway-client.js';
+import { otherUserEnv } from '../fixtures/agent-users.js';
 
 const GW = 'ot-gateway-gw';
 const AGENT = 'ot-gateway-agent';
@@ -89,13 +90,6 @@ t.test('scripts/install and privilege separation with real users', { skip }, asy
   t.equal((await run(install, args)).code, 0);
   t.equal((await stat(join(gwDir, 'listener.key'))).mode & 0o777, 0o600);
 
-  // tap preloads its process tracker through NODE_OPTIONS; under another user it cannot write tap's
-  // files and fails on exit, so Node processes started as the service users run without it.
-  const asOtherUserEnv = (): NodeJS.ProcessEnv => {
-    const env = { ...process.env };
-    delete env.NODE_OPTIONS;
-    return env;
-  };
   const as = (user: string, cmd: string[]) => run('runuser', ['-u', user, '--', ...cmd]);
   t.test('the agent user cannot read the key or the gateway config; the gateway user can', async (t) => {
     for (const f of ['listener.key', 'gateway.yaml']) {
@@ -112,14 +106,14 @@ t.test('scripts/install and privilege separation with real users', { skip }, asy
     const agent = spawn('runuser', ['-u', AGENT, '--', process.execPath, '-e', `
       const fs = require('fs'); const p = ${JSON.stringify(sock)};
       require('http').createServer((q, s) => s.end('from the agent as ' + require('os').userInfo().username))
-        .listen(p, () => { fs.chmodSync(p, 0o660); console.log('ready'); });`], { stdio: ['ignore', 'pipe', 'inherit'], env: asOtherUserEnv() });
+        .listen(p, () => { fs.chmodSync(p, 0o660); console.log('ready'); });`], { stdio: ['ignore', 'pipe', 'inherit'], env: otherUserEnv() });
     t.teardown(() => { agent.kill('SIGTERM'); });
     await new Promise<void>((resolve) => agent.stdout.once('data', () => resolve()));
     const st = await stat(sock);
     t.equal(st.gid, gwGid, 'the socket inherited the gateway group from the setgid directory');
     t.not((await as('nobody', ['curl', '-sS', '--unix-socket', sock, 'http://agent/'])).code, 0, 'another local user cannot reach the agent');
 
-    const gw = spawn('runuser', ['-u', GW, '--', process.execPath, cliPath, 'gateway', 'start', '--config', join(gwDir, 'gateway.yaml')], { stdio: ['ignore', 'pipe', 'pipe'], env: asOtherUserEnv() });
+    const gw = spawn('runuser', ['-u', GW, '--', process.execPath, cliPath, 'gateway', 'start', '--config', join(gwDir, 'gateway.yaml')], { stdio: ['ignore', 'pipe', 'pipe'], env: otherUserEnv() });
     t.teardown(() => { gw.kill('SIGTERM'); });
     let out = '';
     gw.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));

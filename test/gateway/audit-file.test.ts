@@ -80,6 +80,21 @@ t.test('a check notices a replaced file at once and a removed one a check later'
   t.match(report.lines, [/"trigger":"file replaced"/, /"trigger":"file removed"/]);
 });
 
+t.test('close() waits for the files a reopen replaced: a gateway stopping right after a rotation loses no line', async (t) => {
+  const d = await dir(t);
+  const path = join(d, 'audit.log');
+  const file = openAuditFile(path, recorder());
+  // Enough queued text that its writes are still under way when the reopen and close() come.
+  const line = `${'x'.repeat(1023)}\n`;
+  for (let i = 0; i < 16384; i++) file.write(line);
+  await rename(path, `${path}.1`);
+  t.ok(file.reopen('SIGUSR1'));
+  file.write('after\n');
+  await file.close();
+  t.equal((await readFile(`${path}.1`)).length, 16384 * 1024, 'every line queued before the reopen is in the rotated file');
+  t.equal(await read(path), 'after\n');
+});
+
 t.test('a path that cannot be opened: the old file stays in use; with none open lines are counted, then reported', async (t) => {
   const d = await dir(t);
   const path = join(d, 'audit.log');
