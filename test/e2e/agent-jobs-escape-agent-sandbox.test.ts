@@ -12,7 +12,7 @@ import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgentProcess, type RunningAgent, type Tap } from '../fixtures/agent.js';
-import { ensureUser, otherUserEnv, type OsUser } from '../fixtures/agent-users.js';
+import { ensureUser, untracked, type OsUser } from '../fixtures/agent-users.js';
 import { cliPath, isRoot } from '../fixtures/cli.js';
 
 /** The unit's read-only paths (ProtectSystem=full, ProtectHome=read-only) and capability bounding set. */
@@ -57,7 +57,7 @@ if (!isRoot) {
    * resolves once it listens. */
   async function startLauncherService(t: Tap, configPath: string, socket: string): Promise<ChildProcess> {
     const args = [cliPath, 'agent', 'launcher', '--config', configPath, '--launcher-socket', socket];
-    const child = spawn(process.execPath, args, { uid: svc.uid, gid: svc.gid, env: otherUserEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(...untracked([process.execPath, ...args]), { uid: svc.uid, gid: svc.gid, stdio: ['ignore', 'pipe', 'pipe'] });
     t.teardown(() => {
       if (child.exitCode === null) child.kill('SIGTERM');
     });
@@ -132,7 +132,7 @@ t.test('the launcher service restarts: the agent follows its running job by pid 
   const configPath = join(dir, 'launcher.yaml');
   await writeFile(configPath, `listen: {socket: ${join(dir, 'unused.sock')}}\ndataDir: ${join(dir, 'unused')}\n`);
   const start = (): ChildProcess =>
-    spawn(process.execPath, [cliPath, 'agent', 'launcher', '--config', configPath, '--launcher-socket', launcherSocket], { uid: svc.uid, gid: svc.gid, env: otherUserEnv(), stdio: 'ignore' });
+    spawn(...untracked([process.execPath, cliPath, 'agent', 'launcher', '--config', configPath, '--launcher-socket', launcherSocket]), { uid: svc.uid, gid: svc.gid, stdio: 'ignore' });
   let launcher = start();
   t.teardown(() => {
     if (launcher.exitCode === null) launcher.kill('SIGTERM');

@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import { cliPath, isRoot, repoRoot, tempDir } from '../fixtures/cli.js';
 import { createTestPki } from '../fixtures/pki.js';
 import { call, run } from '../fixtures/gateway-client.js';
-import { otherUserEnv } from '../fixtures/agent-users.js';
+import { untracked } from '../fixtures/agent-users.js';
 
 const GW = 'ot-gateway-gw';
 const AGENT = 'ot-gateway-agent';
@@ -90,7 +90,7 @@ t.test('scripts/install and privilege separation with real users', { skip }, asy
   t.equal((await run(install, args)).code, 0);
   t.equal((await stat(join(gwDir, 'listener.key'))).mode & 0o777, 0o600);
 
-  const as = (user: string, cmd: string[]) => run('runuser', ['-u', user, '--', ...cmd]);
+  const as = (user: string, cmd: string[]) => run('runuser', ['-u', user, '--', ...untracked(cmd).flat()]);
   t.test('the agent user cannot read the key or the gateway config; the gateway user can', async (t) => {
     for (const f of ['listener.key', 'gateway.yaml']) {
       const r = await as(AGENT, ['cat', join(gwDir, f)]);
@@ -103,17 +103,17 @@ t.test('scripts/install and privilege separation with real users', { skip }, asy
   });
 
   t.test('end to end as the real users: agent socket → gateway → client', async (t) => {
-    const agent = spawn('runuser', ['-u', AGENT, '--', process.execPath, '-e', `
+    const agent = spawn('runuser', ['-u', AGENT, '--', ...untracked([process.execPath, '-e', `
       const fs = require('fs'); const p = ${JSON.stringify(sock)};
       require('http').createServer((q, s) => s.end('from the agent as ' + require('os').userInfo().username))
-        .listen(p, () => { fs.chmodSync(p, 0o660); console.log('ready'); });`], { stdio: ['ignore', 'pipe', 'inherit'], env: otherUserEnv() });
+        .listen(p, () => { fs.chmodSync(p, 0o660); console.log('ready'); });`]).flat()], { stdio: ['ignore', 'pipe', 'inherit'] });
     t.teardown(() => { agent.kill('SIGTERM'); });
     await new Promise<void>((resolve) => agent.stdout.once('data', () => resolve()));
     const st = await stat(sock);
     t.equal(st.gid, gwGid, 'the socket inherited the gateway group from the setgid directory');
     t.not((await as('nobody', ['curl', '-sS', '--unix-socket', sock, 'http://agent/'])).code, 0, 'another local user cannot reach the agent');
 
-    const gw = spawn('runuser', ['-u', GW, '--', process.execPath, cliPath, 'gateway', 'start', '--config', join(gwDir, 'gateway.yaml')], { stdio: ['ignore', 'pipe', 'pipe'], env: otherUserEnv() });
+    const gw = spawn('runuser', ['-u', GW, '--', ...untracked([process.execPath, cliPath, 'gateway', 'start', '--config', join(gwDir, 'gateway.yaml')]).flat()], { stdio: ['ignore', 'pipe', 'pipe'] });
     t.teardown(() => { gw.kill('SIGTERM'); });
     let out = '';
     gw.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
