@@ -110,11 +110,16 @@ export class Journal {
   static async open(path: string, dir: string, tail: Tail, afterFlush: () => void): Promise<Journal> {
     if (tail && 'cutAt' in tail) await truncate(path, tail.cutAt);
     const handle = await open(path, 'a', 0o600);
-    if (tail && 'newline' in tail) {
-      await handle.write('\n');
-      await handle.sync();
+    try {
+      if (tail && 'newline' in tail) {
+        await handle.write('\n');
+        await handle.sync();
+      }
+      return new Journal(handle, (await handle.stat()).size, dir, afterFlush);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
     }
-    return new Journal(handle, (await handle.stat()).size, dir, afterFlush);
   }
 
   /** Bytes in the file. */

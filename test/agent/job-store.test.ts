@@ -34,7 +34,9 @@ t.test('concurrent creates share fsyncs and all land', async (t) => {
   await s.close();
   const lines = (await readFile(join(dir, 'journal.jsonl'), 'utf8')).trim().split('\n');
   t.equal(lines.length, 200);
-  t.equal((await JobStore.open(dir)).jobs.size, 200);
+  const reopened = await JobStore.open(dir);
+  t.equal(reopened.jobs.size, 200);
+  await reopened.close();
 });
 
 t.test('a torn last line (crash mid-append) is cut off, so later appends stay readable; corruption elsewhere is not ignored', async (t) => {
@@ -60,7 +62,9 @@ t.test('a torn last line (crash mid-append) is cut off, so later appends stay re
   t.ok(s4.jobs.has('whole'));
   await s4.create(record('after-whole'));
   await s4.close();
-  t.ok((await JobStore.open(dir)).jobs.has('after-whole'));
+  const s5 = await JobStore.open(dir);
+  t.ok(s5.jobs.has('after-whole'));
+  await s5.close();
 
   await appendFile(journal, '{"t":"create","job":{"id":"broken\n{"t":"create","job":{"id":"later"}}\n');
   await t.rejects(JobStore.open(dir), /corrupt/, 'a bad line that is not the last one is corruption');
@@ -80,6 +84,7 @@ t.test('compaction keeps every record, including ones written meanwhile', async 
   t.equal(reopened.jobs.size, 51);
   t.equal(reopened.jobs.get('k0')?.state, 'failed');
   t.ok(reopened.jobs.has('late'));
+  await reopened.close();
 });
 
 function ended(id: string): Partial<JobRecord> {

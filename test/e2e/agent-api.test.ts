@@ -5,6 +5,8 @@
  */
 import t from 'tap';
 import http from 'node:http';
+import { readdir, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startAgentProcess } from '../fixtures/agent.js';
 import { waitFor } from '../fixtures/wait.js';
 
@@ -83,6 +85,29 @@ t.test('output from an offset, and follow=1 streams until the job ends', async (
   t.equal(fromSix.headers['x-outpost-job-state'], 'succeeded');
   const bad = await agent.request('GET', `/v1/jobs/${id}/output?offset=-1`);
   t.equal(bad.status, 400);
+});
+
+t.test('a follower that stops reading and goes away releases the output file (API and status page)', async (t) => {
+  // Several MB at once, then the job keeps running: the agent's writes back up against the paused client.
+  const id = await agent.submit({ command: 'head -c 8000000 /dev/zero | tr "\\0" x; sleep 30' });
+  t.teardown(() => agent.request('POST', `/v1/jobs/${id}/abort`).then(() => undefined, () => undefined));
+  const outputFile = join(agent.dataDir, 'jobs', id, 'output');
+  const openByAgent = async (): Promise<number> => {
+    const fds = await readdir(`/proc/${agent.child.pid}/fd`).catch(() => [] as string[]);
+    const targets = await Promise.all(fds.map((fd) => readlink(`/proc/${agent.child.pid}/fd/${fd}`).catch(() => '')));
+    return targets.filter((p) => p === outputFile).length;
+  };
+  await waitFor(async () => ((await stat(outputFile).catch(() => null))?.size ?? 0) >= 8_000_000, 20_000);
+  for (const path of [`/v1/jobs/${id}/output?follow=1`, `/ui/jobs/${id}`]) {
+    const req = http.get({ socketPath: agent.socket, path });
+    const res = await new Promise<http.IncomingMessage>((resolve) => req.on('response', resolve));
+    res.pause(); // reads nothing more: the agent's socket buffer fills and it waits to write
+    await waitFor(async () => (await openByAgent()) === 1, 10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    req.destroy();
+    await waitFor(async () => (await openByAgent()) === 0, 10_000).catch(() => undefined);
+    t.equal(await openByAgent(), 0, `${path}: the agent closed the output file once the client was gone`);
+  }
 });
 
 t.test('events stream job state changes as server-sent events', async (t) => {

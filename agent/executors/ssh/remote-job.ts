@@ -125,11 +125,15 @@ export class RemoteJob implements Execution {
         if (keep.length > 0) await out.write(keep);
         if (marker !== null) await out.write(marker);
       } catch (err) {
+        // The handle goes either way (closed, not left to the garbage collector): the next append opens
+        // the file again, so a failed open is retried too.
+        const failed = this.out;
+        this.out = null;
+        void failed?.then((h) => h.close()).catch(() => undefined);
         const code = (err as NodeJS.ErrnoException).code;
         // Fetching it again would only fill the same full disk: the output is cut here, as the local
         // supervisor cuts it; anything else is retried from the last byte received.
         if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
-        this.out = null;
         const kept = RemoteJob.outputSize(this.outputPath);
         this.diskCut = `output cut at ${kept} bytes: the local disk is full (${code})`;
         this.ctx.logger.warn('ssh job output cut: the local disk is full', { server: this.ctx.server, job: this.id, keptBytes: kept });
