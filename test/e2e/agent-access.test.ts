@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { chmod, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startAgentProcess } from '../fixtures/agent.js';
-import { ensureUser, groupGid } from '../fixtures/agent-users.js';
+import { ensureUser, groupGid, untracked } from '../fixtures/agent-users.js';
 import { isRoot, runOutpost, tempDir } from '../fixtures/cli.js';
 
 /** GET /healthz over the socket as another OS user, from a separate process running with that uid. */
@@ -18,7 +18,7 @@ function getAs(uid: number, gid: number, socketPath: string): Promise<string> {
     http.get({ socketPath: ${JSON.stringify(socketPath)}, path: '/healthz' }, (res) => { console.log('status ' + res.statusCode); })
       .on('error', (e) => console.log('error ' + e.code));`;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', script], { uid, gid, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(...untracked([process.execPath, '-e', script]), { uid, gid, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('close', () => resolve(out.trim()));
