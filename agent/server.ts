@@ -5,6 +5,7 @@
  * recorded as `submittedBy`.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_VERSION, API_VERSION_HEADER, judgeClientApi } from '../core/api-version.js';
 import { HEADERS } from '../core/api/contract.js';
@@ -216,7 +217,10 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         res.end();
         return '/v1/jobs/{id}/output';
       }
-      sendJson(res, 200, publicView(runner.record(id)));
+      // The output's size as stored (what GET …/output serves, byte for byte): a follower that already has
+      // this many bytes of an ended job needs no further read.
+      const outputBytes = await stat(runner.paths(id).output).then((st) => st.size, () => 0);
+      sendJson(res, 200, { ...publicView(runner.record(id)), outputBytes });
       return '/v1/jobs/{id}';
     }
     if (await deps.statusPage(req, res)) return '/ui';

@@ -29,6 +29,8 @@ export interface JobRecord {
   createdAt?: string;
   startedAt?: string | null;
   endedAt?: string | null;
+  /** The size of the job's output so far; all of it once the job has ended. */
+  outputBytes?: number;
   [key: string]: unknown;
 }
 

@@ -63,10 +63,11 @@ export async function followOutput(client: AgentClient, id: string, options: Fol
     progressed = false;
     try {
       await drain(true);
-      // The stream ended: normally because the job ended. Confirm, and pick up any tail written late.
+      // The stream ended: normally because the job ended. Confirm, and pick up any tail written late —
+      // unless the record says every byte is here already (the usual case: one request less per host).
       const job = await client.job(id, options.signal);
       if (TERMINAL_STATES.has(job.state)) {
-        await drain(false);
+        if (!(typeof job.outputBytes === 'number' && cursor.offset >= job.outputBytes)) await drain(false);
         return { job, bytes: cursor.offset, resumes };
       }
       lastError = null;

@@ -65,8 +65,9 @@ export const SCHEMAS: Readonly<Record<string, Record<string, unknown>>> = {
       maxOutputBytes: { type: 'integer' },
       credentialKey: { type: 'string' },
       processServer: { type: 'string' },
+      outputBytes: { type: 'integer', minimum: 0, description: 'The size of the output so far (all of it once the job has ended), as GET /v1/jobs/{id}/output serves it.' },
     },
-    [...JOB_REQUIRED, 'executor', 'submittedBy', 'kind'],
+    [...JOB_REQUIRED, 'executor', 'submittedBy', 'kind', 'outputBytes'],
   ),
   Health: obj({ status: { const: 'ok' } }, ['status']),
   Status: obj(

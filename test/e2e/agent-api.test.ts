@@ -22,6 +22,7 @@ t.test('a command runs under /bin/sh -c with its exit code and combined output',
   t.equal(job.exitCode, 0 + 7);
   t.equal(job.description, 'exit seven');
   t.equal(await agent.output(id), 'out\nerr\n');
+  t.equal(job.outputBytes, 8, 'the record says how much output there is');
 });
 
 t.test('a succeeding job, env and cwd', async (t) => {

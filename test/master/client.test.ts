@@ -58,6 +58,25 @@ t.test('follows output to the end, resuming after dropped connections without du
   t.match(outputRequests[1]?.path, /offset=(2[0-9]|[3-9][0-9])&follow=1/, 'the second request asks from the bytes already received');
 });
 
+t.test('an ended job whose record says every byte arrived costs no further read; a tail left over is fetched', async (t) => {
+  const client = new AgentClient(server.url, creds);
+  t.teardown(() => client.close());
+  const outputReads = (id: string): string[] => server.requests.filter((r) => r.path.startsWith(`/v1/jobs/${id}/output`)).map((r) => r.path);
+  const whole = await client.submit({ argv: ['the', 'whole', 'output'] });
+  const a = await followOutput(client, whole.id, { onData: () => undefined, backoffMs: 10 });
+  t.equal(a.bytes, 'the whole output'.length);
+  t.same(outputReads(whole.id), [`/v1/jobs/${whole.id}/output?offset=0&follow=1`], 'the follow only: the record says outputBytes = bytes received');
+
+  const late = await client.submit({ argv: ['a', 'tail', 'written', 'late'] });
+  server.endEarly.set(late.id, 4);
+  const received: Buffer[] = [];
+  const b = await followOutput(client, late.id, { onData: (d) => received.push(d), backoffMs: 10 });
+  t.equal(Buffer.concat(received).toString(), 'a tail written late', 'the last four bytes came with a second read');
+  t.same(outputReads(late.id).length, 2);
+  t.match(outputReads(late.id)[1], /offset=15$/, 'the second read asks for what is missing, without follow');
+  t.equal(b.bytes, 19);
+});
+
 t.test('gives up with MASTER_OUTPUT_INTERRUPTED when the stream keeps dying', async (t) => {
   const client = new AgentClient(server.url, creds);
   t.teardown(() => client.close());
