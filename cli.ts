@@ -5,10 +5,12 @@
  */
 import { Command } from 'commander';
 import { outpostVersion } from './core/version.js';
-import { reexecGateway } from './gateway/heap-settings.js';
+import { startDaemonRuntime } from './core/daemon-runtime.js';
+import { AGENT_RUNTIME } from './agent/heap-settings.js';
+import { GATEWAY_RUNTIME } from './gateway/heap-settings.js';
 
-// Before anything else: the gateway daemon starts again with its V8 flags where it has to.
-reexecGateway();
+// Before anything else: a daemon starts again with its V8 flags where it has to, its compilers paused.
+startDaemonRuntime([AGENT_RUNTIME, GATEWAY_RUNTIME]);
 
 type Register = (program: Command) => void;
 

@@ -17,6 +17,10 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runsCommand } from '../core/command-words.js';
+import type { DaemonRuntime } from '../core/daemon-runtime.js';
+
+/** No flag the agent needs on the command line; core/daemon-runtime.ts pauses its compilers at start-up. */
+export const AGENT_RUNTIME: DaemonRuntime = { command: ['agent', 'start'], heapFlags: [] };
 
 /** True for `outpost [options] agent start …`: the command line that becomes the long-running daemon. */
 export function startsDaemon(argv: readonly string[]): boolean {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:fleet -- --hosts 100,1000 [--pairs 4] [--fanouts 64,128] [--limit-seconds 600] [--no-baselines] [--skip ansible,pssh,pdsh] [--key rsa-2048|ec-p256|…]`
+ * `npm run bench:fleet -- --hosts 100,1000 [--pairs 4] [--fanouts 64,128] [--limit-seconds 600] [--no-baselines] [--skip ansible,pssh,pdsh] [--key rsa-2048|ec-p256|…] [--cpu-prof DIR]`
  *
  * One master against a simulated fleet of N hosts on this machine, with the tools operators use for ad-hoc
  * fleet commands as the baseline, all running `true` against the same N addresses:
@@ -44,10 +44,12 @@ interface Args {
   skip: string[];
   /** Key type of the CA, the gateways' listeners and the master's connector. */
   key: KeySpec;
+  /** Where the master writes a V8 CPU profile of each run (node --cpu-prof), to see where its time goes. */
+  cpuProf: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { hosts: [100, 1000, 5000], pairs: 4, fanouts: [64, 128], limitSeconds: 600, baselines: true, skip: [], key: { type: 'rsa', bits: 2048 } };
+  const args: Args = { hosts: [100, 1000, 5000], pairs: 4, fanouts: [64, 128], limitSeconds: 600, baselines: true, skip: [], key: { type: 'rsa', bits: 2048 }, cpuProf: null };
   const list = (v: string | undefined, what: string): number[] => {
     const xs = (v ?? '').split(',').map(Number);
     if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`${what} wants positive integers, comma-separated`);
@@ -61,6 +63,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--limit-seconds') args.limitSeconds = list(argv[++i], '--limit-seconds')[0] ?? 600;
     else if (a === '--no-baselines') args.baselines = false;
     else if (a === '--skip') args.skip = (argv[++i] ?? '').split(',');
+    else if (a === '--cpu-prof') args.cpuProf = argv[++i] ?? null;
     else if (a === '--key') {
       const spec = parseKeySpec(argv[++i] ?? '');
       if (!spec) throw new Error(`--key wants one of ${KEY_NAMES.join(', ')}`);
@@ -199,7 +202,8 @@ async function main(): Promise<void> {
     await writeFile(inventory, `[fleet]\n${names.slice(0, n).map((name, i) => `${name} ansible_host=${addresses[i]}`).join('\n')}\n`);
 
     for (const c of args.fanouts) {
-      const o = await measure([process.execPath, cliPath, 'job', 'run', '--json', '--agents-file', agentsFile, '--concurrency', String(c), '--', 'true'], env, args.limitSeconds, nofile);
+      const prof = args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`, `--cpu-prof-name=master-${n}-${c}.cpuprofile`] : [];
+      const o = await measure([process.execPath, ...prof, cliPath, 'job', 'run', '--json', '--agents-file', agentsFile, '--concurrency', String(c), '--', 'true'], env, args.limitSeconds, nofile);
       const summary = o.stdout.trim().split('\n').at(-1) ?? '';
       const doc = /"type":"summary"/.test(summary) ? (JSON.parse(summary) as { states: Record<string, number>; failures: { key: string; count: number }[] }) : null;
       const causes = (doc?.failures ?? []).map((f) => `${f.count} ${f.key}`).join(', ');
