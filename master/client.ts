@@ -162,6 +162,11 @@ export class AgentClient {
     // Nothing that changes state goes to an agent before one of its answers showed it speaks our API: an
     // agent older than versioning would act on a request it may misread. One GET per agent and run.
     if (method === 'POST' && !this.#apiChecked) await this.#probeApi(opts.signal);
+    // undici counts the previous answer on a connection as done only after the current I/O callbacks (and
+    // keeps a connection that carried a POST blocked until then): a request sent right after reading an
+    // answer found the connection busy and opened another — two or three TLS handshakes per host in a
+    // fan-out instead of one. One turn of the event loop lets it see the connection free.
+    await new Promise((resolve) => setImmediate(resolve));
     let res: Dispatcher.ResponseData;
     try {
       res = await this.#pool.request({

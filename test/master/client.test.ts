@@ -34,6 +34,16 @@ t.test('submits a job over mutual TLS and reuses one connection for many request
   t.same(server.requests.find((r) => r.method === 'POST')?.body, { argv: ['echo', 'hi'] });
 });
 
+t.test('the requests for one host share one TLS connection with the default pool too: the submission does not open a second', async (t) => {
+  const client = new AgentClient(server.url, creds);
+  t.teardown(() => client.close());
+  const before = server.connections();
+  const job = await client.submit({ argv: ['one', 'handshake'] }); // the API check (GET), then the POST
+  await followOutput(client, job.id, { onData: () => undefined });
+  await client.job(job.id);
+  t.equal(server.connections() - before, 1, 'status, submit, follow and record over one connection');
+});
+
 t.test('follows output to the end, resuming after dropped connections without duplicates', async (t) => {
   const client = new AgentClient(server.url, creds);
   t.teardown(() => client.close());
