@@ -27,7 +27,7 @@ import { JobStore } from './job-store.js';
 import { listen, readSecretFile } from './listen.js';
 import { createMetrics } from './metrics.js';
 import { readDisk } from './disk-space.js';
-import { createQuietCollector } from './quiet-gc.js';
+import { createQuietCollector } from '../core/quiet-gc.js';
 import { isSameProcess, processStartTime } from './proc.js';
 import { createApi } from './server.js';
 import { createStatusPage, type StatusPageJob } from './status-page.js';
@@ -244,7 +244,7 @@ export async function startAgent(config: Readonly<AgentConfig>, options: StartOp
     }),
   });
   const metrics = createMetrics(runner, () => readDisk(config.dataDir, current.minFreeBytes));
-  // Memory comes back once the agent goes quiet after a burst of jobs (quiet-gc.ts).
+  // Memory comes back once the agent goes quiet after a burst of jobs (core/quiet-gc.ts).
   const quiet = createQuietCollector();
   runner.on('change', () => quiet.activity());
   const statusPage = createStatusPage({

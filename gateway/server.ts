@@ -20,6 +20,7 @@ import { securityHeaders } from './security-headers.js';
 import { gatewayError } from './errors.js';
 import type { AdminDeps } from './admin/routes.js';
 import { isAdminPath } from './admin/path.js';
+import { createQuietCollector } from '../core/quiet-gc.js';
 import { dropPrevious, hasPrevious, recoverRotation } from './admin/rotation-files.js';
 
 export interface Gateway {
@@ -137,7 +138,10 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
   // before it closes the audit log, or a stream cut short by the stop would lose its line.
   let unrecorded = 0;
   let allRecorded: (() => void) | undefined;
+  // Memory comes back once the gateway goes quiet after a burst of requests (core/quiet-gc.ts).
+  const quiet = createQuietCollector();
   const track = (res: ServerResponse): void => {
+    quiet.activity();
     unrecorded++;
     // Added after route(), so it runs after the listener that writes the line.
     res.once('close', () => {
@@ -260,6 +264,7 @@ export async function createGateway(initial: Readonly<GatewayConfig>, logger: Lo
       config = next;
     },
     async close() {
+      quiet.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

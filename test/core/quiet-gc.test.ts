@@ -1,6 +1,6 @@
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createQuietCollector } from '../../agent/quiet-gc.js';
+import { createQuietCollector } from '../../core/quiet-gc.js';
 
 // The decisions use an injected clock, so a loaded machine cannot make them flaky: real timers only have
 // to fire (30 ms) before the test's longer sleeps (150 ms) end, which timer ordering guarantees.

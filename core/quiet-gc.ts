@@ -1,5 +1,6 @@
 /**
- * Gives memory back once the agent has gone quiet after a burst of jobs. V8 collects the old generation
+ * Gives memory back once a daemon has gone quiet after a burst: the agent after a burst of jobs, the
+ * gateway after a burst of requests. Told from the agent's side: V8 collects the old generation
  * only when it has grown past a limit, and Node runs no idle-time collection, so garbage from a burst of
  * thousands of jobs (requests, journal lines, per-job promises) otherwise stays resident until the next
  * burst. Two seconds after the last job event, if at least a hundred events came since the last time, the
@@ -26,7 +27,7 @@ export interface QuietCollectorOptions {
 }
 
 export interface QuietCollector {
-  /** A job event happened (submit, start, end). */
+  /** Something happened (the agent: a job event; the gateway: a request). */
   activity(): void;
   /** How many collections ran (status and tests). */
   readonly collections: number;
@@ -67,7 +68,7 @@ export function createQuietCollector(options: QuietCollectorOptions = {}): Quiet
 
   const arm = (ms: number): void => {
     timer = setTimeout(fire, ms);
-    // Never keeps the agent alive.
+    // Never keeps the process alive.
     timer.unref();
   };
   function fire(): void {
