@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { action, printJson } from '../core/cli-support.js';
-import { resumeCompilers } from '../core/daemon-runtime.js';
+import { startupDone } from '../core/daemon-runtime.js';
 import { coreError } from '../core/errors.js';
 import { lazyLogger } from '../core/lazy-logger.js';
 import { readSecret } from '../core/secret-input.js';
@@ -45,7 +45,7 @@ function registerStart(agent: Command): void {
         // Lines logged while starting (jobs recovered, …) come before this one, as with an eager logger.
         await logger.settled();
         process.stdout.write(`outpost agent listening on ${handle.address}\n`);
-        resumeCompilers();
+        startupDone();
         await new Promise<void>((resolve) => {
           const stop = (signal: string): void => {
             logger.info('stopping', { signal });

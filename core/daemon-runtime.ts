@@ -9,7 +9,7 @@
  * (module loading, config validation) that runs once and never again, and bring their own machine code
  * into memory to do it: 7–8 MiB of an idle daemon's RSS on Node 24 (agent: 68 → 58 MiB), 5 on Node 20, for
  * no gain. So a daemon starts with them off (on the command line where it is replaced anyway, from code
- * otherwise) and turns them back on once it listens (`resumeCompilers`); from then on hot code is compiled
+ * otherwise) and turns them back on once it listens (`startupDone`); from then on hot code is compiled
  * as usual. Measured in docs/agent.md and docs/gateway.md ("Memory").
  *
  * An operator's own choice wins: a heap flag or any compiler flag given on the node command line or in
@@ -17,6 +17,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runsCommand } from './command-words.js';
+import { v8Collect } from './quiet-gc.js';
 
 export interface DaemonRuntime {
   /** The command words, e.g. ['gateway', 'start']. */
@@ -94,8 +95,17 @@ export function startDaemonRuntime(daemons: readonly DaemonRuntime[]): void {
   paused = plan.paused;
 }
 
-/** Turns the compilers paused for start-up back on: called once the daemon listens. */
-export function resumeCompilers(): void {
+let started = false;
+
+/**
+ * Called once the daemon listens: turns the compilers paused for start-up back on, and collects start-up's
+ * garbage (parsed configuration, certificates, module sources) with one full, compacting collection, so
+ * an idle daemon does not keep it resident until its first burst of work (3.5 MiB of an idle gateway).
+ */
+export function startupDone(): void {
   for (const tier of paused) setFlagsFromString(`--${tier}`);
   paused = [];
+  if (started) return;
+  started = true;
+  v8Collect()?.();
 }

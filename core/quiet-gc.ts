@@ -34,7 +34,8 @@ export interface QuietCollector {
   close(): void;
 }
 
-function v8Collect(): (() => void) | undefined {
+/** V8's full, compacting collection that gives emptied pages back, or undefined where it cannot be had. */
+export function v8Collect(): (() => void) | undefined {
   try {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as GcFunction;

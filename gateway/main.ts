@@ -6,7 +6,7 @@
  */
 import { unwatchFile, watchFile } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { resumeCompilers } from '../core/daemon-runtime.js';
+import { startupDone } from '../core/daemon-runtime.js';
 import { lazyLogger, type LogSink } from '../core/lazy-logger.js';
 import type { GatewayConfig } from './config.js';
 import { loadGatewayConfigIsolated as loadGatewayConfig } from './config-isolated.js';
@@ -54,7 +54,7 @@ export async function startGateway(configPath: string, options: { stdout?: Writa
   const addr = gateway.address();
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   process.stdout.write(`outpost gateway listening on https://${host}:${addr.port} (pid ${process.pid})\n`);
-  resumeCompilers();
+  startupDone();
   const metricsAt = gateway.metricsAddress();
   if (metricsAt) logger.info('metrics listening', { url: `http://${metricsAt.family === 'IPv6' ? `[${metricsAt.address}]` : metricsAt.address}:${metricsAt.port}/metrics` });
   checkFreshness(gateway, config, logger);
