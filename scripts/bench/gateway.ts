@@ -9,6 +9,8 @@
  * turns at each level, BENCH_ROUNDS (2) times, and each keeps its best round. Then streaming a
  * 1 GiB response (MB/s, with plain HTTP straight from the upstream as the ceiling) and idle RSS.
  * Prints ratios against nginx and writes bench-results/gateway.json. Bounded to under three minutes.
+ * BENCH_GATEWAY_CPU_PROF=DIR: the gateway runs with `node --cpu-prof` and writes its profile there when it
+ * stops (`tsx scripts/bench/profile-top.ts` splits it); with BENCH_LEVELS=1 it profiles c = 1 alone.
  */
 // First: --node re-runs this bench under another Node before anything else is loaded (runtime.ts).
 import './runtime.js';
@@ -25,6 +27,7 @@ const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 5000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 const LEVELS = (process.env.BENCH_LEVELS ?? '1,16,64').split(',').filter(Boolean).map(Number);
 const STREAM_BYTES = Number(process.env.BENCH_STREAM_BYTES ?? 1024 ** 3);
+const CPU_PROF = process.env.BENCH_GATEWAY_CPU_PROF;
 const CLK_TCK = 100;
 
 const teardowns: (() => unknown)[] = [];
@@ -184,7 +187,7 @@ async function main(): Promise<void> {
   bed.config.logLevel = 'warn';
   await bed.writeConfig();
 
-  const gw = await startGatewayFront(t, bed);
+  const gw = await startGatewayFront(t, bed, CPU_PROF ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] } : {});
   const ngx = await startNginxFront(t, bed, { workers: 1 });
   const hpPort = await freePort();
   const hp = await spawnReady(['-e', HTTP_PROXY_JS, bed.certs.listener.certPath, bed.certs.listener.keyPath, bed.pki.caCertPath, sock, String(hpPort)]);
