@@ -88,7 +88,11 @@ export function startDaemonRuntime(daemons: readonly DaemonRuntime[]): void {
   if (plan === null) return;
   const execve = (process as unknown as { execve?: Execve }).execve;
   if (typeof execve === 'function') {
-    execve(process.execPath, [process.execPath, ...plan.args], { ...process.env, [PAUSED_ENV]: plan.paused.join(',') });
+    try {
+      execve(process.execPath, [process.execPath, ...plan.args], { ...process.env, [PAUSED_ENV]: plan.paused.join(',') });
+    } catch {
+      // Not replaced (a sandbox refusing execve, say): start as Node 20 does, without the heap flags.
+    }
   }
   // No execve (Node 20): the heap flags cannot be had; the compilers are paused from code, which also works.
   for (const tier of plan.paused) setFlagsFromString(`--no-${tier}`);
