@@ -24,7 +24,7 @@ export const AGENT_RUNTIME: DaemonRuntime = { command: ['agent', 'start'], heapF
 
 /** True for `outpost [options] agent start …`: the command line that becomes the long-running daemon. */
 export function startsDaemon(argv: readonly string[]): boolean {
-  return runsCommand(argv, 'agent', 'start');
+  return runsCommand(argv, ...AGENT_RUNTIME.command);
 }
 
 if (startsDaemon(process.argv)) {

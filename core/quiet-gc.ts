@@ -34,8 +34,19 @@ export interface QuietCollector {
   close(): void;
 }
 
-/** V8's full, compacting collection that gives emptied pages back, or undefined where it cannot be had. */
+let v8CollectOnce: { collect: (() => void) | undefined } | undefined;
+
+/**
+ * V8's full, compacting collection that gives emptied pages back, or undefined where it cannot be had.
+ * Obtained once per process: each attempt builds a fresh context, and a daemon asks at start-up
+ * (daemon-runtime.ts) and again for its quiet collector.
+ */
 export function v8Collect(): (() => void) | undefined {
+  v8CollectOnce ??= { collect: obtainV8Collect() };
+  return v8CollectOnce.collect;
+}
+
+function obtainV8Collect(): (() => void) | undefined {
   try {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as GcFunction;
