@@ -1,16 +1,24 @@
 /**
- * `npm run bench:fleet -- --hosts 100,1000 [--pairs 4] [--fanouts 64,128] [--limit-seconds 600] [--no-baselines] [--skip ansible,pssh,pdsh] [--key rsa-2048|ec-p256|…] [--cpu-prof DIR]`
+ * `npm run bench:fleet -- --hosts 100,1000 [--pairs 4] [--fanouts 64,128] [--limit-seconds 600] [--no-baselines] [--skip ansible,pssh,pdsh,floor] [--key rsa-2048|ec-p256|…] [--ip-sans] [--cpu-prof DIR]`
  *
  * One master against a simulated fleet of N hosts on this machine, with the tools operators use for ad-hoc
  * fleet commands as the baseline, all running `true` against the same N addresses:
- *   outpost:  a few real agent + gateway pairs; each gateway listens on every loopback address and its
- *             certificate carries the IP addresses of the hosts it serves, so host i is 127.1.x.y with its
- *             own mutual-TLS connection. `outpost job run --json --agents-file F --concurrency C -- true`.
+ *   outpost:  a few real agent + gateway pairs; each gateway listens on every loopback address, so host i is
+ *             127.1.x.y with its own mutual-TLS connection. Hosts are named hNNNNN.fleet.outpost.test,
+ *             resolved in the master's process from a hosts table (fleet-resolver.mjs), and each gateway
+ *             presents one *.fleet.outpost.test certificate: one SAN, as a production host's certificate
+ *             has. (--ip-sans: hosts are addresses and each certificate lists all N / pairs addresses its
+ *             gateway answers for, which Node's TLS client parses on every connection — milliseconds per
+ *             host at N = 5,000 that no production fleet pays.)
+ *             `outpost job run --json --agents-file F --concurrency C -- true`.
+ *   floor:    fleet-floor.mjs: per host one bare Node mutual-TLS connection to the same gateway, same
+ *             certificates and checks, one `GET /v1/status`, close — what Node's TLS client costs by itself.
  *   pdsh:     `pdsh -R ssh -f C` (a fresh `ssh` per host), against one real sshd listening on every
  *             loopback address, key login, host key checked against a known_hosts pattern;
  *   pssh:     `parallel-ssh -p C`, same sshd and options;
  *   ansible:  `ansible all -m command -a true -f C` (forks = C), same sshd and options.
- * Every tool is given addresses, not names, so the name service stays out of the comparison.
+ * The ssh tools are given addresses and the outpost clients names answered without a name service, so no
+ * tool pays for name resolution.
  * Reported per tool, N and fan-out: wall time, hosts/s, the client's peak RSS and CPU seconds (user + sys,
  * of the client and the children it waited for: GNU time). Prints markdown table rows for the README.
  * Needs root (OS user for the key login, sshd, apt-get for missing tools, open-file limit raised with
@@ -23,7 +31,8 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { cliPath, isRoot, repoRoot } from '../../test/fixtures/cli.js';
 import { createSharedPki, startStack, type Stack } from '../../test/fixtures/stack.js';
@@ -32,6 +41,9 @@ import { KEY_NAMES, parseKeySpec, type KeySpec } from '../../ca/keys.js';
 import { createSshUser, sshdSkipReason, startSshd } from '../../test/fixtures/sshd.js';
 
 const run = promisify(execFile);
+const benchDir = dirname(fileURLToPath(import.meta.url));
+/** The simulated hosts' domain (.test is reserved for testing, RFC 2606). */
+const FLEET_DOMAIN = 'fleet.outpost.test';
 const teardowns: (() => unknown)[] = [];
 const t = { teardown: (fn: () => unknown) => void teardowns.push(fn) };
 
@@ -46,10 +58,16 @@ interface Args {
   key: KeySpec;
   /** Where the master writes a V8 CPU profile of each run (node --cpu-prof), to see where its time goes. */
   cpuProf: string | null;
+  /**
+   * `wildcard`: hosts are named hNNNNN.fleet.outpost.test and each gateway presents one `*.fleet.outpost.test`
+   * certificate, as small as a production host's; `ip`: hosts are addresses and each gateway's certificate
+   * lists every address it answers for (N / pairs SANs, which Node's TLS client pays for on every connection).
+   */
+  sans: 'wildcard' | 'ip';
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { hosts: [100, 1000, 5000], pairs: 4, fanouts: [64, 128], limitSeconds: 600, baselines: true, skip: [], key: { type: 'rsa', bits: 2048 }, cpuProf: null };
+  const args: Args = { hosts: [100, 1000, 5000], pairs: 4, fanouts: [64, 128], limitSeconds: 600, baselines: true, skip: [], key: { type: 'rsa', bits: 2048 }, cpuProf: null, sans: 'wildcard' };
   const list = (v: string | undefined, what: string): number[] => {
     const xs = (v ?? '').split(',').map(Number);
     if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x <= 0)) throw new Error(`${what} wants positive integers, comma-separated`);
@@ -64,6 +82,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--no-baselines') args.baselines = false;
     else if (a === '--skip') args.skip = (argv[++i] ?? '').split(',');
     else if (a === '--cpu-prof') args.cpuProf = argv[++i] ?? null;
+    else if (a === '--ip-sans') args.sans = 'ip';
     else if (a === '--key') {
       const spec = parseKeySpec(argv[++i] ?? '');
       if (!spec) throw new Error(`--key wants one of ${KEY_NAMES.join(', ')}`);
@@ -152,6 +171,11 @@ async function main(): Promise<void> {
   teardowns.push(() => rm(work, { recursive: true, force: true }));
   const addresses = Array.from({ length: max }, (_, i) => fleetAddress(i));
   const names = addresses.map((_, i) => `h${String(i + 1).padStart(5, '0')}`);
+  // What the master and the floor dial: a name resolved by fleet-resolver.mjs from this table, or the address.
+  const dialed = args.sans === 'wildcard' ? names.map((name) => `${name}.${FLEET_DOMAIN}`) : addresses;
+  const hostsTable = join(work, 'hosts');
+  await writeFile(hostsTable, addresses.map((a, i) => `${a} ${dialed[i]}`).join('\n') + '\n');
+  const resolverArgs = args.sans === 'wildcard' ? ['--import', join(benchDir, 'fleet-resolver.mjs')] : [];
 
   process.stdout.write(`starting ${args.pairs} agent + gateway pairs answering as ${max} hosts (127.1.0.1 …) …\n`);
   const shared = await createSharedPki(t, work, args.key);
@@ -161,14 +185,17 @@ async function main(): Promise<void> {
     stacks.push(await startStack(t, {
       host: '0.0.0.0',
       shared,
-      listenerSans: addresses.filter((_, i) => i % args.pairs === p).map((a) => `ip:${a}`),
+      listenerSans: args.sans === 'wildcard' ? [`dns:*.${FLEET_DOMAIN}`] : addresses.filter((_, i) => i % args.pairs === p).map((a) => `ip:${a}`),
       agentConfig: { maxConcurrentJobs: 64, queueLimit: 10_000 },
       // Every simulated host's connection comes from the master's one address: the per-source limit (64 by
       // default) would count a whole fleet's connections as one client's, as no real gateway sees them.
       gatewayConfig: { limits: { connectionsPerSource: 4096 } },
     }));
   }
-  const env = (stacks[0] as Stack).env;
+  const env = { ...(stacks[0] as Stack).env, OUTPOST_BENCH_HOSTS: hostsTable };
+  process.stdout.write(args.sans === 'wildcard'
+    ? `hosts: h00001.${FLEET_DOMAIN} … (resolved in-process from a hosts table), one *.${FLEET_DOMAIN} certificate per gateway\n`
+    : `hosts: addresses; each gateway's certificate lists the ${Math.ceil(max / args.pairs)} addresses it answers for\n`);
 
   const tools = args.baselines ? skipped(await ensureTools(), args.skip) : new Map<string, string | null>();
   const sshSkip = args.baselines ? sshdSkipReason() : 'not asked (--no-baselines)';
@@ -195,7 +222,7 @@ async function main(): Promise<void> {
   process.stdout.write('\n| tool | hosts | fan-out | wall s | hosts/s | peak RSS MB | CPU s | CPU ms/host | note |\n|---|---|---|---|---|---|---|---|---|\n');
   for (const n of args.hosts) {
     const agentsFile = join(work, `agents-${n}.txt`);
-    await writeFile(agentsFile, names.slice(0, n).map((name, i) => `${name} https://${addresses[i]}:${(stacks[i % args.pairs] as Stack).port}`).join('\n') + '\n');
+    await writeFile(agentsFile, names.slice(0, n).map((name, i) => `${name} https://${dialed[i]}:${(stacks[i % args.pairs] as Stack).port}`).join('\n') + '\n');
     const hostsFile = join(work, `hosts-${n}.txt`);
     await writeFile(hostsFile, addresses.slice(0, n).join('\n') + '\n');
     const inventory = join(work, `inventory-${n}.ini`);
@@ -203,11 +230,16 @@ async function main(): Promise<void> {
 
     for (const c of args.fanouts) {
       const prof = args.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProf}`, `--cpu-prof-name=master-${n}-${c}.cpuprofile`] : [];
-      const o = await measure([process.execPath, ...prof, cliPath, 'job', 'run', '--json', '--agents-file', agentsFile, '--concurrency', String(c), '--', 'true'], env, args.limitSeconds, nofile);
+      const o = await measure([process.execPath, ...resolverArgs, ...prof, cliPath, 'job', 'run', '--json', '--agents-file', agentsFile, '--concurrency', String(c), '--', 'true'], env, args.limitSeconds, nofile);
       const summary = o.stdout.trim().split('\n').at(-1) ?? '';
       const doc = /"type":"summary"/.test(summary) ? (JSON.parse(summary) as { states: Record<string, number>; failures: { key: string; count: number }[] }) : null;
       const causes = (doc?.failures ?? []).map((f) => `${f.count} ${f.key}`).join(', ');
       record({ tool: 'outpost job run', n, fanout: c, ...o, note: o.exit === null ? `stopped after ${args.limitSeconds} s` : `${doc?.states.succeeded ?? 0}/${n} succeeded${causes ? ` (${causes})` : ''}` });
+
+      if (!args.skip.includes('floor')) {
+        const f = await measure([process.execPath, ...resolverArgs, join(benchDir, 'fleet-floor.mjs'), agentsFile, String(c)], env, args.limitSeconds, nofile);
+        record({ tool: 'floor: node tls, 1 request', n, fanout: c, ...f, note: f.exit === null ? `stopped after ${args.limitSeconds} s` : f.stdout.trim() });
+      }
 
       if (!ssh) continue;
       const s = ssh;
