@@ -8,9 +8,11 @@ import { outpostVersion } from './core/version.js';
 import { startDaemonRuntime } from './core/daemon-runtime.js';
 import { AGENT_RUNTIME } from './agent/heap-settings.js';
 import { GATEWAY_RUNTIME } from './gateway/heap-settings.js';
+import { MASTER_RUNTIME } from './master/runtime-settings.js';
 
-// Before anything else: a daemon starts again with its V8 flags where it has to, its compilers paused.
-startDaemonRuntime([AGENT_RUNTIME, GATEWAY_RUNTIME]);
+// Before anything else: a daemon (and `job run`) starts again with its V8 flags where it has to, a daemon
+// with its compilers paused.
+startDaemonRuntime([AGENT_RUNTIME, GATEWAY_RUNTIME, MASTER_RUNTIME]);
 
 type Register = (program: Command) => void;
 

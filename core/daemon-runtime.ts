@@ -1,5 +1,6 @@
 /**
- * How a daemon (`agent start`, `gateway start`) sets up its V8 runtime before anything else loads.
+ * How a daemon (`agent start`, `gateway start`) — or another long-running command (`job run`, whose fan-out
+ * to thousands of hosts is the master's one heavy run) — sets up its V8 runtime before anything else loads.
  *
  * Heap flags: some (the gateway's semi-space cap) are read only when V8 sets up its heap, so they must be on
  * the command line. Where Node has `process.execve` (Node 24) the daemon replaces itself — same pid, same
@@ -24,6 +25,9 @@ export interface DaemonRuntime {
   readonly command: readonly string[];
   /** V8 flags that must be on the command line (`--name=value`). */
   readonly heapFlags: readonly string[];
+  /** Start with the compilers paused until startupDone() (default true): for a daemon, whose start-up code
+   * runs once before it idles — not for a command that is busy from its first line to its last. */
+  readonly pauseCompilers?: boolean;
 }
 
 /** In the replaced process's environment only: which compilers its command line paused. Read and removed
@@ -66,7 +70,7 @@ export function daemonExecPlan(
   const heap = daemon.heapFlags.filter((f) => !given.some((g) => g.split('=')[0] === f.split('=')[0]));
   // Nothing of ours on the command line yet but compiler flags would loop: after the replacement they
   // count as given (and the environment says they are ours).
-  const paused = operatorChoseCompilers(execArgv, nodeOptions) ? [] : compilerTiers(v8Version);
+  const paused = daemon.pauseCompilers === false || operatorChoseCompilers(execArgv, nodeOptions) ? [] : compilerTiers(v8Version);
   if (heap.length === 0 && paused.length === 0) return null;
   return { args: [...heap, ...paused.map((t) => `--no-${t}`), ...execArgv, ...argv.slice(1)], paused };
 }

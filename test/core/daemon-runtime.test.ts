@@ -2,6 +2,7 @@ import t from 'tap';
 import { compilerTiers, daemonExecPlan, operatorChoseCompilers, type DaemonRuntime } from '../../core/daemon-runtime.js';
 import { AGENT_RUNTIME } from '../../agent/heap-settings.js';
 import { GATEWAY_RUNTIME, GATEWAY_V8_FLAGS } from '../../gateway/heap-settings.js';
+import { MASTER_RUNTIME } from '../../master/runtime-settings.js';
 
 const DAEMONS: readonly DaemonRuntime[] = [AGENT_RUNTIME, GATEWAY_RUNTIME];
 const V8_24 = '13.6.233.17-node.37';
@@ -36,4 +37,16 @@ t.test("the operator's own flags win, and a replaced process does not loop", asy
   t.equal(daemonExecPlan(['node', ...(replaced?.args ?? [])], [...GATEWAY_V8_FLAGS, ...PAUSE_24], undefined, DAEMONS, V8_24), null, 'after the replacement: no loop');
   t.ok(operatorChoseCompilers([], '--lite-mode'));
   t.notOk(operatorChoseCompilers(['--optimize-for-size'], '--import x'), 'a flag that only begins like one does not count');
+});
+
+t.test('job run starts again with its heap flag and its compilers on, once', async (t) => {
+  const all = [...DAEMONS, MASTER_RUNTIME];
+  const run = ['node', 'cli.js', 'job', 'run', '--agents-file', 'f', '--', 'gateway', 'start'];
+  for (const v8 of [V8_24, V8_20]) {
+    const plan = daemonExecPlan(run, ['--enable-source-maps'], undefined, all, v8);
+    t.same(plan, { args: [...MASTER_RUNTIME.heapFlags, '--enable-source-maps', ...run.slice(1)], paused: [] }, v8);
+    t.equal(daemonExecPlan(['node', ...(plan?.args ?? []).slice(2)], [...MASTER_RUNTIME.heapFlags, '--enable-source-maps'], undefined, all, v8), null, 'no loop');
+  }
+  t.equal(daemonExecPlan(run, [], '--max-semi-space-size=16', all, V8_24), null, 'the operator\'s semi-space size wins');
+  t.equal(daemonExecPlan(['node', 'cli.js', 'job', 'status', 'x'], [], undefined, all, V8_24), null, 'other job commands run as they are');
 });
