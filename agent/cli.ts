@@ -2,8 +2,6 @@
  * `outpost agent …`: start, launcher, credentials add|list|remove. `agent status` is the master's command
  * (master/cli.ts), added beside these by the top-level CLI.
  */
-// First: it must take effect before the agent's modules load.
-import './heap-settings.js';
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
@@ -37,7 +35,7 @@ function registerStart(agent: Command): void {
       action(async (flags: StartFlags) => {
         // The config is read in a worker and winston loaded with the first logged line, so neither zod,
         // yaml nor winston need be part of a quiet agent's memory (docs/agent.md, "Memory").
-        // The daemon's modules load only now, after heap-settings.ts has taken effect.
+        // The daemon's modules load only now, after its heap flags are set (core/daemon-runtime.ts).
         const { startAgent } = await import('./main.js');
         const config = withLauncherSocket(await loadAgentConfigIsolated(flags.config), flags.launcherSocket);
         const logger = lazyLogger({ level: config.logLevel, defaultMeta: { part: 'agent' } });

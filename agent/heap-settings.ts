@@ -11,23 +11,22 @@
  *    ~83). Measured cost: ~5% more agent CPU per job (~1.2 instead of ~1.1 ms).
  *
  * Set from code, not from the command line, so every way of starting the agent (systemd, by hand, tests,
- * the benchmark) runs with them. They must be set before the agent's modules load: agent/cli.ts imports
- * this module first and loads the daemon's modules only in the start action. V8 reads both flags when it
- * decides to grow a space, so setting them at run time takes effect (measured on Node 20 and 24).
+ * the benchmark) runs with them: core/daemon-runtime.ts sets them when `outpost agent start` begins, before
+ * any of the agent's modules load (cli.ts calls it first; agent/cli.ts loads the daemon's modules only in
+ * the start action). V8 reads both flags when it decides to grow a space, so setting them at run time
+ * takes effect (measured on Node 20 and 24).
  */
-import { setFlagsFromString } from 'node:v8';
 import { runsCommand } from '../core/command-words.js';
 import type { DaemonRuntime } from '../core/daemon-runtime.js';
 
-/** No flag the agent needs on the command line; core/daemon-runtime.ts pauses its compilers at start-up. */
-export const AGENT_RUNTIME: DaemonRuntime = { command: ['agent', 'start'], heapFlags: [] };
+/** Its compilers paused at start-up (core/daemon-runtime.ts); no flag it needs on the command line. */
+export const AGENT_RUNTIME: DaemonRuntime = {
+  command: ['agent', 'start'],
+  heapFlags: [],
+  codeFlags: ['--semi-space-growth-factor=1', '--optimize-for-size'],
+};
 
 /** True for `outpost [options] agent start …`: the command line that becomes the long-running daemon. */
 export function startsDaemon(argv: readonly string[]): boolean {
   return runsCommand(argv, ...AGENT_RUNTIME.command);
-}
-
-if (startsDaemon(process.argv)) {
-  setFlagsFromString('--semi-space-growth-factor=1');
-  setFlagsFromString('--optimize-for-size');
 }

@@ -25,10 +25,15 @@ export interface DaemonRuntime {
   readonly command: readonly string[];
   /** V8 flags that must be on the command line (`--name=value`). */
   readonly heapFlags: readonly string[];
+  /** V8 flags that take effect when set from code: set at start on every runtime, before anything loads. */
+  readonly codeFlags?: readonly string[];
   /** Start with the compilers paused until startupDone() (default true): for a daemon, whose start-up code
    * runs once before it idles — not for a command that is busy from its first line to its last. */
   readonly pauseCompilers?: boolean;
 }
+
+/** The gateway's and `job run`'s cap on V8's semi-spaces (gateway/heap-settings.ts, master/runtime-settings.ts). */
+export const SEMI_SPACE_CAP = '--max-semi-space-size=8';
 
 /** In the replaced process's environment only: which compilers its command line paused. Read and removed
  * at once, so no job or child process inherits it. */
@@ -82,9 +87,11 @@ type Execve = (file: string, args: readonly string[], env: NodeJS.ProcessEnv) =>
 /** Sets up the runtime of the daemon this command line starts (nothing for other commands). */
 export function startDaemonRuntime(daemons: readonly DaemonRuntime[]): void {
   const mark = process.env[PAUSED_ENV];
+  delete process.env[PAUSED_ENV];
+  const daemon = daemons.find((d) => runsCommand(process.argv, ...d.command));
+  for (const flag of daemon?.codeFlags ?? []) setFlagsFromString(flag);
   if (mark !== undefined) {
     // The replaced process: its command line carries the flags.
-    delete process.env[PAUSED_ENV];
     paused = mark.split(',').filter(Boolean);
     return;
   }

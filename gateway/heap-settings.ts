@@ -9,9 +9,9 @@
  * the flag (core/daemon-runtime.ts). Where Node has no execve (Node 20, whose default is half Node 24's) or
  * the operator set a semi-space size of their own (NODE_OPTIONS or a node option), it starts as it is.
  */
-import type { DaemonRuntime } from '../core/daemon-runtime.js';
+import { SEMI_SPACE_CAP, type DaemonRuntime } from '../core/daemon-runtime.js';
 
 /** The flags the gateway daemon runs with. */
-export const GATEWAY_V8_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+export const GATEWAY_V8_FLAGS: readonly string[] = [SEMI_SPACE_CAP];
 
 export const GATEWAY_RUNTIME: DaemonRuntime = { command: ['gateway', 'start'], heapFlags: GATEWAY_V8_FLAGS };
